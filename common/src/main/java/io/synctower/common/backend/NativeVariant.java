@@ -12,12 +12,11 @@ import java.util.Set;
  * Chooses which ND4J native build JavaCPP loads, before ND4J is first touched.
  *
  * <p>The CPU build ships three native variants of libnd4j (see the {@code cpu} profile in {@code
- * common/pom.xml}). The plain build is unusable for training convolutions (about 15 s per
- * captcha step, README "Performance"); the oneDNN builds are several times faster but need
- * AVX2 or AVX-512, and loading one on a CPU without those instructions dies with SIGILL rather
- * than an exception. So the choice is made here, from {@code /proc/cpuinfo}, and written to the
- * {@code javacpp.platform.extension} system property that JavaCPP reads when it loads the
- * library.
+ * common/pom.xml}). The plain build is unusable for training convolutions (about 15 s per captcha
+ * step, README "Performance"); the oneDNN builds are several times faster but need AVX2 or AVX-512,
+ * and loading one on a CPU without those instructions dies with SIGILL rather than an exception. So
+ * the choice is made here, from {@code /proc/cpuinfo}, and written to the {@code
+ * javacpp.platform.extension} system property that JavaCPP reads when it loads the library.
  *
  * <p>Caller's contract: call {@link #select()} first thing in {@code main} (and in the test
  * launcher listener), before any class that touches {@code Nd4j}. A value the user already set
@@ -55,8 +54,8 @@ public final class NativeVariant {
 
   /**
    * The fastest variant whose instructions the CPU has: oneDNN with AVX-512 if the CPU has the
-   * AVX-512 foundation, byte/word and vector-length extensions; oneDNN with AVX2 if it has AVX2
-   * and FMA; otherwise the plain x86-64 build.
+   * AVX-512 foundation, byte/word and vector-length extensions; oneDNN with AVX2 if it has AVX2 and
+   * FMA; otherwise the plain x86-64 build.
    */
   static String forFlags(final Set<String> flags) {
     if (!"amd64".equals(arch()) && !"x86_64".equals(arch())) {
