@@ -1,0 +1,422 @@
+package io.synctower.common.bn;
+
+import io.synctower.common.nn.Layer;
+import io.synctower.common.nn.ParamSpec;
+import io.synctower.common.nn.PerBatchSize;
+import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.ShapeException;
+import io.synctower.common.nn.StepContext;
+import io.synctower.common.nn.Vectors;
+import java.util.Arrays;
+import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * Batch normalization (Ioffe &amp; Szegedy 2015) over the last axis: per channel for images ({@code
+ * [n, H, W, C]}, statistics over n*H*W values) and per feature for vectors.
+ *
+ * <p>Training ({@code trainable} and a training step), for each statistic group B (the shard, a
+ * ghost batch, or via {@link StatsReducer} the sync group's union), with m = |B|:
+ *
+ * <pre>
+ *   mu_B = (1/m) sum x,   sigma2_B = (1/m) sum (x - mu_B)^2        (biased)
+ *   x_hat = (x - mu_B) / sqrt(sigma2_B + eps),   y = gamma * x_hat + beta
+ *   dx = gamma / (m sqrt(sigma2_B + eps)) * (m dy - sum dy - x_hat sum(dy x_hat))
+ * </pre>
+ *
+ * with the sums of the backward also over B (all-reduced for SyncBN), and {@code dgamma = sum(dy
+ * x_hat)}, {@code dbeta = sum dy} over this tower's rows only (the gradient all-reduce adds the
+ * towers).
+ *
+ * <p>Statistics are float64 partials {@code (m, S = sum(x - K), Q = sum((x - K)^2))} with the shift
+ * K = the moving mean at the start of the step. K is identical on every replica, so partials of
+ * ghost batches and of towers can simply be added; and because K tracks the mean, the variance
+ * {@code Q/m - (S/m)^2} does not cancel catastrophically (a channel with mean 1e4 and standard
+ * deviation 1e-2 still gets its variance; it is clamped at 0 as a last guard).
+ *
+ * <p>Update ops, by construction: every training forward adds this tower's partials to the model's
+ * union-statistics buffer; the step reduces that buffer over all towers (it rides along with the
+ * gradient all-reduce) and calls {@link #applyMovingStatistics()} before the optimizer runs.
+ * Convention: {@code moving = decay * moving + (1 - decay) * batch}, with the batch variance
+ * unbiased ({@code m/(m-1)}, m over the union of all towers). PyTorch's momentum 0.1 is decay 0.9.
+ *
+ * <p>Frozen ({@code trainable: false}) and inference: normalize with the moving statistics, no
+ * statistic updates, no collectives, gradient to x through the affine map only (the TF 2 semantics
+ * for fine-tuning a frozen backbone).
+ */
+public final class BatchNorm implements Layer {
+  private final String name;
+  private final Shape in;
+  private final int channels;
+  private final int rowsPerSample;
+  private final double decay;
+  private final double epsilon;
+  private final boolean trainable;
+  private final DataType dtype;
+  private final PerBatchSize<Buffers> buffers;
+
+  private INDArray gamma;
+  private INDArray beta;
+  private INDArray gammaGrad;
+  private INDArray betaGrad;
+  private INDArray movingMean;
+  private INDArray movingVar;
+  private INDArray unionPartials;
+
+  // Per-channel scratch in Java: a few hundred doubles, reused every step.
+  private final double[] shift;
+  private final double[] gammaHost;
+  private final double[] sums;
+  private final double[] partialsHost;
+  private final double[] coefficientA;
+  private final double[] coefficientB;
+  private final double[] coefficientC;
+  private final double[] dgammaHost;
+  private final double[] dbetaHost;
+  private final double[] movingHost;
+  private final double[] unionHost;
+
+  public BatchNorm(
+      final String name,
+      final Shape in,
+      final double decay,
+      final double epsilon,
+      final boolean trainable,
+      final DataType dtype) {
+    if (in.rank() != 1 && !in.isImage()) {
+      throw new ShapeException(name, "batchnorm needs an image (C,H,W) or a vector, got " + in);
+    }
+    if (!(decay >= 0 && decay < 1)) {
+      throw new ShapeException(name, "decay must be in [0, 1), got " + decay);
+    }
+    if (!(epsilon > 0)) {
+      throw new ShapeException(name, "epsilon must be > 0, got " + epsilon);
+    }
+    this.name = name;
+    this.in = in;
+    this.channels = in.last();
+    this.rowsPerSample = (int) (in.elementCount() / channels);
+    this.decay = decay;
+    this.epsilon = epsilon;
+    this.trainable = trainable;
+    this.dtype = dtype;
+    this.buffers = new PerBatchSize<>(Buffers::new);
+    this.shift = new double[channels];
+    this.gammaHost = new double[channels];
+    this.sums = new double[channels];
+    this.partialsHost = new double[partialsLength()];
+    this.coefficientA = new double[channels];
+    this.coefficientB = new double[channels];
+    this.coefficientC = new double[channels];
+    this.dgammaHost = new double[channels];
+    this.dbetaHost = new double[channels];
+    this.movingHost = new double[channels];
+    this.unionHost = new double[partialsLength()];
+  }
+
+  /** Length of this layer's statistic partials: count, then C sums, then C sums of squares. */
+  public int partialsLength() {
+    return 1 + 2 * channels;
+  }
+
+  public int channels() {
+    return channels;
+  }
+
+  public boolean trainable() {
+    return trainable;
+  }
+
+  public double decay() {
+    return decay;
+  }
+
+  public double epsilon() {
+    return epsilon;
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public Shape inputShape() {
+    return in;
+  }
+
+  @Override
+  public Shape outputShape() {
+    return in;
+  }
+
+  @Override
+  public List<ParamSpec> tensors() {
+    final long[] c = {channels};
+    return List.of(
+        new ParamSpec("weight", c, ParamSpec.Kind.PARAMETER, trainable, ParamSpec.Init.ONES),
+        new ParamSpec("bias", c, ParamSpec.Kind.PARAMETER, trainable, ParamSpec.Init.ZEROS),
+        new ParamSpec("running_mean", c, ParamSpec.Kind.STATE, false, ParamSpec.Init.ZEROS),
+        new ParamSpec("running_var", c, ParamSpec.Kind.STATE, false, ParamSpec.Init.ONES));
+  }
+
+  @Override
+  public void bind(final List<INDArray> values, final List<INDArray> gradients) {
+    gamma = values.get(0);
+    beta = values.get(1);
+    movingMean = values.get(2);
+    movingVar = values.get(3);
+    gammaGrad = gradients.get(0);
+    betaGrad = gradients.get(1);
+  }
+
+  /**
+   * Binds this layer's slice of the model's union-statistics buffer (float64, length {@link
+   * #partialsLength()}). The model zeroes it before each training forward.
+   */
+  public void bindUnionPartials(final INDArray slice) {
+    this.unionPartials = slice;
+  }
+
+  /** Whether this forward normalizes with batch statistics. */
+  private boolean usesBatchStatistics(final StepContext ctx) {
+    return ctx.training() && trainable;
+  }
+
+  @Override
+  public INDArray forward(final INDArray x, final StepContext ctx) {
+    final int n = (int) x.size(0);
+    final Buffers b = buffers.get(n);
+    final INDArray x2 = x.reshape('c', (long) n * rowsPerSample, channels);
+    b.input2 = x2;
+    if (!usesBatchStatistics(ctx)) {
+      normalizeWithMovingStatistics(b, x2);
+      return b.y;
+    }
+    Vectors.read(movingMean, shift);
+    Vectors.read(gamma, gammaHost);
+    final int groups = b.groupCount(ctx);
+    for (int g = 0; g < groups; g++) {
+      final long r0 = b.groupStart(g, ctx);
+      final long r1 = b.groupEnd(g, ctx);
+      final INDArray xg = x2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
+      groupPartials(b, xg, r1 - r0);
+      addToUnion();
+      if (ctx.bnTraining() == BnTraining.SYNC) {
+        Vectors.write(partialsHost, b.partials);
+        ctx.reducer().sumInPlace(b.partials);
+        Vectors.read(b.partials, partialsHost);
+      }
+      final double m = partialsHost[0];
+      final double[] mean = b.groupMean[g];
+      final double[] invStd = b.groupInvStd[g];
+      b.groupCount[g] = m;
+      for (int c = 0; c < channels; c++) {
+        final double s = m > 0 ? partialsHost[1 + c] / m : 0;
+        final double variance = m > 0 ? Math.max(partialsHost[1 + channels + c] / m - s * s, 0) : 0;
+        mean[c] = shift[c] + s;
+        invStd[c] = 1.0 / Math.sqrt(variance + epsilon);
+        coefficientA[c] = invStd[c];
+        coefficientB[c] = -mean[c] * invStd[c];
+      }
+      Vectors.write(coefficientA, b.vectorA);
+      Vectors.write(coefficientB, b.vectorB);
+      final INDArray xhat = b.xhat.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
+      final INDArray y = b.y2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
+      xhat.assign(xg).muliRowVector(b.vectorA).addiRowVector(b.vectorB);
+      y.assign(xhat).muliRowVector(gamma).addiRowVector(beta);
+    }
+    return b.y;
+  }
+
+  /** partialsHost := (m, sum(x - K), sum((x - K)^2)) over the rows of xg, in float64. */
+  private void groupPartials(final Buffers b, final INDArray xg, final long rows) {
+    final INDArray scratch = b.scratch.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
+    Vectors.write(shift, b.shiftVector);
+    scratch.assign(xg).subiRowVector(b.shiftVector);
+    scratch.sum(b.sumVector, 0);
+    Vectors.read(b.sumVector, sums);
+    partialsHost[0] = rows;
+    System.arraycopy(sums, 0, partialsHost, 1, channels);
+    scratch.muli(scratch).sum(b.sumVector, 0);
+    Vectors.read(b.sumVector, sums);
+    System.arraycopy(sums, 0, partialsHost, 1 + channels, channels);
+  }
+
+  /** Adds this tower's (not yet reduced) group partials to the union buffer. */
+  private void addToUnion() {
+    Vectors.read(unionPartials, unionHost);
+    for (int i = 0; i < unionHost.length; i++) {
+      unionHost[i] += partialsHost[i];
+    }
+    Vectors.write(unionHost, unionPartials);
+  }
+
+  private void normalizeWithMovingStatistics(final Buffers b, final INDArray x2) {
+    Vectors.read(movingMean, shift);
+    Vectors.read(movingVar, movingHost);
+    Vectors.read(gamma, gammaHost);
+    final double[] betaHost = coefficientC;
+    Vectors.read(beta, betaHost);
+    for (int c = 0; c < channels; c++) {
+      final double scale = gammaHost[c] / Math.sqrt(movingHost[c] + epsilon);
+      coefficientA[c] = scale;
+      coefficientB[c] = betaHost[c] - shift[c] * scale;
+    }
+    Vectors.write(coefficientA, b.vectorA);
+    Vectors.write(coefficientB, b.vectorB);
+    b.y2.assign(x2).muliRowVector(b.vectorA).addiRowVector(b.vectorB);
+  }
+
+  @Override
+  public INDArray backward(final INDArray dy, final StepContext ctx) {
+    final int n = (int) dy.size(0);
+    final Buffers b = buffers.get(n);
+    final INDArray dy2 = dy.reshape('c', (long) n * rowsPerSample, channels);
+    if (!usesBatchStatistics(ctx)) {
+      // Frozen or inference: y = a x + b with constants, so dx = a dy (vectorA from forward).
+      b.dx2.assign(dy2).muliRowVector(b.vectorA);
+      return b.dx;
+    }
+    Arrays.fill(dgammaHost, 0);
+    Arrays.fill(dbetaHost, 0);
+    final int groups = b.groupCount(ctx);
+    for (int g = 0; g < groups; g++) {
+      final long r0 = b.groupStart(g, ctx);
+      final long r1 = b.groupEnd(g, ctx);
+      final long rows = r1 - r0;
+      final INDArray dyg = dy2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
+      final INDArray xhat = b.xhat.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
+      final INDArray scratch = b.scratch.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
+      // partialsHost[1..C] := sum dy, partialsHost[1+C..] := sum dy*x_hat (float64)
+      scratch.assign(dyg).sum(b.sumVector, 0);
+      Vectors.read(b.sumVector, sums);
+      System.arraycopy(sums, 0, partialsHost, 1, channels);
+      if (b.xhatScratch != null) {
+        final INDArray xs =
+            b.xhatScratch.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all()).assign(xhat);
+        scratch.muli(xs);
+      } else {
+        scratch.muli(xhat);
+      }
+      scratch.sum(b.sumVector, 0);
+      Vectors.read(b.sumVector, sums);
+      System.arraycopy(sums, 0, partialsHost, 1 + channels, channels);
+      for (int c = 0; c < channels; c++) {
+        dbetaHost[c] += partialsHost[1 + c];
+        dgammaHost[c] += partialsHost[1 + channels + c];
+      }
+      if (ctx.bnTraining() == BnTraining.SYNC) {
+        partialsHost[0] = 0;
+        Vectors.write(partialsHost, b.partials);
+        ctx.reducer().sumInPlace(b.partials);
+        Vectors.read(b.partials, partialsHost);
+      }
+      final double m = b.groupCount[g];
+      final double[] invStd = b.groupInvStd[g];
+      for (int c = 0; c < channels; c++) {
+        final double a = gammaHost[c] * invStd[c];
+        coefficientA[c] = a;
+        coefficientB[c] = m > 0 ? -a * partialsHost[1 + c] / m : 0;
+        coefficientC[c] = m > 0 ? -a * partialsHost[1 + channels + c] / m : 0;
+      }
+      Vectors.write(coefficientA, b.vectorA);
+      Vectors.write(coefficientB, b.vectorB);
+      Vectors.write(coefficientC, b.vectorC);
+      final INDArray dxg = b.dx2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
+      dyg.muliRowVector(b.vectorA);
+      dxg.assign(xhat).muliRowVector(b.vectorC).addiRowVector(b.vectorB).addi(dyg);
+    }
+    Vectors.write(dgammaHost, gammaGrad);
+    Vectors.write(dbetaHost, betaGrad);
+    return b.dx;
+  }
+
+  /**
+   * Updates the moving statistics from the union partials of all towers (already reduced by the
+   * step). No-op for frozen layers or when nothing was accumulated.
+   */
+  public void applyMovingStatistics() {
+    if (!trainable) {
+      return;
+    }
+    final double[] union = unionHost;
+    Vectors.read(unionPartials, union);
+    final double m = union[0];
+    if (m <= 0) {
+      return;
+    }
+    Vectors.read(movingMean, shift);
+    Vectors.read(movingVar, movingHost);
+    final double[] newMean = coefficientA;
+    for (int c = 0; c < channels; c++) {
+      final double s = union[1 + c] / m;
+      final double biased = Math.max(union[1 + channels + c] / m - s * s, 0);
+      newMean[c] = decay * shift[c] + (1 - decay) * (shift[c] + s);
+      if (m > 1) {
+        movingHost[c] = decay * movingHost[c] + (1 - decay) * biased * m / (m - 1);
+      }
+    }
+    Vectors.write(newMean, movingMean);
+    Vectors.write(movingHost, movingVar);
+  }
+
+  /** Preallocated buffers for one batch size. */
+  private final class Buffers {
+    final int n;
+    final INDArray y;
+    final INDArray y2;
+    final INDArray dx;
+    final INDArray dx2;
+    final INDArray xhat;
+    final INDArray scratch;
+    final INDArray xhatScratch;
+    final INDArray partials = Nd4j.create(DataType.DOUBLE, partialsLength());
+    final INDArray sumVector = Nd4j.create(DataType.DOUBLE, channels);
+    final INDArray shiftVector = Nd4j.create(DataType.DOUBLE, channels);
+    final INDArray vectorA = Nd4j.create(dtype, channels);
+    final INDArray vectorB = Nd4j.create(dtype, channels);
+    final INDArray vectorC = Nd4j.create(dtype, channels);
+    double[][] groupMean = new double[0][];
+    double[][] groupInvStd = new double[0][];
+    double[] groupCount = new double[0];
+    INDArray input2;
+
+    Buffers(final int n) {
+      this.n = n;
+      final long rows = (long) n * rowsPerSample;
+      y = Nd4j.create(dtype, in.withBatch(n));
+      y2 = y.reshape('c', rows, channels);
+      dx = Nd4j.create(dtype, in.withBatch(n));
+      dx2 = dx.reshape('c', rows, channels);
+      xhat = Nd4j.create(dtype, rows, channels);
+      scratch = Nd4j.create(DataType.DOUBLE, rows, channels);
+      xhatScratch = dtype == DataType.DOUBLE ? null : Nd4j.create(DataType.DOUBLE, rows, channels);
+    }
+
+    int groupCount(final StepContext ctx) {
+      final int groups =
+          ctx.bnTraining() == BnTraining.GHOST ? (n + ctx.ghostBatch() - 1) / ctx.ghostBatch() : 1;
+      if (groupMean.length != groups) {
+        groupMean = new double[groups][channels];
+        groupInvStd = new double[groups][channels];
+        groupCount = new double[groups];
+      }
+      return groups;
+    }
+
+    long groupStart(final int g, final StepContext ctx) {
+      return ctx.bnTraining() == BnTraining.GHOST ? (long) g * ctx.ghostBatch() * rowsPerSample : 0;
+    }
+
+    long groupEnd(final int g, final StepContext ctx) {
+      if (ctx.bnTraining() != BnTraining.GHOST) {
+        return (long) n * rowsPerSample;
+      }
+      return (long) Math.min(n, (g + 1) * ctx.ghostBatch()) * rowsPerSample;
+    }
+  }
+}

@@ -1,0 +1,178 @@
+package io.synctower.common.nn;
+
+import java.util.ArrayList;
+import java.util.List;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * 2-D convolution, stride s, padding {@code valid} or {@code same}, optional bias.
+ *
+ * <p>Layout: activations NHWC, weights {@code [kH, kW, in, out]} (libnd4j wFormat 0). This is the
+ * fastest layout measured for the oneDNN builds (README "Performance"); PyTorch's {@code [out, in,
+ * kH, kW]} is converted once at weight import and export. Runs libnd4j's {@code conv2d} and {@code
+ * conv2d_bp}; {@code conv2d_bp} writes the weight and bias gradients straight into the flat
+ * gradient buffer's views.
+ */
+public final class Conv2D implements Layer {
+  /** Padding modes, as in Keras/TensorFlow. */
+  public enum Padding {
+    VALID,
+    SAME
+  }
+
+  private final String name;
+  private final Shape in;
+  private final Shape out;
+  private final int kernel;
+  private final int stride;
+  private final Padding padding;
+  private final boolean bias;
+  private final boolean trainable;
+  private final ParamSpec.Init init;
+  private final DataType dtype;
+  private final PerBatchSize<Buffers> buffers;
+  private INDArray weight;
+  private INDArray biasValues;
+  private INDArray weightGrad;
+  private INDArray biasGrad;
+
+  public Conv2D(
+      final String name,
+      final Shape in,
+      final int filters,
+      final int kernel,
+      final int stride,
+      final Padding padding,
+      final boolean bias,
+      final boolean trainable,
+      final ParamSpec.Init init,
+      final DataType dtype) {
+    if (!in.isImage()) {
+      throw new ShapeException(name, "conv2d needs an image input (C,H,W), got " + in);
+    }
+    this.name = name;
+    this.in = in;
+    this.kernel = kernel;
+    this.stride = stride;
+    this.padding = padding;
+    this.bias = bias;
+    this.trainable = trainable;
+    this.init = init;
+    this.dtype = dtype;
+    final int oh = outputSize(in.height());
+    final int ow = outputSize(in.width());
+    if (oh <= 0 || ow <= 0) {
+      throw new ShapeException(
+          name,
+          "kernel "
+              + kernel
+              + " with padding "
+              + padding.name().toLowerCase()
+              + " does not fit input "
+              + in
+              + "; use padding: same, a smaller kernel, or fewer pooling layers before it");
+    }
+    this.out = Shape.image(oh, ow, filters);
+    this.buffers = new PerBatchSize<>(Buffers::new);
+  }
+
+  private int outputSize(final int size) {
+    return padding == Padding.SAME ? (size + stride - 1) / stride : (size - kernel) / stride + 1;
+  }
+
+  private long[] integerArgs() {
+    return new long[] {
+      kernel, kernel, stride, stride, 0, 0, 1, 1, padding == Padding.SAME ? 1 : 0, 1, 0
+    };
+  }
+
+  @Override
+  public String name() {
+    return name;
+  }
+
+  @Override
+  public Shape inputShape() {
+    return in;
+  }
+
+  @Override
+  public Shape outputShape() {
+    return out;
+  }
+
+  @Override
+  public List<ParamSpec> tensors() {
+    final List<ParamSpec> specs = new ArrayList<>();
+    specs.add(
+        new ParamSpec(
+            "weight",
+            new long[] {kernel, kernel, in.channels(), out.channels()},
+            ParamSpec.Kind.PARAMETER,
+            trainable,
+            init));
+    if (bias) {
+      specs.add(
+          new ParamSpec(
+              "bias",
+              new long[] {out.channels()},
+              ParamSpec.Kind.PARAMETER,
+              trainable,
+              ParamSpec.Init.ZEROS));
+    }
+    return specs;
+  }
+
+  @Override
+  public long[] fans(final ParamSpec spec) {
+    final long area = (long) kernel * kernel;
+    return new long[] {area * in.channels(), area * out.channels()};
+  }
+
+  @Override
+  public void bind(final List<INDArray> values, final List<INDArray> gradients) {
+    weight = values.get(0);
+    weightGrad = gradients.get(0);
+    if (bias) {
+      biasValues = values.get(1);
+      biasGrad = gradients.get(1);
+    }
+  }
+
+  @Override
+  public INDArray forward(final INDArray x, final StepContext ctx) {
+    final Buffers b = buffers.get((int) x.size(0));
+    b.input = x;
+    b.forward.exec(bias ? new INDArray[] {x, weight, biasValues} : new INDArray[] {x, weight}, b.y);
+    return b.y[0];
+  }
+
+  @Override
+  public INDArray backward(final INDArray dy, final StepContext ctx) {
+    final Buffers b = buffers.get((int) dy.size(0));
+    if (bias) {
+      b.backward.exec(
+          new INDArray[] {b.input, weight, biasValues, dy},
+          new INDArray[] {b.dx, weightGrad, biasGrad});
+    } else {
+      b.backward.exec(new INDArray[] {b.input, weight, dy}, new INDArray[] {b.dx, weightGrad});
+    }
+    return b.dx;
+  }
+
+  /** Preallocated output and input-gradient buffers for one batch size. */
+  private final class Buffers {
+    final INDArray[] y;
+    final INDArray dx;
+    final NativeOp forward = new NativeOp("conv2d", integerArgs());
+    final NativeOp backward = new NativeOp("conv2d_bp", integerArgs());
+    INDArray input;
+
+    Buffers(final int n) {
+      y = new INDArray[] {Nd4j.create(dtype, out.withBatch(n))};
+      dx = Nd4j.create(dtype, in.withBatch(n));
+    }
+  }
+}

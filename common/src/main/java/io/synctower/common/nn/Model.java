@@ -1,0 +1,268 @@
+package io.synctower.common.nn;
+
+import io.synctower.common.bn.BatchNorm;
+import io.synctower.common.optim.TrainableRanges;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Objects;
+import java.util.SplittableRandom;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * A sequential model whose tensors live in three flat buffers, each layer holding views:
+ *
+ * <ul>
+ *   <li>{@link #parameters()}: everything the optimizer learns (weights, biases, BN gamma/beta);
+ *   <li>{@link #gradients()}: the same layout, written by {@link #backward}; the gradient
+ *       all-reduce across towers is one call on this one buffer;
+ *   <li>{@link #state()}: BN moving means and variances.
+ * </ul>
+ *
+ * plus {@link #unionStatistics()}, the float64 BN partials of the current step that ride along with
+ * the gradient all-reduce. A checkpoint or a replica hash is a copy of four buffers.
+ *
+ * <p>The caller's loop (one thread per replica; the step executor):
+ *
+ * <pre>{@code
+ * INDArray logits = model.forward(x, ctx);      // training: BN records union partials
+ * loss.evaluate(logits, labels, ...);
+ * model.backward(loss.gradient(), ctx);          // fills gradients()
+ * collective.sum(model.gradients(), model.unionStatistics());   // N towers; no-op for one
+ * model.applyMovingStatistics();                  // update ops, before the optimizer
+ * optimizer.step(model.parameters(), model.gradients(), lr);
+ * }</pre>
+ */
+public final class Model {
+  /** One named tensor of the model and where it lives. */
+  public record Tensor(String key, Layer layer, ParamSpec spec, INDArray value, INDArray flat) {}
+
+  private final List<Layer> layers;
+  private final DataType dtype;
+  private final INDArray parameters;
+  private final INDArray gradients;
+  private final INDArray state;
+  private final INDArray unionStatistics;
+  private final List<Tensor> tensors;
+  private final List<BatchNorm> batchNorms;
+  private final TrainableRanges trainableRanges;
+  private final int firstLayerNeedingGradient;
+
+  public Model(final List<Layer> layers, final DataType dtype) {
+    if (layers.isEmpty()) {
+      throw new IllegalArgumentException("a model needs at least one layer");
+    }
+    this.layers = List.copyOf(layers);
+    this.dtype = Objects.requireNonNull(dtype, "dtype");
+    long parameterCount = 0;
+    long stateCount = 0;
+    long statisticsCount = 0;
+    final List<BatchNorm> bns = new ArrayList<>();
+    for (final Layer layer : this.layers) {
+      for (final ParamSpec spec : layer.tensors()) {
+        if (spec.kind() == ParamSpec.Kind.PARAMETER) {
+          parameterCount += spec.length();
+        } else {
+          stateCount += spec.length();
+        }
+      }
+      if (layer instanceof BatchNorm bn) {
+        bns.add(bn);
+        statisticsCount += bn.partialsLength();
+      }
+    }
+    this.batchNorms = Collections.unmodifiableList(bns);
+    // Zero-length buffers are not representable in every ND4J code path: keep at least one slot.
+    this.parameters = Nd4j.create(dtype, Math.max(parameterCount, 1));
+    this.gradients = Nd4j.create(dtype, Math.max(parameterCount, 1));
+    this.state = Nd4j.create(dtype, Math.max(stateCount, 1));
+    this.unionStatistics = Nd4j.create(DataType.DOUBLE, Math.max(statisticsCount, 1));
+
+    final List<Tensor> all = new ArrayList<>();
+    final TrainableRanges.Builder ranges = new TrainableRanges.Builder();
+    long parameterOffset = 0;
+    long stateOffset = 0;
+    long statisticsOffset = 0;
+    int firstNeedingGradient = layers.size();
+    for (int i = 0; i < this.layers.size(); i++) {
+      final Layer layer = this.layers.get(i);
+      final List<INDArray> values = new ArrayList<>();
+      final List<INDArray> grads = new ArrayList<>();
+      for (final ParamSpec spec : layer.tensors()) {
+        final boolean isParameter = spec.kind() == ParamSpec.Kind.PARAMETER;
+        final long offset = isParameter ? parameterOffset : stateOffset;
+        final INDArray buffer = isParameter ? parameters : state;
+        final INDArray flat = slice(buffer, offset, spec.length());
+        final INDArray value = flat.reshape('c', spec.shape());
+        values.add(value);
+        grads.add(
+            isParameter
+                ? slice(gradients, offset, spec.length()).reshape('c', spec.shape())
+                : null);
+        all.add(new Tensor(layer.name() + "." + spec.name(), layer, spec, value, flat));
+        if (isParameter) {
+          ranges.add(spec.length(), spec.trainable());
+          parameterOffset += spec.length();
+        } else {
+          stateOffset += spec.length();
+        }
+      }
+      layer.bind(values, grads);
+      if (layer instanceof BatchNorm bn) {
+        bn.bindUnionPartials(slice(unionStatistics, statisticsOffset, bn.partialsLength()));
+        statisticsOffset += bn.partialsLength();
+      }
+      if (firstNeedingGradient == layers.size() && layer.hasTrainableParameters()) {
+        firstNeedingGradient = i;
+      }
+    }
+    this.tensors = Collections.unmodifiableList(all);
+    this.trainableRanges = ranges.build();
+    this.firstLayerNeedingGradient = firstNeedingGradient;
+  }
+
+  private static INDArray slice(final INDArray flat, final long offset, final long length) {
+    return flat.get(NDArrayIndex.interval(offset, offset + length));
+  }
+
+  /**
+   * Initializes every tensor from {@code seed}: the same seed gives the same model on every machine
+   * (Java's StrictMath and SplittableRandom, not the native RNG).
+   */
+  public void initialize(final long seed) {
+    for (int t = 0; t < tensors.size(); t++) {
+      final Tensor tensor = tensors.get(t);
+      final double[] values = new double[(int) tensor.spec().length()];
+      final SplittableRandom rng = new SplittableRandom(seed * 0x9E3779B97F4A7C15L + t);
+      final long[] fans = tensor.layer().fans(tensor.spec());
+      switch (tensor.spec().init()) {
+        case ZEROS -> {}
+        case ONES -> java.util.Arrays.fill(values, 1.0);
+        case GLOROT_UNIFORM -> {
+          final double a = Math.sqrt(6.0 / (fans[0] + fans[1]));
+          for (int i = 0; i < values.length; i++) {
+            values[i] = (2 * rng.nextDouble() - 1) * a;
+          }
+        }
+        case HE_NORMAL -> {
+          final double std = Math.sqrt(2.0 / fans[0]);
+          for (int i = 0; i < values.length; i++) {
+            values[i] = std * gaussian(rng);
+          }
+        }
+      }
+      Vectors.write(values, tensor.flat());
+    }
+    gradients.assign(0);
+    unionStatistics.assign(0);
+  }
+
+  /** Box-Muller with StrictMath: reproducible bit for bit on every JVM. */
+  private static double gaussian(final SplittableRandom rng) {
+    final double u1 = 1.0 - rng.nextDouble();
+    final double u2 = rng.nextDouble();
+    return StrictMath.sqrt(-2.0 * StrictMath.log(u1)) * StrictMath.cos(2 * StrictMath.PI * u2);
+  }
+
+  /**
+   * Forward pass of a batch {@code [n, inputShape...]}; returns the logits (owned by the last
+   * layer, valid until the next forward). In training mode the BN layers first get a zeroed
+   * union-statistics buffer and record this tower's partials into it.
+   */
+  public INDArray forward(final INDArray x, final StepContext ctx) {
+    if (ctx.training()) {
+      unionStatistics.assign(0);
+    }
+    INDArray a = x;
+    for (final Layer layer : layers) {
+      a = layer.forward(a, ctx);
+    }
+    return a;
+  }
+
+  /**
+   * Backward pass from dL/dlogits (which may be overwritten); writes {@link #gradients()}. Stops at
+   * the first layer with trainable parameters: a frozen prefix (a pretrained backbone) costs no
+   * backward work.
+   */
+  public void backward(final INDArray dLogits, final StepContext ctx) {
+    INDArray d = dLogits;
+    for (int i = layers.size() - 1; i >= firstLayerNeedingGradient; i--) {
+      d = layers.get(i).backward(d, ctx);
+    }
+  }
+
+  /**
+   * The update ops: every trainable BN layer folds the (reduced) union statistics of this step into
+   * its moving mean and variance. Called by the step after the all-reduce and before the optimizer,
+   * on every tower with the same input, so replicas stay identical.
+   */
+  public void applyMovingStatistics() {
+    for (final BatchNorm bn : batchNorms) {
+      bn.applyMovingStatistics();
+    }
+  }
+
+  public List<Layer> layers() {
+    return layers;
+  }
+
+  public List<BatchNorm> batchNorms() {
+    return batchNorms;
+  }
+
+  /** All named tensors ({@code <layer>.<name>}), parameters and state, in layout order. */
+  public List<Tensor> tensors() {
+    return tensors;
+  }
+
+  public DataType dataType() {
+    return dtype;
+  }
+
+  public Shape inputShape() {
+    return layers.get(0).inputShape();
+  }
+
+  public Shape outputShape() {
+    return layers.get(layers.size() - 1).outputShape();
+  }
+
+  /** The flat parameter buffer (a view owner: layers hold views into it). */
+  public INDArray parameters() {
+    return parameters;
+  }
+
+  /** The flat gradient buffer, same layout as {@link #parameters()}. */
+  public INDArray gradients() {
+    return gradients;
+  }
+
+  /** The flat BN moving-statistics buffer. */
+  public INDArray state() {
+    return state;
+  }
+
+  /** This step's float64 BN union partials (count, sums, sums of squares per BN layer). */
+  public INDArray unionStatistics() {
+    return unionStatistics;
+  }
+
+  public TrainableRanges trainableRanges() {
+    return trainableRanges;
+  }
+
+  /** Number of parameters (trainable or frozen). */
+  public long parameterCount() {
+    long n = 0;
+    for (final Tensor t : tensors) {
+      if (t.spec().kind() == ParamSpec.Kind.PARAMETER) {
+        n += t.spec().length();
+      }
+    }
+    return n;
+  }
+}
