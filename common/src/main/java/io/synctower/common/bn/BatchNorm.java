@@ -78,6 +78,8 @@ public final class BatchNorm implements Layer {
   private final double[] dbetaHost;
   private final double[] movingHost;
   private final double[] unionHost;
+  private final double[] countAndSums;
+  private final double[] centred;
 
   public BatchNorm(
       final String name,
@@ -115,6 +117,8 @@ public final class BatchNorm implements Layer {
     this.dbetaHost = new double[channels];
     this.movingHost = new double[channels];
     this.unionHost = new double[partialsLength()];
+    this.countAndSums = new double[1 + channels];
+    this.centred = new double[2 * channels];
   }
 
   /** Length of this layer's statistic partials: count, then C sums, then C sums of squares. */
@@ -199,28 +203,56 @@ public final class BatchNorm implements Layer {
     Vectors.read(movingMean, shift);
     Vectors.read(gamma, gammaHost);
     final int groups = b.groupCount(ctx);
+    final boolean sync = ctx.bnTraining() == BnTraining.SYNC;
     for (int g = 0; g < groups; g++) {
       final long r0 = b.groupStart(g, ctx);
       final long r1 = b.groupEnd(g, ctx);
+      final long rows = r1 - r0;
       final INDArray xg = x2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
-      groupPartials(b, xg, r1 - r0);
-      addToUnion();
-      if (ctx.bnTraining() == BnTraining.SYNC) {
-        Vectors.write(partialsHost, b.partials);
-        ctx.reducer().sumInPlace(b.partials);
-        Vectors.read(b.partials, partialsHost);
-      }
-      final double m = partialsHost[0];
+      final INDArray scratch = b.scratch.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
       final double[] mean = b.groupMean[g];
       final double[] invStd = b.groupInvStd[g];
+
+      // Pass 1: count and sum (float64), reduced over the sync group -> the group mean.
+      scratch.assign(xg).sum(b.sumVector, 0);
+      Vectors.read(b.sumVector, sums);
+      final double localCount = rows;
+      double m = localCount;
+      if (sync) {
+        countAndSums[0] = localCount;
+        System.arraycopy(sums, 0, countAndSums, 1, channels);
+        Vectors.write(countAndSums, b.countAndSums);
+        ctx.reducer().sumInPlace(b.countAndSums);
+        Vectors.read(b.countAndSums, countAndSums);
+        m = countAndSums[0];
+        System.arraycopy(countAndSums, 1, sums, 0, channels);
+      }
+      for (int c = 0; c < channels; c++) {
+        mean[c] = m > 0 ? sums[c] / m : shift[c];
+      }
+
+      // Pass 2: centred sums around that mean; the variance does not cancel catastrophically.
+      Vectors.write(mean, b.shiftVector);
+      scratch.subiRowVector(b.shiftVector);
+      scratch.sum(b.sumVector, 0);
+      Vectors.read(b.sumVector, sums);
+      System.arraycopy(sums, 0, centred, 0, channels);
+      scratch.muli(scratch).sum(b.sumVector, 0);
+      Vectors.read(b.sumVector, sums);
+      System.arraycopy(sums, 0, centred, channels, channels);
+      addToUnion(localCount, mean);
+      if (sync) {
+        Vectors.write(centred, b.centredSums);
+        ctx.reducer().sumInPlace(b.centredSums);
+        Vectors.read(b.centredSums, centred);
+      }
       b.groupCount[g] = m;
       for (int c = 0; c < channels; c++) {
-        final double s = m > 0 ? partialsHost[1 + c] / m : 0;
-        final double variance = m > 0 ? Math.max(partialsHost[1 + channels + c] / m - s * s, 0) : 0;
-        mean[c] = shift[c] + s;
+        final double s = m > 0 ? centred[c] / m : 0;
+        final double variance = m > 0 ? Math.max(centred[channels + c] / m - s * s, 0) : 0;
         invStd[c] = 1.0 / Math.sqrt(variance + epsilon);
         coefficientA[c] = invStd[c];
-        coefficientB[c] = -mean[c] * invStd[c];
+        coefficientB[c] = -(mean[c] + s) * invStd[c];
       }
       Vectors.write(coefficientA, b.vectorA);
       Vectors.write(coefficientB, b.vectorB);
@@ -232,25 +264,20 @@ public final class BatchNorm implements Layer {
     return b.y;
   }
 
-  /** partialsHost := (m, sum(x - K), sum((x - K)^2)) over the rows of xg, in float64. */
-  private void groupPartials(final Buffers b, final INDArray xg, final long rows) {
-    final INDArray scratch = b.scratch.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
-    Vectors.write(shift, b.shiftVector);
-    scratch.assign(xg).subiRowVector(b.shiftVector);
-    scratch.sum(b.sumVector, 0);
-    Vectors.read(b.sumVector, sums);
-    partialsHost[0] = rows;
-    System.arraycopy(sums, 0, partialsHost, 1, channels);
-    scratch.muli(scratch).sum(b.sumVector, 0);
-    Vectors.read(b.sumVector, sums);
-    System.arraycopy(sums, 0, partialsHost, 1 + channels, channels);
-  }
-
-  /** Adds this tower's (not yet reduced) group partials to the union buffer. */
-  private void addToUnion() {
+  /**
+   * Adds this tower's rows of the current group to the union buffer, as partials relative to the
+   * shift K (the moving mean, identical on every replica) so they can be summed over groups and
+   * towers: with d = center - K, {@code S_K = S_c + m d} and {@code Q_K = Q_c + 2 d S_c + m d^2},
+   * where S_c and Q_c are this tower's (unreduced) sums centred on {@code center}.
+   */
+  private void addToUnion(final double localCount, final double[] center) {
     Vectors.read(unionPartials, unionHost);
-    for (int i = 0; i < unionHost.length; i++) {
-      unionHost[i] += partialsHost[i];
+    unionHost[0] += localCount;
+    for (int c = 0; c < channels; c++) {
+      final double d = center[c] - shift[c];
+      final double sc = centred[c];
+      unionHost[1 + c] += sc + localCount * d;
+      unionHost[1 + channels + c] += centred[channels + c] + 2 * d * sc + localCount * d * d;
     }
     Vectors.write(unionHost, unionPartials);
   }
@@ -310,10 +337,12 @@ public final class BatchNorm implements Layer {
         dgammaHost[c] += partialsHost[1 + channels + c];
       }
       if (ctx.bnTraining() == BnTraining.SYNC) {
-        partialsHost[0] = 0;
-        Vectors.write(partialsHost, b.partials);
-        ctx.reducer().sumInPlace(b.partials);
-        Vectors.read(b.partials, partialsHost);
+        // The sync group's sum(dy) and sum(dy x_hat): one all-reduce of 2C values.
+        System.arraycopy(partialsHost, 1, centred, 0, 2 * channels);
+        Vectors.write(centred, b.backwardSums);
+        ctx.reducer().sumInPlace(b.backwardSums);
+        Vectors.read(b.backwardSums, centred);
+        System.arraycopy(centred, 0, partialsHost, 1, 2 * channels);
       }
       final double m = b.groupCount[g];
       final double[] invStd = b.groupInvStd[g];
@@ -374,7 +403,9 @@ public final class BatchNorm implements Layer {
     final INDArray xhat;
     final INDArray scratch;
     final INDArray xhatScratch;
-    final INDArray partials = Nd4j.create(DataType.DOUBLE, partialsLength());
+    final INDArray countAndSums = Nd4j.create(DataType.DOUBLE, 1 + channels);
+    final INDArray centredSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
+    final INDArray backwardSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
     final INDArray sumVector = Nd4j.create(DataType.DOUBLE, channels);
     final INDArray shiftVector = Nd4j.create(DataType.DOUBLE, channels);
     final INDArray vectorA = Nd4j.create(dtype, channels);
