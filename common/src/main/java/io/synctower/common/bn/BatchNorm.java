@@ -252,13 +252,14 @@ public final class BatchNorm implements Layer {
         final double variance = m > 0 ? Math.max(centred[channels + c] / m - s * s, 0) : 0;
         invStd[c] = 1.0 / Math.sqrt(variance + epsilon);
         coefficientA[c] = invStd[c];
-        coefficientB[c] = -(mean[c] + s) * invStd[c];
+        coefficientB[c] = mean[c] + s;
       }
       Vectors.write(coefficientA, b.vectorA);
       Vectors.write(coefficientB, b.vectorB);
       final INDArray xhat = b.xhat.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
       final INDArray y = b.y2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
-      xhat.assign(xg).muliRowVector(b.vectorA).addiRowVector(b.vectorB);
+      // (x - mean) first, then scale: folding into x * a + b cancels in float32 for large means.
+      xhat.assign(xg).subiRowVector(b.vectorB).muliRowVector(b.vectorA);
       y.assign(xhat).muliRowVector(gamma).addiRowVector(beta);
     }
     return b.y;
