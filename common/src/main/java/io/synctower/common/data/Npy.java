@@ -5,13 +5,13 @@ import java.io.BufferedOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
+import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
@@ -171,8 +171,8 @@ public final class Npy {
   /** Writes {@code array} as one {@code .npy} image to {@code out} (not closed). */
   public static void write(final OutputStream out, final NpyArray array) throws IOException {
     out.write(header(array));
-    final var data = array.data();
-    final byte[] chunk = new byte[(int) Math.min(data.remaining(), 1 << 16)];
+    final ByteBuffer data = array.data();
+    final byte[] chunk = new byte[Math.min(data.remaining(), 1 << 16)];
     while (data.hasRemaining()) {
       final int n = Math.min(chunk.length, data.remaining());
       data.get(chunk, 0, n);
@@ -380,7 +380,6 @@ public final class Npy {
     private Map<String, Object> parseDict() {
       expect('{');
       final Map<String, Object> map = new HashMap<>();
-      final var seen = new HashSet<String>();
       while (true) {
         skipSpace();
         if (peek('}')) {
@@ -391,7 +390,7 @@ public final class Npy {
         if (!(key instanceof String k)) {
           throw error("a string key");
         }
-        if (!seen.add(k)) {
+        if (map.containsKey(k)) {
           throw new DataException(source + ": .npy header repeats key '" + k + "': " + text);
         }
         skipSpace();
