@@ -1,0 +1,192 @@
+package io.synctower.common.data;
+
+import java.nio.DoubleBuffer;
+import java.nio.FloatBuffer;
+import java.util.Objects;
+import java.util.function.BooleanSupplier;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Fills a preallocated batch tensor {@code x} of shape [n, H, W, C] and a label array from a slice
+ * of dataset indices, one sample at a time through a reused scratch array.
+ *
+ * <pre>{@code
+ * BatchAssembler assembler = new BatchAssembler(dataset, normalization); // one per thread
+ * INDArray x = assembler.allocate(DataType.FLOAT, 64);                  // once
+ * int[] labels = new int[64 * dataset.labelPositions()];                // once
+ * for (int b = 0; b < plan.batchCount(); b++) {
+ *   int rows = assembler.fill(plan.order(), plan.from(b), plan.count(b), x, labels);
+ *   ... train on the first rows of x ...
+ * }
+ * }</pre>
+ *
+ * <p>Memory: the assembler owns one float[] of one sample; {@link #fill} copies each sample from
+ * the dataset into it, normalizes it there, and writes it into {@code x}'s native memory through
+ * the NIO view of {@code x.data()} with absolute puts at the row offset. It allocates nothing per
+ * batch (the NIO view is created once per distinct {@code x}). The caller owns {@code x} and {@code
+ * labels}. NIO writes reach host memory: on a device backend the caller must synchronise {@code x}
+ * to the device.
+ *
+ * <p>Not thread-safe: use one assembler per thread (the {@link Prefetcher} has its own).
+ */
+public final class BatchAssembler {
+  private final Dataset dataset;
+  private final Normalization normalization;
+  private final SampleShape shape;
+  private final int positions;
+  private final float[] scratch;
+
+  private INDArray lastX;
+  private FloatBuffer lastFloats;
+  private DoubleBuffer lastDoubles;
+
+  /**
+   * An assembler for {@code dataset}, normalizing each sample with {@code normalization} (null for
+   * none).
+   *
+   * @throws IllegalArgumentException if the normalization's channel count differs from the
+   *     dataset's
+   */
+  public BatchAssembler(final Dataset dataset, final Normalization normalization) {
+    this.dataset = Objects.requireNonNull(dataset, "dataset");
+    this.normalization = normalization;
+    this.shape = dataset.sampleShape();
+    this.positions = dataset.labelPositions();
+    if (normalization != null) {
+      normalization.checkCompatible(shape);
+    }
+    this.scratch = new float[shape.elementCount()];
+  }
+
+  /**
+   * A new zeroed c-order [rows, H, W, C] array of {@code dtype} (FLOAT or DOUBLE); caller owns it.
+   */
+  public INDArray allocate(final DataType dtype, final int rows) {
+    checkDtype(dtype);
+    if (rows <= 0) {
+      throw new IllegalArgumentException("rows must be > 0, got " + rows);
+    }
+    return Nd4j.create(dtype, rows, shape.height(), shape.width(), shape.channels());
+  }
+
+  /**
+   * Writes samples {@code indices[from .. from+count)} into rows {@code 0 .. count-1} of {@code x}
+   * and their labels into {@code labels[0 .. count*labelPositions)}. If {@code x} has more rows
+   * than {@code count}, the remaining rows (and labels) are left as they were: only the first
+   * {@code count} rows are valid.
+   *
+   * @return {@code count}
+   * @throws IllegalArgumentException if {@code x} is not a c-order, non-view FLOAT or DOUBLE array
+   *     of shape [>= count, H, W, C], or labels is too short
+   * @throws IndexOutOfBoundsException if the slice is outside {@code indices}
+   * @throws DataException from the dataset
+   */
+  public int fill(
+      final int[] indices, final int from, final int count, final INDArray x, final int[] labels) {
+    return fill(indices, from, count, x, labels, null);
+  }
+
+  /** As {@link #fill}, but stops before a row when {@code cancelled} says so; returns -1 then. */
+  int fill(
+      final int[] indices,
+      final int from,
+      final int count,
+      final INDArray x,
+      final int[] labels,
+      final BooleanSupplier cancelled) {
+    Objects.checkFromIndexSize(from, count, indices.length);
+    bind(x, count);
+    if (labels.length < count * positions) {
+      throw new IllegalArgumentException(
+          "labels has length "
+              + labels.length
+              + ", expected at least "
+              + count * positions
+              + " ("
+              + count
+              + " rows x "
+              + positions
+              + " label positions)");
+    }
+    final int n = scratch.length;
+    for (int row = 0; row < count; row++) {
+      if (cancelled != null && cancelled.getAsBoolean()) {
+        return -1;
+      }
+      dataset.sample(indices[from + row], scratch, labels, row * positions);
+      if (normalization != null) {
+        normalization.apply(scratch, shape);
+      }
+      final int offset = row * n;
+      if (lastFloats != null) {
+        lastFloats.put(offset, scratch, 0, n);
+      } else {
+        for (int i = 0; i < n; i++) {
+          lastDoubles.put(offset + i, scratch[i]);
+        }
+      }
+    }
+    return count;
+  }
+
+  /** Validates {@code x} once per distinct array and caches its NIO view. */
+  private void bind(final INDArray x, final int count) {
+    Objects.requireNonNull(x, "x");
+    if (x == lastX) {
+      if (x.size(0) < count) {
+        throw new IllegalArgumentException(
+            "x has " + x.size(0) + " rows, fewer than the " + count + " samples to write");
+      }
+      return;
+    }
+    checkDtype(x.dataType());
+    final boolean shapeOk =
+        x.rank() == 4
+            && x.size(1) == shape.height()
+            && x.size(2) == shape.width()
+            && x.size(3) == shape.channels()
+            && x.size(0) >= count;
+    if (!shapeOk) {
+      throw new IllegalArgumentException(
+          "x has shape "
+              + java.util.Arrays.toString(x.shape())
+              + ", expected [>= "
+              + count
+              + ", "
+              + shape.height()
+              + ", "
+              + shape.width()
+              + ", "
+              + shape.channels()
+              + "] (N, H, W, C) for "
+              + dataset.describe());
+    }
+    if (x.ordering() != 'c' || x.offset() != 0 || x.data().length() != x.length()) {
+      throw new IllegalArgumentException(
+          "x must be a c-order array that owns its whole buffer (not a view), got ordering="
+              + x.ordering()
+              + ", offset="
+              + x.offset()
+              + ", buffer length="
+              + x.data().length()
+              + ", array length="
+              + x.length());
+    }
+    lastX = x;
+    if (x.dataType() == DataType.FLOAT) {
+      lastFloats = x.data().asNioFloat();
+      lastDoubles = null;
+    } else {
+      lastDoubles = x.data().asNioDouble();
+      lastFloats = null;
+    }
+  }
+
+  private static void checkDtype(final DataType dtype) {
+    if (dtype != DataType.FLOAT && dtype != DataType.DOUBLE) {
+      throw new IllegalArgumentException("batch dtype must be FLOAT or DOUBLE, got " + dtype);
+    }
+  }
+}

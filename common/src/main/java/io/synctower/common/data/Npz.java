@@ -1,0 +1,99 @@
+package io.synctower.common.data;
+
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Enumeration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.zip.CRC32;
+import java.util.zip.ZipEntry;
+import java.util.zip.ZipFile;
+import java.util.zip.ZipOutputStream;
+
+/**
+ * Reads and writes NumPy {@code .npz} archives: a zip file with one {@code .npy} entry per array,
+ * named {@code <key>.npy} (what {@code np.savez} and {@code np.savez_compressed} produce).
+ *
+ * <p>The reader uses the zip central directory ({@link ZipFile}), so stored and deflated entries,
+ * zip64 and entries with data descriptors all work; keys keep the archive's order. Memory: every
+ * array is read fully into its own {@link NpyArray}; the returned map and arrays belong to the
+ * caller. Stateless and thread-safe.
+ */
+public final class Npz {
+  private static final String SUFFIX = ".npy";
+
+  private Npz() {}
+
+  /**
+   * Reads every array of {@code file}, keyed by entry name without the {@code .npy} suffix, in
+   * archive order.
+   *
+   * @throws DataException naming the file (and entry) if it is not a zip, an entry is not a valid
+   *     {@code .npy} image, or two entries map to the same key
+   */
+  public static Map<String, NpyArray> read(final Path file) {
+    final Map<String, NpyArray> arrays = new LinkedHashMap<>();
+    try (ZipFile zip = new ZipFile(file.toFile())) {
+      final Enumeration<? extends ZipEntry> entries = zip.entries();
+      while (entries.hasMoreElements()) {
+        final ZipEntry entry = entries.nextElement();
+        if (entry.isDirectory()) {
+          continue;
+        }
+        final String name = entry.getName();
+        final String key =
+            name.endsWith(SUFFIX) ? name.substring(0, name.length() - SUFFIX.length()) : name;
+        final String source = file + "!" + name;
+        if (arrays.containsKey(key)) {
+          throw new DataException(source + ": duplicate key '" + key + "' in .npz archive");
+        }
+        try (InputStream in = zip.getInputStream(entry)) {
+          arrays.put(key, Npy.read(in, source));
+        }
+      }
+    } catch (final IOException e) {
+      throw new DataException(file + ": cannot read .npz archive: " + e, e);
+    }
+    return arrays;
+  }
+
+  /**
+   * Writes {@code arrays} to {@code file} (replacing it) as entries {@code <key>.npy}, in the map's
+   * iteration order, deflated if {@code compressed} (like {@code np.savez_compressed}) or stored
+   * (like {@code np.savez}). Each array is serialized once into a temporary {@code byte[]}.
+   *
+   * @throws DataException naming the file if it cannot be written
+   */
+  public static void write(
+      final Path file, final Map<String, NpyArray> arrays, final boolean compressed) {
+    try (OutputStream os = new BufferedOutputStream(Files.newOutputStream(file));
+        ZipOutputStream zip = new ZipOutputStream(os)) {
+      for (final Map.Entry<String, NpyArray> e : arrays.entrySet()) {
+        final ByteArrayOutputStream bytes = new ByteArrayOutputStream();
+        Npy.write(bytes, e.getValue());
+        final byte[] body = bytes.toByteArray();
+        final ZipEntry entry = new ZipEntry(e.getKey() + SUFFIX);
+        if (compressed) {
+          entry.setMethod(ZipEntry.DEFLATED);
+        } else {
+          final CRC32 crc = new CRC32();
+          crc.update(body);
+          entry.setMethod(ZipEntry.STORED);
+          entry.setSize(body.length);
+          entry.setCompressedSize(body.length);
+          entry.setCrc(crc.getValue());
+        }
+        zip.putNextEntry(entry);
+        zip.write(body);
+        zip.closeEntry();
+      }
+    } catch (final IOException e) {
+      throw new DataException(file + ": cannot write .npz archive: " + e, e);
+    }
+  }
+}

@@ -1,0 +1,204 @@
+package io.synctower.common.data;
+
+import java.nio.file.Path;
+import java.util.Arrays;
+import java.util.Map;
+import java.util.Objects;
+
+/**
+ * Samples from a NumPy {@code .npz} archive with two arrays:
+ *
+ * <ul>
+ *   <li>{@code x}: images (N, C, H, W) in PyTorch layout, or flat features (N, F), which become
+ *       samples of shape (F, 1, 1). float32 and float64 are taken as they are; uint8 is divided by
+ *       255 (like every 8-bit image source here).
+ *   <li>{@code y}: integer labels (N,) for one label position or (N, P) for P positions, any of
+ *       int8, uint8, int16, int32, int64.
+ * </ul>
+ *
+ * <p>Loaded fully at construction: {@code x} is transposed once from CHW to HWC into one {@code
+ * float[]} of N*C*H*W values and {@code y} into one {@code int[]}; the archive's own arrays are
+ * dropped. Every label is checked against {@code numClasses} there. {@link #sample} copies one
+ * sample out. Immutable and thread-safe.
+ */
+public final class NpzDataset implements Dataset {
+  private final Path file;
+  private final float[] pixels;
+  private final int[] labels;
+  private final int count;
+  private final int positions;
+  private final int numClasses;
+  private final SampleShape shape;
+
+  /**
+   * Loads {@code file} and infers {@code numClasses} as the largest label plus one. Prefer {@link
+   * #NpzDataset(Path, int)} for a subset of a dataset that may lack the highest class.
+   */
+  public NpzDataset(final Path file) {
+    this(file, 0);
+  }
+
+  /**
+   * Loads {@code file}, requiring every label to be in {@code 0 .. numClasses-1}.
+   *
+   * @param numClasses number of classes, or 0 to infer it as the largest label plus one
+   * @throws DataException naming the file, the key, the index and what was expected, if {@code x}
+   *     or {@code y} is missing (naming the keys present), has an unsupported rank or dtype, their
+   *     lengths differ, or a label is out of range
+   */
+  public NpzDataset(final Path file, final int numClasses) {
+    this.file = Objects.requireNonNull(file, "file");
+    if (numClasses < 0) {
+      throw new IllegalArgumentException("numClasses must be >= 0 (0 = infer), got " + numClasses);
+    }
+    final Map<String, NpyArray> arrays = Npz.read(file);
+    final NpyArray x = require(arrays, "x");
+    final NpyArray y = require(arrays, "y");
+
+    if (x.rank() != 4 && x.rank() != 2) {
+      throw new DataException(
+          file
+              + ": x has shape "
+              + Arrays.toString(x.shape())
+              + ", expected (N, C, H, W) images or (N, F) features");
+    }
+    if (x.dtype() != NpyDtype.FLOAT32
+        && x.dtype() != NpyDtype.FLOAT64
+        && x.dtype() != NpyDtype.UINT8) {
+      throw new DataException(
+          file + ": x has dtype '" + x.dtype().descr() + "', expected '<f4', '<f8' or '|u1'");
+    }
+    if (y.rank() != 1 && y.rank() != 2) {
+      throw new DataException(
+          file + ": y has shape " + Arrays.toString(y.shape()) + ", expected (N,) or (N, P)");
+    }
+    if (y.dtype().isFloating() || y.dtype() == NpyDtype.BOOL) {
+      throw new DataException(
+          file
+              + ": y has dtype '"
+              + y.dtype().descr()
+              + "', expected integer labels ('|i1', '|u1', '<i2', '<i4' or '<i8')");
+    }
+    if (x.dim(0) != y.dim(0)) {
+      throw new DataException(
+          file
+              + ": x holds "
+              + x.dim(0)
+              + " samples but y holds "
+              + y.dim(0)
+              + " labels; expected the same first dimension");
+    }
+    if (x.dim(0) == 0) {
+      throw new DataException(file + ": x holds 0 samples, expected at least 1");
+    }
+    this.count = (int) x.dim(0);
+    this.shape =
+        x.rank() == 4
+            ? new SampleShape((int) x.dim(1), (int) x.dim(2), (int) x.dim(3))
+            : new SampleShape((int) x.dim(1), 1, 1);
+    this.positions = y.rank() == 2 ? (int) y.dim(1) : 1;
+    if (positions <= 0) {
+      throw new DataException(file + ": y has shape " + Arrays.toString(y.shape()) + ", P = 0");
+    }
+    this.pixels = toHwc(x, shape);
+
+    final long[] raw = y.toLongArray();
+    long max = -1;
+    for (final long v : raw) {
+      max = Math.max(max, v);
+    }
+    this.numClasses = numClasses > 0 ? numClasses : (int) Math.min(Integer.MAX_VALUE, max + 1);
+    this.labels = new int[raw.length];
+    for (int i = 0; i < raw.length; i++) {
+      if (raw[i] < 0 || raw[i] >= this.numClasses) {
+        throw new DataException(
+            file
+                + ": y label of sample "
+                + i / positions
+                + (positions > 1 ? " position " + i % positions : "")
+                + " is "
+                + raw[i]
+                + ", expected 0.."
+                + (this.numClasses - 1));
+      }
+      labels[i] = (int) raw[i];
+    }
+  }
+
+  private NpyArray require(final Map<String, NpyArray> arrays, final String key) {
+    final NpyArray a = arrays.get(key);
+    if (a == null) {
+      throw new DataException(
+          file + ": no array '" + key + "' in .npz archive; keys present: " + arrays.keySet());
+    }
+    return a;
+  }
+
+  /** Converts x to floats (u8 / 255) and CHW to HWC in one pass; one new array. */
+  private float[] toHwc(final NpyArray x, final SampleShape s) {
+    final long total = (long) count * s.elementCount();
+    if (total > Integer.MAX_VALUE - 8) {
+      throw new DataException(
+          file + ": x has " + total + " values; at most 2^31-9 fit in memory as one array");
+    }
+    final float[] values = x.toFloatArray();
+    if (x.dtype() == NpyDtype.UINT8) {
+      for (int i = 0; i < values.length; i++) {
+        values[i] /= 255f;
+      }
+    }
+    if (x.rank() == 2 || s.channels() == 1) {
+      return values; // (N, F) and (N, 1, H, W) are already in sample order
+    }
+    final float[] hwc = new float[values.length];
+    final int c = s.channels();
+    final int hw = s.height() * s.width();
+    final int n = s.elementCount();
+    for (int sample = 0; sample < count; sample++) {
+      final int base = sample * n;
+      for (int ch = 0; ch < c; ch++) {
+        for (int p = 0; p < hw; p++) {
+          hwc[base + p * c + ch] = values[base + ch * hw + p];
+        }
+      }
+    }
+    return hwc;
+  }
+
+  @Override
+  public int size() {
+    return count;
+  }
+
+  @Override
+  public SampleShape sampleShape() {
+    return shape;
+  }
+
+  @Override
+  public int labelPositions() {
+    return positions;
+  }
+
+  @Override
+  public int numClasses() {
+    return numClasses;
+  }
+
+  @Override
+  public void sample(
+      final int index, final float[] pixelsHwc, final int[] labelsOut, final int labelOffset) {
+    if (index < 0 || index >= count) {
+      throw new IndexOutOfBoundsException(
+          file + ": sample index " + index + " outside 0.." + (count - 1));
+    }
+    final int n = shape.elementCount();
+    System.arraycopy(pixels, index * n, pixelsHwc, 0, n);
+    System.arraycopy(labels, index * positions, labelsOut, labelOffset, positions);
+  }
+
+  @Override
+  public String describe() {
+    return "npz(" + file + ", n=" + count + ", " + shape + ", labels=" + positions + ")";
+  }
+}
