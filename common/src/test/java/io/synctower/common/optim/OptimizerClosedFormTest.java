@@ -331,7 +331,7 @@ class OptimizerClosedFormTest {
         () -> OptimizerSpec.adam(1e-3).create(Nd4j.zeros(DataType.DOUBLE, 3, 3)));
     assertThrows(
         IllegalArgumentException.class,
-        () -> OptimizerSpec.adam(1e-3).create(Nd4j.zeros(DataType.INT, N)));
+        () -> OptimizerSpec.adam(1e-3).create(Nd4j.zeros(DataType.INT32, N)));
   }
 
   private static double maxAbsDiff(final double[] a, final double[] b) {
