@@ -1,0 +1,441 @@
+package io.synctower.common.config;
+
+import io.synctower.common.data.CaptchaDataset;
+import io.synctower.common.nn.Conv2D;
+import io.synctower.common.nn.LayerSpec;
+import io.synctower.common.nn.ParamSpec;
+import io.synctower.common.optim.LinearWarmupSchedule;
+import io.synctower.common.optim.OptimizerSpec;
+import io.synctower.common.optim.ScheduleSpec;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Set;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.yaml.snakeyaml.LoaderOptions;
+import org.yaml.snakeyaml.Yaml;
+import org.yaml.snakeyaml.constructor.SafeConstructor;
+import org.yaml.snakeyaml.error.YAMLException;
+
+/**
+ * Reads a YAML run configuration strictly: unknown keys, wrong types and impossible values are all
+ * reported at once (key, value, fix), and every default is written into {@link
+ * RunConfig#resolved()}. The defaults are documented in the README's configuration reference.
+ *
+ * <p>Overrides ({@code training.epochs=3}) are applied to the parsed document before reading, so
+ * they are validated exactly like the file's own values.
+ */
+public final class ConfigLoader {
+  /** The BN decay default: moving = 0.99 moving + 0.01 batch (Keras' momentum=0.99). */
+  public static final double DEFAULT_BN_DECAY = 0.99;
+
+  /** The BN epsilon default, as in Keras (PyTorch uses 1e-5). */
+  public static final double DEFAULT_BN_EPSILON = 1e-3;
+
+  private static final String MOMENTUM_HELP =
+      "SyncTower has one moving-average convention, 'decay': the weight of the OLD value"
+          + " (moving = decay * moving + (1 - decay) * batch). Keras' BatchNormalization"
+          + " 'momentum' means the same thing (momentum 0.99 == decay 0.99), but PyTorch's"
+          + " 'momentum' is the weight of the NEW value (PyTorch momentum 0.1 == decay 0.9)."
+          + " Rename the key to 'decay' with the value in this convention.";
+
+  private ConfigLoader() {}
+
+  /** Loads a file; {@code overrides} maps dotted keys to YAML scalars ("3", "true", "adam"). */
+  public static RunConfig load(final Path file, final Map<String, String> overrides) {
+    final String text;
+    try {
+      text = Files.readString(file);
+    } catch (NoSuchFileException e) {
+      throw new ConfigException(file.toString(), List.of("file not found; check the path"));
+    } catch (IOException e) {
+      throw new ConfigException(file.toString(), List.of("cannot read: " + e.getMessage()));
+    }
+    return parse(text, file.toString(), overrides);
+  }
+
+  /** Loads a configuration from text; {@code source} names it in errors. */
+  @SuppressWarnings("unchecked")
+  public static RunConfig parse(
+      final String text, final String source, final Map<String, String> overrides) {
+    final Object document;
+    try {
+      document = new Yaml(new SafeConstructor(new LoaderOptions())).load(text);
+    } catch (YAMLException e) {
+      throw new ConfigException(source, List.of("not valid YAML: " + e.getMessage()));
+    }
+    if (document != null && !(document instanceof Map)) {
+      throw new ConfigException(source, List.of("the top level must be a mapping of sections"));
+    }
+    final Map<String, Object> root =
+        document == null ? new LinkedHashMap<>() : (Map<String, Object>) document;
+    final ConfigNode.Problems problems = new ConfigNode.Problems();
+    for (final Map.Entry<String, String> o : overrides.entrySet()) {
+      applyOverride(root, o.getKey(), o.getValue(), problems);
+    }
+    final ConfigNode node = ConfigNode.root(root, problems);
+    final RunConfig config = read(node);
+    problems.throwIfAny(source);
+    return config;
+  }
+
+  @SuppressWarnings("unchecked")
+  private static void applyOverride(
+      final Map<String, Object> root,
+      final String dottedKey,
+      final String value,
+      final ConfigNode.Problems problems) {
+    final String[] parts = dottedKey.split("\\.");
+    Map<String, Object> map = root;
+    for (int i = 0; i < parts.length - 1; i++) {
+      final Object next = map.get(parts[i]);
+      if (next == null) {
+        final Map<String, Object> created = new LinkedHashMap<>();
+        map.put(parts[i], created);
+        map = created;
+      } else if (next instanceof Map) {
+        map = (Map<String, Object>) next;
+      } else {
+        problems.add("override " + dottedKey + ": '" + parts[i] + "' is not a section");
+        return;
+      }
+    }
+    map.put(
+        parts[parts.length - 1], new Yaml(new SafeConstructor(new LoaderOptions())).load(value));
+  }
+
+  private static RunConfig read(final ConfigNode root) {
+    final String name = root.string("name", "run");
+    final long seed = root.integer("seed", 42L, 0, Long.MAX_VALUE);
+    final int towers = root.integer("towers", 1, 1, 1024);
+    final RunConfig.Bn bn = readBn(root.child("bn"), towers);
+    final RunConfig.Model model = readModel(root.child("model"));
+    final RunConfig.Data data = readData(root.child("data"));
+    final RunConfig.Training training = readTraining(root.child("training"));
+    if (training.batchSize() < towers && bn.sync()) {
+      root.problem(
+          "towers",
+          towers
+              + " towers cannot all get samples from a global batch of "
+              + training.batchSize()
+              + "; raise training.batchSize or lower towers");
+    }
+    root.finish();
+    return new RunConfig(name, seed, towers, model, data, training, bn, root.resolved());
+  }
+
+  private static RunConfig.Bn readBn(final ConfigNode n, final int towers) {
+    rejectMomentum(n);
+    final double decay = n.number("decay", DEFAULT_BN_DECAY, 0, 0.999999);
+    final double epsilon = n.number("epsilon", DEFAULT_BN_EPSILON, 1e-12, 1);
+    final boolean sync = n.bool("sync", false);
+    final int group = n.integer("syncGroupSize", 0, 0, 1024);
+    final int ghost = n.integer("ghostBatch", 0, 0, 1 << 20);
+    if (group > 0 && towers % group != 0) {
+      n.problem(
+          "syncGroupSize",
+          group
+              + " does not divide towers="
+              + towers
+              + "; use a divisor of the tower count or 0 (all towers)");
+    }
+    if (group > 0 && !sync) {
+      n.problem("syncGroupSize", "only meaningful with sync: true; set bn.sync: true or remove it");
+    }
+    if (ghost > 0 && sync) {
+      n.problem(
+          "ghostBatch", "ghost BN and SyncBN exclude each other; set ghostBatch: 0 or sync: false");
+    }
+    n.finish();
+    return new RunConfig.Bn(decay, epsilon, sync, group, ghost);
+  }
+
+  private static void rejectMomentum(final ConfigNode n) {
+    if (n.has("momentum")) {
+      n.allow("momentum");
+      n.problem("momentum", MOMENTUM_HELP);
+    }
+  }
+
+  private static final Set<String> LAYER_TYPES =
+      Set.of("conv2d", "dense", "relu", "maxpool2d", "dropout", "flatten", "reshape", "batchnorm");
+
+  private static RunConfig.Model readModel(final ConfigNode n) {
+    final String dtype = n.choice("dtype", "float32", Set.of("float32", "float64"));
+    final List<LayerSpec> layers = new ArrayList<>();
+    final List<ConfigNode> entries = n.children("layers");
+    if (entries.isEmpty()) {
+      n.problem("layers", "the model needs at least one layer; see configs/quickstart.yaml");
+    }
+    for (final ConfigNode l : entries) {
+      final String type = l.choice("type", null, LAYER_TYPES);
+      if (type == null) {
+        if (!l.has("type")) {
+          l.problem("type", "required; one of " + LAYER_TYPES);
+        }
+        continue;
+      }
+      final String layerName = l.string("name", null);
+      final boolean trainable =
+          type.equals("batchnorm") || type.equals("conv2d") || type.equals("dense")
+              ? l.bool("trainable", true)
+              : true;
+      final LayerSpec spec =
+          switch (type) {
+            case "conv2d" ->
+                new LayerSpec.Conv2d(
+                    layerName,
+                    l.integer("filters", 1, 1, 1 << 16),
+                    l.integer("kernel", 3, 1, 64),
+                    l.integer("stride", 1, 1, 64),
+                    Conv2D.Padding.valueOf(
+                        l.choice("padding", "valid", Set.of("valid", "same"))
+                            .toUpperCase(Locale.ROOT)),
+                    l.bool("bias", true),
+                    init(l),
+                    trainable);
+            case "dense" ->
+                new LayerSpec.Dense(
+                    layerName,
+                    l.integer("units", 1, 1, 1 << 24),
+                    l.bool("bias", true),
+                    init(l),
+                    trainable);
+            case "relu" -> new LayerSpec.Relu(layerName);
+            case "maxpool2d" -> {
+              final int size = l.integer("size", 2, 1, 64);
+              yield new LayerSpec.MaxPool(layerName, size, l.integer("stride", size, 1, 64));
+            }
+            case "dropout" -> new LayerSpec.Dropout(layerName, l.number("rate", 0.5, 0, 0.99));
+            case "flatten" -> new LayerSpec.Flatten(layerName);
+            case "reshape" -> {
+              final List<Integer> shape = l.integers("shape");
+              if (shape == null || shape.isEmpty()) {
+                l.problem("shape", "required, e.g. shape: [4, 62] for 4 positions of 62 classes");
+              }
+              yield new LayerSpec.Reshape(layerName, shape == null ? List.of(1) : shape);
+            }
+            default -> {
+              rejectMomentum(l);
+              final Double decay = l.optionalNumber("decay", 0, 0.999999);
+              final Double eps = l.optionalNumber("epsilon", 1e-12, 1);
+              yield new LayerSpec.BatchNorm(
+                  layerName,
+                  decay == null ? Double.NaN : decay,
+                  eps == null ? Double.NaN : eps,
+                  trainable);
+            }
+          };
+      layers.add(spec);
+      l.finish();
+    }
+    if (n.has("input")) {
+      n.allow("input");
+      n.problem("input", "the input shape comes from the dataset; remove 'input'");
+    }
+    n.finish();
+    return new RunConfig.Model(dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, layers);
+  }
+
+  private static ParamSpec.Init init(final ConfigNode l) {
+    final String init = l.choice("init", "glorot_uniform", Set.of("glorot_uniform", "he_normal"));
+    return ParamSpec.Init.valueOf(init.toUpperCase(Locale.ROOT));
+  }
+
+  private static final Set<String> DATASET_TYPES =
+      Set.of("captcha", "overfit", "idx", "npz", "images");
+
+  private static RunConfig.Data readData(final ConfigNode n) {
+    final DatasetSpec train = readDataset(n.child("train"), true);
+    final DatasetSpec validation =
+        n.has("validation") ? readDataset(n.child("validation"), false) : null;
+    final double split = n.number("validationSplit", validation == null ? 0.1 : 0.0, 0, 0.9);
+    if (validation != null && split > 0) {
+      n.problem("validationSplit", "give either a validation dataset or a split, not both");
+    }
+    final String normalize = n.choice("normalize", "none", Set.of("none", "auto", "values"));
+    final List<Double> mean = n.numbers("mean");
+    final List<Double> std = n.numbers("std");
+    if (normalize.equals("values") && (mean == null || std == null || mean.size() != std.size())) {
+      n.problem(
+          "normalize", "'values' needs 'mean' and 'std' lists of equal length (one per channel)");
+    }
+    if (!normalize.equals("values") && (mean != null || std != null)) {
+      n.problem("mean", "mean/std are used only with normalize: values");
+    }
+    final int prefetch = n.integer("prefetch", 2, 2, 16);
+    n.finish();
+    return new RunConfig.Data(train, validation, split, normalize, mean, std, prefetch);
+  }
+
+  private static DatasetSpec readDataset(final ConfigNode n, final boolean required) {
+    final String type = n.choice("type", required ? "captcha" : null, DATASET_TYPES);
+    if (type == null) {
+      n.problem("type", "required; one of " + DATASET_TYPES);
+      n.finish();
+      return null;
+    }
+    long seed = 0;
+    int size = 0;
+    int height = 0;
+    int width = 0;
+    int channels = 0;
+    int length = 0;
+    CaptchaDataset.Charset charset = null;
+    double noise = 0;
+    String path = null;
+    String labels = null;
+    int classes = 0;
+    switch (type) {
+      case "captcha" -> {
+        seed = n.integer("seed", 1L, 0, Long.MAX_VALUE);
+        size = n.integer("size", 20000, 1, Integer.MAX_VALUE);
+        height = n.integer("height", 80, CaptchaDataset.MIN_HEIGHT, 4096);
+        width = n.integer("width", 120, 10, 4096);
+        length = n.integer("length", 4, 1, 16);
+        charset =
+            CaptchaDataset.Charset.valueOf(
+                n.choice("charset", "alnum", Set.of("alnum", "digits")).toUpperCase(Locale.ROOT));
+        noise = n.number("noise", 0.5, 0, 1);
+        channels = 1;
+      }
+      case "overfit" -> {
+        size = n.integer("size", 256, 1, 256);
+        channels = 3;
+      }
+      case "idx" -> {
+        path = n.requiredString("images");
+        labels = n.requiredString("labels");
+        classes = n.integer("classes", 10, 2, 1 << 20);
+      }
+      case "npz" -> {
+        path = n.requiredString("path");
+        classes = n.integer("classes", 0, 0, 1 << 20);
+      }
+      default -> {
+        path = n.requiredString("root");
+        channels = n.integer("channels", 3, 1, 3);
+        height = n.integer("height", 0, 1, 1 << 14);
+        width = n.integer("width", 0, 1, 1 << 14);
+        if (!n.has("height") || !n.has("width")) {
+          n.problem(
+              "height", "image folders need height and width (all images must have that size)");
+        }
+      }
+    }
+    n.finish();
+    return new DatasetSpec(
+        type, seed, size, height, width, channels, length, charset, noise, path, labels, classes);
+  }
+
+  private static final Set<String> OPTIMIZERS =
+      Set.of("sgd", "adam", "adamw", "rmsprop", "adadelta");
+
+  private static RunConfig.Training readTraining(final ConfigNode n) {
+    final int epochs = n.integer("epochs", 10, 1, 1_000_000);
+    final long steps = n.integer("steps", 0L, 0, Long.MAX_VALUE);
+    final int batch = n.integer("batchSize", 64, 1, 1 << 20);
+    final int evalBatch = n.integer("evalBatchSize", batch, 1, 1 << 20);
+    final OptimizerSpec optimizer = readOptimizer(n.child("optimizer"));
+    final ScheduleSpec schedule = readSchedule(n.child("schedule"));
+    final int reference = n.integer("referenceBatch", 0, 0, 1 << 20);
+    n.finish();
+    return new RunConfig.Training(epochs, steps, batch, evalBatch, optimizer, schedule, reference);
+  }
+
+  private static OptimizerSpec readOptimizer(final ConfigNode n) {
+    final String type = n.choice("type", "adam", OPTIMIZERS);
+    final OptimizerSpec.Type t = OptimizerSpec.Type.valueOf(type.toUpperCase(Locale.ROOT));
+    final OptimizerSpec.Builder b = OptimizerSpec.builder(t);
+    final Double lr = n.optionalNumber("lr", 0, 1e6);
+    if (lr != null) {
+      b.lr(lr);
+    } else if (t == OptimizerSpec.Type.SGD) {
+      n.problem("lr", "SGD has no default learning rate; set e.g. lr: 0.1");
+    }
+    final Double eps = n.optionalNumber("epsilon", 0, 1);
+    if (eps != null) {
+      b.epsilon(eps);
+    }
+    final Double wd = n.optionalNumber("weightDecay", 0, 1);
+    if (wd != null) {
+      b.weightDecay(wd);
+    }
+    switch (t) {
+      case SGD -> {
+        final double mu = n.number("momentum", 0.0, 0, 0.999999);
+        final boolean nesterov = n.bool("nesterov", false);
+        if (mu > 0) {
+          b.momentum(
+              nesterov ? OptimizerSpec.Momentum.NESTEROV : OptimizerSpec.Momentum.STANDARD, mu);
+        } else if (nesterov) {
+          n.problem("nesterov", "needs momentum > 0");
+        }
+      }
+      case ADAM, ADAMW -> {
+        final Double b1 = n.optionalNumber("beta1", 0, 0.999999);
+        final Double b2 = n.optionalNumber("beta2", 0, 0.999999);
+        if (b1 != null || b2 != null) {
+          b.betas(b1 == null ? 0.9 : b1, b2 == null ? 0.999 : b2);
+        }
+      }
+      case RMSPROP -> {
+        final Double alpha = n.optionalNumber("alpha", 0, 0.999999);
+        if (alpha != null) {
+          b.alpha(alpha);
+        }
+      }
+      case ADADELTA -> {
+        final Double rho = n.optionalNumber("rho", 0, 0.999999);
+        if (rho != null) {
+          b.rho(rho);
+        }
+      }
+    }
+    n.finish();
+    try {
+      final OptimizerSpec spec = b.build();
+      n.resolved().put("lr", spec.lr());
+      n.resolved().put("defaulted", List.copyOf(spec.defaulted()));
+      return spec;
+    } catch (IllegalArgumentException e) {
+      n.problem("type", e.getMessage());
+      return OptimizerSpec.adam(1e-3);
+    }
+  }
+
+  private static ScheduleSpec readSchedule(final ConfigNode n) {
+    final String type = n.choice("type", "constant", Set.of("constant", "step", "cosine"));
+    final ScheduleSpec.Builder b =
+        ScheduleSpec.builder(ScheduleSpec.Type.valueOf(type.toUpperCase(Locale.ROOT)));
+    if (type.equals("step")) {
+      b.stepSize(n.integer("stepSize", 1000L, 1, Long.MAX_VALUE));
+      b.gamma(n.number("gamma", 0.1, 0, 1));
+    }
+    if (type.equals("cosine")) {
+      b.minLr(n.number("minLr", 0.0, 0, 1e6));
+    }
+    final long warmup = n.integer("warmupSteps", 0L, 0, Long.MAX_VALUE);
+    b.warmupSteps(warmup);
+    if (warmup > 0) {
+      b.warmupStartFactor(n.number("warmupStartFactor", 0.0, 0, 1));
+      b.warmupMode(
+          LinearWarmupSchedule.Mode.valueOf(
+              n.choice("warmupMode", "shifted", Set.of("shifted", "overlapped"))
+                  .toUpperCase(Locale.ROOT)));
+    }
+    n.finish();
+    try {
+      return b.build();
+    } catch (IllegalArgumentException e) {
+      n.problem("type", e.getMessage());
+      return ScheduleSpec.builder(ScheduleSpec.Type.CONSTANT).build();
+    }
+  }
+}

@@ -1,0 +1,47 @@
+package io.synctower.common.config;
+
+import io.synctower.common.data.CaptchaDataset;
+import io.synctower.common.data.Dataset;
+import io.synctower.common.data.IdxDataset;
+import io.synctower.common.data.ImageFolderDataset;
+import io.synctower.common.data.NpzDataset;
+import io.synctower.common.data.OverfitDataset;
+import java.nio.file.Path;
+
+/**
+ * Creates the dataset a {@link DatasetSpec} describes; relative paths resolve against {@code base}.
+ */
+public final class DatasetFactory {
+  private DatasetFactory() {}
+
+  public static Dataset create(final DatasetSpec spec, final Path base) {
+    return switch (spec.type()) {
+      case "captcha" ->
+          CaptchaDataset.builder()
+              .seed(spec.seed())
+              .size(spec.size())
+              .height(spec.height())
+              .width(spec.width())
+              .length(spec.length())
+              .charset(spec.charset())
+              .noise(spec.noise())
+              .build();
+      case "overfit" -> new OverfitDataset(spec.size());
+      case "idx" ->
+          new IdxDataset(resolve(base, spec.path()), resolve(base, spec.labels()), spec.classes());
+      case "npz" ->
+          spec.classes() > 0
+              ? new NpzDataset(resolve(base, spec.path()), spec.classes())
+              : new NpzDataset(resolve(base, spec.path()));
+      case "images" ->
+          new ImageFolderDataset(
+              resolve(base, spec.path()), spec.channels(), spec.height(), spec.width());
+      default -> throw new IllegalArgumentException("unknown dataset type " + spec.type());
+    };
+  }
+
+  private static Path resolve(final Path base, final String path) {
+    final Path p = Path.of(path);
+    return p.isAbsolute() || base == null ? p : base.resolve(p);
+  }
+}

@@ -1,0 +1,141 @@
+package io.synctower.coordinator.cli;
+
+import io.synctower.common.backend.NativeVariant;
+import io.synctower.common.bn.StatsReducer;
+import io.synctower.common.config.RunConfig;
+import io.synctower.common.data.BatchAssembler;
+import io.synctower.common.data.EpochPermutation;
+import io.synctower.common.nn.StepContext;
+import io.synctower.coordinator.train.Trainer;
+import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.StepResult;
+import io.synctower.worker.Tower;
+import java.util.Arrays;
+import java.util.LinkedHashMap;
+import java.util.Locale;
+import java.util.concurrent.Callable;
+import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
+import org.bytedeco.javacpp.Pointer;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code synctower bench ...}: performance figures, printed, never asserted. */
+@Command(
+    name = "bench",
+    mixinStandardHelpOptions = true,
+    description = "Benchmarks that print figures.",
+    subcommands = {BenchCommand.Step.class})
+final class BenchCommand implements Runnable {
+  @Override
+  public void run() {
+    new picocli.CommandLine(this).usage(System.out);
+  }
+
+  /** {@code synctower bench step}. */
+  @Command(
+      name = "step",
+      mixinStandardHelpOptions = true,
+      description = {
+        "Time the training step of a configuration on one batch, after warm-up.",
+        "Prints samples/s, ms per step split into forward, backward and optimizer (median),",
+        "and heap / off-heap memory every --report-every steps: flat figures mean the steady",
+        "state allocates nothing per step."
+      })
+  static final class Step implements Callable<Integer> {
+    @Mixin ConfigOptions configOptions = new ConfigOptions();
+
+    @Option(names = "--warmup", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
+    int warmup = 3;
+
+    @Option(names = "--iterations", description = "Timed steps (default: ${DEFAULT-VALUE}).")
+    int iterations = 10;
+
+    @Option(
+        names = "--report-every",
+        description = "Print memory every N timed steps (default: ${DEFAULT-VALUE}).")
+    int reportEvery = 5;
+
+    @Option(names = "--batch", description = "Batch size (default: the config's).")
+    Integer batch;
+
+    @Override
+    public Integer call() throws Exception {
+      final LinkedHashMap<String, String> extra = new LinkedHashMap<>();
+      if (batch != null) {
+        extra.put("training.batchSize", batch.toString());
+      }
+      final RunConfig config = configOptions.load(extra);
+      final TrainingData data = TrainingData.load(config, configOptions.base());
+      final Trainer trainer =
+          new Trainer(config, data, new Trainer.Options(null, false, System.out));
+      final Tower tower = trainer.tower();
+      final int n = config.training().batchSize();
+      final BatchAssembler assembler = new BatchAssembler(data.train(), data.normalization());
+      final INDArray x = assembler.allocate(config.model().dtype(), n);
+      final int[] labels = new int[n * data.train().labelPositions()];
+      assembler.fill(EpochPermutation.of(config.seed(), 0, data.train().size()), 0, n, x, labels);
+      final StepContext ctx =
+          new StepContext(
+              true,
+              config.bn().training(),
+              config.bn().ghostBatch(),
+              StatsReducer.LOCAL,
+              config.seed(),
+              0,
+              0,
+              n);
+      System.out.printf(
+          Locale.ROOT,
+          "bench step: %s, batch %d, dtype %s, native linux-x86_64%s, %d cores%n",
+          config.name(),
+          n,
+          config.model().dtype(),
+          System.getProperty(NativeVariant.PROPERTY, ""),
+          Runtime.getRuntime().availableProcessors());
+      final double lr = config.training().optimizer().lr();
+      for (int i = 0; i < warmup; i++) {
+        tower.trainStep(x, labels, ctx.at(i, 0, n), lr);
+      }
+      final DescriptiveStatistics forward = new DescriptiveStatistics();
+      final DescriptiveStatistics backward = new DescriptiveStatistics();
+      final DescriptiveStatistics optimizer = new DescriptiveStatistics();
+      final DescriptiveStatistics total = new DescriptiveStatistics();
+      System.out.printf(
+          Locale.ROOT, "%8s %12s %14s %14s%n", "step", "ms/step", "heap MiB", "off-heap MiB");
+      for (int i = 0; i < iterations; i++) {
+        final StepResult r = tower.trainStep(x, labels, ctx.at(warmup + i, 0, n), lr);
+        forward.addValue(r.forwardNanos() / 1e6);
+        backward.addValue(r.backwardNanos() / 1e6);
+        optimizer.addValue(r.optimizerNanos() / 1e6);
+        total.addValue((r.forwardNanos() + r.backwardNanos() + r.optimizerNanos()) / 1e6);
+        if ((i + 1) % reportEvery == 0 || i == iterations - 1) {
+          final Runtime rt = Runtime.getRuntime();
+          System.out.printf(
+              Locale.ROOT,
+              "%8d %12.1f %14.1f %14.1f%n",
+              i + 1,
+              total.getElement(i),
+              (rt.totalMemory() - rt.freeMemory()) / 1048576.0,
+              Pointer.totalBytes() / 1048576.0);
+        }
+      }
+      final double median = total.getPercentile(50);
+      System.out.printf(
+          Locale.ROOT,
+          "samples/s %.1f | ms/step median %.1f (p10 %.1f, p90 %.1f) = forward %.1f + backward %.1f + optimizer %.1f%n",
+          n / (median / 1000),
+          median,
+          total.getPercentile(10),
+          total.getPercentile(90),
+          forward.getPercentile(50),
+          backward.getPercentile(50),
+          optimizer.getPercentile(50));
+      if (Arrays.stream(labels).anyMatch(l -> l < 0)) {
+        return 1;
+      }
+      return 0;
+    }
+  }
+}

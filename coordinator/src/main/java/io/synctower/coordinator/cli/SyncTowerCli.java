@@ -1,0 +1,43 @@
+package io.synctower.coordinator.cli;
+
+import io.synctower.common.backend.NativeVariant;
+import io.synctower.common.config.ConfigException;
+import io.synctower.common.data.DataException;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+
+/** {@code synctower}: the command-line entry point. */
+@Command(
+    name = "synctower",
+    mixinStandardHelpOptions = true,
+    versionProvider = Version.class,
+    description = "Data-parallel training with batch normalization that is right by construction.",
+    subcommands = {TrainCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+public final class SyncTowerCli implements Runnable {
+  @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+  public static void main(final String[] args) {
+    // Must run before anything touches ND4J: picks the fastest native build this CPU can run.
+    NativeVariant.select();
+    System.exit(execute(args));
+  }
+
+  /** Runs a command line and returns its exit code (2 for bad input, 1 for failures). */
+  public static int execute(final String... args) {
+    final CommandLine cli = new CommandLine(new SyncTowerCli());
+    cli.setExecutionExceptionHandler(
+        (e, commandLine, parseResult) -> {
+          if (e instanceof ConfigException || e instanceof DataException) {
+            commandLine.getErr().println("error: " + e.getMessage());
+            return 2;
+          }
+          throw e;
+        });
+    return cli.execute(args);
+  }
+
+  @Override
+  public void run() {
+    spec.commandLine().usage(System.out);
+  }
+}

@@ -1,0 +1,44 @@
+package io.synctower.coordinator.train;
+
+import io.synctower.common.nn.SoftmaxCrossEntropy;
+
+/**
+ * Running sums of a pass over data (training or validation), and their means. Counts, never
+ * per-batch averages, so uneven batches and shards weigh by samples.
+ */
+public final class EpochMetrics {
+  private final int positions;
+  private double lossSum;
+  private long correctPositions;
+  private long correctSequences;
+  private long samples;
+
+  public EpochMetrics(final int positions) {
+    this.positions = positions;
+  }
+
+  public void add(final SoftmaxCrossEntropy.Result r) {
+    lossSum += r.lossSum();
+    correctPositions += r.correctPositions();
+    correctSequences += r.correctSequences();
+    samples += r.samples();
+  }
+
+  public long samples() {
+    return samples;
+  }
+
+  public double loss() {
+    return samples == 0 ? Double.NaN : lossSum / samples;
+  }
+
+  /** Accuracy per label position (per character for a captcha). */
+  public double accuracy() {
+    return samples == 0 ? Double.NaN : (double) correctPositions / ((double) samples * positions);
+  }
+
+  /** Fraction of samples with every position right (the whole captcha). */
+  public double sequenceAccuracy() {
+    return samples == 0 ? Double.NaN : (double) correctSequences / samples;
+  }
+}
