@@ -1,0 +1,278 @@
+package io.synctower.common.checkpoint;
+
+import io.synctower.common.data.NpyArray;
+import io.synctower.common.data.Npz;
+import io.synctower.common.nn.Layer;
+import io.synctower.common.nn.Model;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Collection;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.Set;
+import java.util.stream.Collectors;
+import org.apache.commons.text.similarity.LevenshteinDistance;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Saves a model's tensors (parameters and BN state) to a NumPy {@code .npz} weight file and loads
+ * them back, in a {@link WeightLayout}: PyTorch {@code state_dict} naming and layout, or Keras.
+ *
+ * <pre>{@code
+ * WeightsFile.save(model, file, WeightLayout.PYTORCH);            // <layer>.weight ... as '<f4'/'<f8'
+ * Model fresh = ...; fresh.initialize(otherSeed);
+ * WeightsFile.load(fresh, file, WeightLayout.PYTORCH);            // strict: bit-identical buffers
+ * ImportReport r = WeightsFile.load(withNewHead, file, WeightLayout.PYTORCH,
+ *     new ImportOptions(false, Set.of()));                         // backbone only, head keeps init
+ * }</pre>
+ *
+ * <p>Memory and copies: saving copies each tensor out of the model's flat buffers into a new Java
+ * array and then a {@link NpyArray}; loading reads the whole file into memory, checks it against
+ * the model, and only then copies each array into the tensor views, so a rejected file leaves the
+ * model untouched. Nothing is kept after the call. Values pass through {@code double} on the host:
+ * float32 and float64 round trips are bit-exact (NaN payloads aside), a float64 file loaded into a
+ * float32 model is rounded to nearest, a float32 file into a float64 model is widened exactly.
+ *
+ * <p>Threads: call between steps, on the thread that owns the model; the tensors must not be in use
+ * by a forward, backward or optimizer step. Stateless otherwise.
+ */
+public final class WeightsFile {
+  private static final int MAX_HINT_DISTANCE = 8;
+
+  private WeightsFile() {}
+
+  /**
+   * Writes every tensor of {@code model} to {@code file} (replacing it; not atomic) as an
+   * uncompressed {@code .npz}, like {@code np.savez}, in the model's dtype ({@code '<f4'} for
+   * FLOAT, {@code '<f8'} for DOUBLE), keys in model order.
+   *
+   * @throws IllegalArgumentException if the model's dtype is not FLOAT or DOUBLE, or a tensor has
+   *     no name in {@code layout}
+   * @throws io.synctower.common.data.DataException naming the file if it cannot be written
+   */
+  public static void save(final Model model, final Path file, final WeightLayout layout) {
+    Objects.requireNonNull(file, "file");
+    Npz.write(file, toArrays(model, layout), false);
+  }
+
+  /**
+   * The arrays {@link #save} writes, keyed in model order: new arrays the caller owns (copies of
+   * the model's values).
+   */
+  public static Map<String, NpyArray> toArrays(final Model model, final WeightLayout layout) {
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(layout, "layout");
+    final DataType dtype = model.dataType();
+    if (dtype != DataType.FLOAT && dtype != DataType.DOUBLE) {
+      throw new IllegalArgumentException(
+          "weight files hold FLOAT or DOUBLE models, this one is " + dtype);
+    }
+    final Map<String, NpyArray> arrays = new LinkedHashMap<>();
+    for (final TensorMapping m : layout.mappings(model)) {
+      final double[] values = m.read();
+      if (dtype == DataType.DOUBLE) {
+        arrays.put(m.fileKey(), NpyArray.ofDoubles(values, m.fileShape()));
+      } else {
+        final float[] floats = new float[values.length];
+        for (int i = 0; i < values.length; i++) {
+          floats[i] = (float) values[i];
+        }
+        arrays.put(m.fileKey(), NpyArray.ofFloats(floats, m.fileShape()));
+      }
+    }
+    return arrays;
+  }
+
+  /**
+   * {@link #load(Model, Path, WeightLayout, ImportOptions)} with {@link ImportOptions#DEFAULTS}.
+   */
+  public static ImportReport load(final Model model, final Path file, final WeightLayout layout) {
+    return load(model, file, layout, ImportOptions.DEFAULTS);
+  }
+
+  /**
+   * Reads {@code file} and copies its arrays into {@code model}'s tensors, converting from {@code
+   * layout} to the internal layout and casting float32/float64 to the model's dtype. Keys the
+   * layout ignores (PyTorch's {@code num_batches_tracked}) are skipped.
+   *
+   * @throws WeightsMismatchException listing, all at once, missing keys, unexpected keys (each with
+   *     the nearest model key as a hint) and keys whose shape (or non-float dtype) does not fit,
+   *     with the expected shape in the file's layout; the model is then unchanged
+   * @throws IllegalArgumentException if {@code options} names a layer the model does not have
+   * @throws io.synctower.common.data.DataException naming the file if it cannot be read
+   */
+  public static ImportReport load(
+      final Model model, final Path file, final WeightLayout layout, final ImportOptions options) {
+    Objects.requireNonNull(file, "file");
+    return load(model, Npz.read(file), layout, options, file.toString());
+  }
+
+  /**
+   * {@link #load(Model, Path, WeightLayout, ImportOptions)} from arrays already in memory; {@code
+   * source} names them in messages. Copies from the arrays; does not keep them.
+   */
+  public static ImportReport load(
+      final Model model,
+      final Map<String, NpyArray> arrays,
+      final WeightLayout layout,
+      final ImportOptions options,
+      final String source) {
+    Objects.requireNonNull(model, "model");
+    Objects.requireNonNull(arrays, "arrays");
+    Objects.requireNonNull(layout, "layout");
+    Objects.requireNonNull(options, "options");
+    requireLayers(model, options.onlyLayers());
+
+    final Map<String, TensorMapping> expected = new LinkedHashMap<>();
+    for (final TensorMapping m : layout.mappings(model)) {
+      expected.put(m.fileKey(), m);
+    }
+    final List<String> ignored = new ArrayList<>();
+    final List<String> skipped = new ArrayList<>();
+    final List<String> unexpected = new ArrayList<>();
+    final List<String> unexpectedWithHints = new ArrayList<>();
+    final List<String> misshaped = new ArrayList<>();
+    final List<String> misshapedDetails = new ArrayList<>();
+    for (final Map.Entry<String, NpyArray> e : arrays.entrySet()) {
+      final String key = e.getKey();
+      final NpyArray array = e.getValue();
+      final TensorMapping m = expected.get(key);
+      if (layout.ignoredOnImport(key)) {
+        ignored.add(key);
+      } else if (!options.selects(m != null ? m.tensor().layer().name() : layerPart(key))) {
+        skipped.add(key);
+      } else if (m == null) {
+        unexpected.add(key);
+        unexpectedWithHints.add(key + nearestHint(key, expected.keySet()));
+      } else if (!array.dtype().isFloating() || !Arrays.equals(array.shape(), m.fileShape())) {
+        misshaped.add(key);
+        misshapedDetails.add(
+            key
+                + ": file "
+                + array.dtype().descr()
+                + " "
+                + Arrays.toString(array.shape())
+                + ", expected float32 or float64 "
+                + m.describeFileShape());
+      }
+    }
+    final List<String> missing = new ArrayList<>();
+    final List<TensorMapping> toLoad = new ArrayList<>();
+    for (final TensorMapping m : expected.values()) {
+      if (!options.selects(m.tensor().layer().name())) {
+        continue;
+      }
+      if (!arrays.containsKey(m.fileKey())) {
+        missing.add(m.fileKey());
+      } else if (!misshaped.contains(m.fileKey())) {
+        toLoad.add(m);
+      }
+    }
+
+    // Mis-shaped keys are always errors; missing and unexpected ones only in strict mode.
+    final List<String> rejectedMissing = options.strict() ? missing : List.of();
+    final List<String> rejectedUnexpected = options.strict() ? unexpected : List.of();
+    if (!misshaped.isEmpty() || !rejectedMissing.isEmpty() || !rejectedUnexpected.isEmpty()) {
+      throw new WeightsMismatchException(
+          message(
+              source,
+              layout,
+              options,
+              rejectedMissing,
+              options.strict() ? unexpectedWithHints : List.of(),
+              misshapedDetails),
+          rejectedMissing,
+          rejectedUnexpected,
+          misshaped);
+    }
+
+    final List<String> loaded = new ArrayList<>();
+    for (final TensorMapping m : toLoad) {
+      m.write(arrays.get(m.fileKey()).toDoubleArray());
+      loaded.add(m.fileKey());
+    }
+    return new ImportReport(loaded, missing, unexpected, ignored, skipped);
+  }
+
+  private static void requireLayers(final Model model, final Set<String> names) {
+    final List<String> layerNames = model.layers().stream().map(Layer::name).toList();
+    final List<String> unknown =
+        names.stream().filter(n -> !layerNames.contains(n)).sorted().toList();
+    if (!unknown.isEmpty()) {
+      throw new IllegalArgumentException(
+          "ImportOptions.onlyLayers names layers the model does not have: "
+              + unknown.stream()
+                  .map(n -> n + nearestHint(n, layerNames))
+                  .collect(Collectors.joining(", "))
+              + "; the model's layers are "
+              + layerNames);
+    }
+  }
+
+  /** {@code conv1} for {@code conv1.weight}; layer names may contain dots, tensor names do not. */
+  private static String layerPart(final String key) {
+    final int dot = key.lastIndexOf('.');
+    return dot < 0 ? key : key.substring(0, dot);
+  }
+
+  private static String nearestHint(final String key, final Collection<String> candidates) {
+    final LevenshteinDistance distance = LevenshteinDistance.getDefaultInstance();
+    String best = null;
+    int bestDistance = Integer.MAX_VALUE;
+    for (final String c : candidates) {
+      final int d = distance.apply(key, c);
+      if (d < bestDistance) {
+        best = c;
+        bestDistance = d;
+      }
+    }
+    return best == null || bestDistance > MAX_HINT_DISTANCE ? "" : " (did you mean " + best + "?)";
+  }
+
+  private static String message(
+      final String source,
+      final WeightLayout layout,
+      final ImportOptions options,
+      final List<String> missing,
+      final List<String> unexpected,
+      final List<String> misshaped) {
+    final StringBuilder b = new StringBuilder();
+    b.append(source)
+        .append(" does not fit the model in the ")
+        .append(layout)
+        .append(" layout (")
+        .append(options.strict() ? "strict" : "non-strict")
+        .append(options.onlyLayers().isEmpty() ? "" : ", layers " + options.onlyLayers())
+        .append("):");
+    section(b, missing, "missing key", "in the model, not in the file");
+    section(b, unexpected, "unexpected key", "in the file, not in the model");
+    section(b, misshaped, "mis-shaped key", "key: file dtype and shape, expected");
+    if (!missing.isEmpty() || !unexpected.isEmpty()) {
+      b.append("\nfix: rename the layers or the keys; or load with new ImportOptions(false, ...)")
+          .append(" to keep missing tensors at their initial values and skip unexpected keys,")
+          .append(" or with onlyLayers to load a subset");
+    }
+    return b.toString();
+  }
+
+  private static void section(
+      final StringBuilder b, final List<String> items, final String what, final String meaning) {
+    if (items.isEmpty()) {
+      return;
+    }
+    b.append("\n  ")
+        .append(items.size())
+        .append(' ')
+        .append(what)
+        .append(items.size() == 1 ? "" : "s")
+        .append(" (")
+        .append(meaning)
+        .append("):");
+    for (final String item : items) {
+      b.append("\n    ").append(item);
+    }
+  }
+}
