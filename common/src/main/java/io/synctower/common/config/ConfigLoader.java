@@ -137,16 +137,15 @@ public final class ConfigLoader {
     final boolean sync = n.bool("sync", false);
     final int group = n.integer("syncGroupSize", 0, 0, 1024);
     final int ghost = n.integer("ghostBatch", 0, 0, 1 << 20);
-    if (group > 0 && towers % group != 0) {
+    if (group > 0 && !sync) {
+      n.problem("syncGroupSize", "only meaningful with sync: true; set bn.sync: true or remove it");
+    } else if (group > 0 && towers % group != 0) {
       n.problem(
           "syncGroupSize",
           group
               + " does not divide towers="
               + towers
               + "; use a divisor of the tower count or 0 (all towers)");
-    }
-    if (group > 0 && !sync) {
-      n.problem("syncGroupSize", "only meaningful with sync: true; set bn.sync: true or remove it");
     }
     if (ghost > 0 && sync) {
       n.problem(
@@ -358,6 +357,7 @@ public final class ConfigLoader {
       b.lr(lr);
     } else if (t == OptimizerSpec.Type.SGD) {
       n.problem("lr", "SGD has no default learning rate; set e.g. lr: 0.1");
+      b.lr(0.1); // placeholder so the rest is still checked; the problem above fails the config
     }
     final Double eps = n.optionalNumber("epsilon", 0, 1);
     if (eps != null) {

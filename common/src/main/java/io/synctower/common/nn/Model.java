@@ -219,6 +219,22 @@ public final class Model {
     return tensors;
   }
 
+  /**
+   * The view of the tensor keyed {@code <layer>.<name>} (e.g. {@code bn1.running_mean}), in the
+   * internal layout; writes go to the model's flat buffers.
+   *
+   * @throws IllegalArgumentException naming the valid keys if there is no such tensor
+   */
+  public INDArray tensor(final String key) {
+    for (final Tensor t : tensors()) {
+      if (t.key().equals(key)) {
+        return t.value();
+      }
+    }
+    throw new IllegalArgumentException(
+        "no tensor '" + key + "'; this model has " + tensors().stream().map(Tensor::key).toList());
+  }
+
   public DataType dataType() {
     return dtype;
   }

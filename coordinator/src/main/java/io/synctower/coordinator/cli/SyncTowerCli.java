@@ -1,6 +1,7 @@
 package io.synctower.coordinator.cli;
 
 import io.synctower.common.backend.NativeVariant;
+import io.synctower.common.checkpoint.WeightsMismatchException;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.data.DataException;
 import picocli.CommandLine;
@@ -24,10 +25,13 @@ public final class SyncTowerCli implements Runnable {
 
   /** Runs a command line and returns its exit code (2 for bad input, 1 for failures). */
   public static int execute(final String... args) {
-    final CommandLine cli = new CommandLine(new SyncTowerCli());
+    final CommandLine cli =
+        new CommandLine(new SyncTowerCli()).setCaseInsensitiveEnumValuesAllowed(true);
     cli.setExecutionExceptionHandler(
         (e, commandLine, parseResult) -> {
-          if (e instanceof ConfigException || e instanceof DataException) {
+          if (e instanceof ConfigException
+              || e instanceof DataException
+              || e instanceof WeightsMismatchException) {
             commandLine.getErr().println("error: " + e.getMessage());
             return 2;
           }

@@ -1,5 +1,9 @@
 package io.synctower.coordinator.cli;
 
+import io.synctower.common.checkpoint.ImportOptions;
+import io.synctower.common.checkpoint.ImportReport;
+import io.synctower.common.checkpoint.WeightLayout;
+import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
@@ -7,7 +11,9 @@ import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -36,8 +42,42 @@ final class TrainCommand implements Callable<Integer> {
   @Option(
       names = "--init-weights",
       paramLabel = "W.npz",
-      description = "Initial weights in PyTorch layout and naming (<layer>.weight, ...).")
+      description = {
+        "Initial weights (.npz, e.g. np.savez(f, **state_dict)). Strict by default: every model",
+        "tensor must be in the file and every file key in the model; otherwise the error lists",
+        "missing, unexpected (with the nearest valid key) and mis-shaped keys."
+      })
   Path initWeights;
+
+  @Option(
+      names = "--init-layers",
+      paramLabel = "LAYER",
+      split = ",",
+      description = {
+        "Load only these layers from --init-weights (e.g. a pretrained backbone);",
+        "file keys of other layers are skipped, the other layers keep their initialization."
+      })
+  List<String> initLayers = List.of();
+
+  @Option(
+      names = "--init-partial",
+      description = {
+        "Non-strict --init-weights (like PyTorch load_state_dict(strict=False)): missing tensors",
+        "keep their initialization and unknown keys are skipped; both are listed."
+      })
+  boolean initPartial;
+
+  @Option(
+      names = "--weights-layout",
+      paramLabel = "LAYOUT",
+      defaultValue = "PYTORCH",
+      description = {
+        "Layout of --init-weights and --export-weights, case-insensitive: ${COMPLETION-CANDIDATES}",
+        "(default ${DEFAULT-VALUE}). pytorch: conv [out,in,kh,kw], dense [out,in], BN weight/bias/",
+        "running_mean/running_var. keras: conv [kh,kw,in,out], dense [in,out] with rows in",
+        "(H,W,C) order after a flatten, BN gamma/beta/moving_mean/moving_variance."
+      })
+  WeightLayout weightsLayout;
 
   @Option(
       names = "--export-weights",
@@ -76,14 +116,35 @@ final class TrainCommand implements Callable<Integer> {
     final Trainer trainer =
         new Trainer(config, data, new Trainer.Options(dir, !noProgress, System.out));
     if (initWeights != null) {
-      WeightFiles.load(trainer.model(), initWeights);
+      final ImportReport report =
+          WeightsFile.load(
+              trainer.model(),
+              initWeights,
+              weightsLayout,
+              new ImportOptions(!initPartial, Set.copyOf(initLayers)));
+      printImport(report);
     }
     final Trainer.Summary summary = trainer.run();
     if (exportWeights != null) {
-      WeightFiles.save(trainer.model(), exportWeights);
+      WeightsFile.save(trainer.model(), exportWeights, weightsLayout);
       System.out.println("weights written to " + exportWeights);
     }
     System.out.println("run directory: " + dir + " (" + summary.steps() + " steps)");
     return 0;
+  }
+
+  private void printImport(final ImportReport report) {
+    System.out.printf(
+        "initial weights from %s: %d tensors loaded%n", initWeights, report.loaded().size());
+    printList("  kept their initialization (not in the file)", report.missing());
+    printList("  skipped (no such tensor in the model)", report.unexpected());
+    printList("  skipped (outside --init-layers)", report.skipped());
+    printList("  ignored (not model state)", report.ignored());
+  }
+
+  private static void printList(final String what, final List<String> keys) {
+    if (!keys.isEmpty()) {
+      System.out.println(what + ": " + String.join(", ", keys));
+    }
   }
 }

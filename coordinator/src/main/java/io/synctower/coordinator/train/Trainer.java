@@ -45,8 +45,19 @@ public final class Trainer {
   /** Where output goes and what to do around training. */
   public record Options(Path runDir, boolean progress, PrintStream out) {}
 
-  /** What a finished run reports. */
-  public record Summary(Model model, Tower tower, List<EpochRecord> epochs, long steps) {
+  /**
+   * What a finished run reports.
+   *
+   * @param trainInInference the training set evaluated in inference mode after the last step, when
+   *     the run has no validation set (so a memorisation run shows whether inference agrees with
+   *     training); null otherwise
+   */
+  public record Summary(
+      Model model,
+      Tower tower,
+      List<EpochRecord> epochs,
+      long steps,
+      EpochMetrics trainInInference) {
     public EpochRecord last() {
       return epochs.get(epochs.size() - 1);
     }
@@ -123,6 +134,10 @@ public final class Trainer {
                   + " classes; "
                   + fix));
     }
+  }
+
+  public TrainingData data() {
+    return data;
   }
 
   public Model model() {
@@ -237,7 +252,18 @@ public final class Trainer {
       out.println(TableFormat.row(record, data.train().labelPositions() > 1));
       appendCsv(record);
     }
-    return new Summary(model, tower, records, step);
+    EpochMetrics trainInInference = null;
+    if (data.validation() == null && !records.isEmpty()) {
+      trainInInference = evaluate(data.train());
+      out.printf(
+          Locale.ROOT,
+          "training set in inference mode (moving statistics): loss %.4f, acc %.2f%%"
+              + " (last epoch in training mode: acc %.2f%%)%n",
+          trainInInference.loss(),
+          100 * trainInInference.accuracy(),
+          100 * records.get(records.size() - 1).trainAccuracy());
+    }
+    return new Summary(model, tower, records, step, trainInInference);
   }
 
   /** Metrics of {@code dataset} in inference mode (moving statistics, no dropout). */
