@@ -1,5 +1,7 @@
 package io.synctower.worker;
 
+import io.synctower.common.comm.Collective;
+import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
@@ -29,11 +31,26 @@ public final class Tower {
   private final Model model;
   private final SoftmaxCrossEntropy loss;
   private final Optimizer optimizer;
+  private final Collective world;
 
+  /** A tower training alone (no collective). */
   public Tower(final Model model, final SoftmaxCrossEntropy loss, final Optimizer optimizer) {
+    this(model, loss, optimizer, new InProcessGroup(1).member(0));
+  }
+
+  /**
+   * A tower of a data-parallel group: {@code world} (all towers) reduces the gradients and BN union
+   * statistics every step. SyncBN's group reducer travels in each step's {@link StepContext}.
+   */
+  public Tower(
+      final Model model,
+      final SoftmaxCrossEntropy loss,
+      final Optimizer optimizer,
+      final Collective world) {
     this.model = Objects.requireNonNull(model, "model");
     this.loss = Objects.requireNonNull(loss, "loss");
     this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
+    this.world = Objects.requireNonNull(world, "world");
   }
 
   public Model model() {
@@ -46,21 +63,37 @@ public final class Tower {
 
   /**
    * One training step on this tower's shard {@code x} ({@code [n, ...]}, n = shard size) with
-   * {@code labels} ({@code n * positions} class indices).
+   * {@code labels} ({@code n * positions} class indices). {@code x == null} is an empty shard: the
+   * tower still joins every collective, with zero contributions.
    */
   public StepResult trainStep(
       final INDArray x, final int[] labels, final StepContext ctx, final double learningRate) {
     final long t0 = System.nanoTime();
-    final INDArray logits = model.forward(x, ctx);
-    final SoftmaxCrossEntropy.Result metrics = loss.evaluate(logits, labels, ctx.globalBatch());
-    final long t1 = System.nanoTime();
-    model.backward(loss.gradient().reshape('c', logits.shape()), ctx);
+    final SoftmaxCrossEntropy.Result metrics;
+    final long t1;
+    if (x == null || x.size(0) == 0) {
+      model.joinStepWithoutSamples(ctx);
+      metrics = EMPTY;
+      t1 = System.nanoTime();
+    } else {
+      final INDArray logits = model.forward(x, ctx);
+      metrics = loss.evaluate(logits, labels, ctx.globalBatch());
+      t1 = System.nanoTime();
+      model.backward(loss.gradient().reshape('c', logits.shape()), ctx);
+    }
     final long t2 = System.nanoTime();
+    // Gradients are already scaled by 1/(global batch): their SUM is the global gradient. The BN
+    // union partials ride in the same round, so the moving statistics see the whole batch.
+    world.allReduceSum(model.gradients(), model.unionStatistics());
+    final long t3 = System.nanoTime();
     model.applyMovingStatistics();
     optimizer.step(model.parameters(), model.gradients(), learningRate);
-    final long t3 = System.nanoTime();
-    return new StepResult(metrics, t1 - t0, t2 - t1, t3 - t2);
+    final long t4 = System.nanoTime();
+    return new StepResult(metrics, t1 - t0, t2 - t1, t3 - t2, t4 - t3);
   }
+
+  private static final SoftmaxCrossEntropy.Result EMPTY =
+      new SoftmaxCrossEntropy.Result(0, 0, 0, 0);
 
   /** Inference-mode forward and metrics: moving statistics, no dropout, no updates. */
   public SoftmaxCrossEntropy.Result evaluate(final INDArray x, final int[] labels) {

@@ -63,6 +63,8 @@ public final class BatchNorm implements Layer {
   private INDArray gammaGrad;
   private INDArray betaGrad;
   private INDArray movingMean;
+  private final INDArray emptyCountAndSums;
+  private final INDArray emptyCentredSums;
   private INDArray movingVar;
   private INDArray unionPartials;
 
@@ -118,6 +120,8 @@ public final class BatchNorm implements Layer {
     this.movingHost = new double[channels];
     this.unionHost = new double[partialsLength()];
     this.countAndSums = new double[1 + channels];
+    this.emptyCountAndSums = Nd4j.create(DataType.DOUBLE, 1 + channels);
+    this.emptyCentredSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
     this.centred = new double[2 * channels];
   }
 
@@ -363,6 +367,28 @@ public final class BatchNorm implements Layer {
     Vectors.write(dgammaHost, gammaGrad);
     Vectors.write(dbetaHost, betaGrad);
     return b.dx;
+  }
+
+  /**
+   * The forward part of a tower whose shard is empty in a SyncBN step: the same two all-reduces a
+   * tower with samples issues, with zero partials, so the sync group neither hangs nor miscounts.
+   * No-op where the layer would issue no collective (local, ghost, frozen, inference).
+   */
+  public void joinForwardWithoutSamples(final StepContext ctx) {
+    if (usesBatchStatistics(ctx) && ctx.bnTraining() == BnTraining.SYNC) {
+      emptyCountAndSums.assign(0);
+      ctx.reducer().sumInPlace(emptyCountAndSums);
+      emptyCentredSums.assign(0);
+      ctx.reducer().sumInPlace(emptyCentredSums);
+    }
+  }
+
+  /** The backward counterpart of {@link #joinForwardWithoutSamples}: one all-reduce of 2C zeros. */
+  public void joinBackwardWithoutSamples(final StepContext ctx) {
+    if (usesBatchStatistics(ctx) && ctx.bnTraining() == BnTraining.SYNC) {
+      emptyCentredSums.assign(0);
+      ctx.reducer().sumInPlace(emptyCentredSums);
+    }
   }
 
   /**

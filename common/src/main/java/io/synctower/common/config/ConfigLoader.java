@@ -344,8 +344,10 @@ public final class ConfigLoader {
     final OptimizerSpec optimizer = readOptimizer(n.child("optimizer"));
     final ScheduleSpec schedule = readSchedule(n.child("schedule"));
     final int reference = n.integer("referenceBatch", 0, 0, 1 << 20);
+    final int replicaCheck = n.integer("replicaCheckEvery", 100, 0, Integer.MAX_VALUE);
     n.finish();
-    return new RunConfig.Training(epochs, steps, batch, evalBatch, optimizer, schedule, reference);
+    return new RunConfig.Training(
+        epochs, steps, batch, evalBatch, optimizer, schedule, reference, replicaCheck);
   }
 
   private static OptimizerSpec readOptimizer(final ConfigNode n) {

@@ -46,6 +46,7 @@ public record RunConfig(
   /**
    * @param steps stop after this many optimizer steps (0 = run all epochs)
    * @param referenceBatch linear scaling rule: lr * batchSize / referenceBatch (0 = off)
+   * @param replicaCheckEvery compare the replicas' hashes every this many steps (0 = never)
    */
   public record Training(
       int epochs,
@@ -54,7 +55,8 @@ public record RunConfig(
       int evalBatchSize,
       OptimizerSpec optimizer,
       ScheduleSpec schedule,
-      int referenceBatch) {}
+      int referenceBatch,
+      int replicaCheckEvery) {}
 
   /**
    * @param decay weight of the old value in the moving averages (0.99: moving = 0.99 moving + 0.01

@@ -196,6 +196,25 @@ public final class Model {
   }
 
   /**
+   * This tower's part of a training step whose shard is empty (global batch smaller than the tower
+   * count): no forward or backward work, zero gradients and zero union statistics, and every BN
+   * collective a tower with samples issues, in the same order (forward in layer order, backward in
+   * reverse), so the others neither hang nor miscount.
+   */
+  public void joinStepWithoutSamples(final StepContext ctx) {
+    unionStatistics.assign(0);
+    gradients.assign(0);
+    for (final BatchNorm bn : batchNorms) {
+      bn.joinForwardWithoutSamples(ctx);
+    }
+    for (int i = layers.size() - 1; i >= firstLayerNeedingGradient; i--) {
+      if (layers.get(i) instanceof BatchNorm bn) {
+        bn.joinBackwardWithoutSamples(ctx);
+      }
+    }
+  }
+
+  /**
    * The update ops: every trainable BN layer folds the (reduced) union statistics of this step into
    * its moving mean and variance. Called by the step after the all-reduce and before the optimizer,
    * on every tower with the same input, so replicas stay identical.

@@ -5,6 +5,8 @@ import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
 import io.synctower.common.data.EpochPermutation;
+import io.synctower.common.nn.Model;
+import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
@@ -40,7 +42,7 @@ final class BenchCommand implements Runnable {
       description = {
         "Time the training step of a configuration on one batch, after warm-up.",
         "Prints samples/s, ms per step split into forward, backward and optimizer (median),",
-        "and heap / off-heap memory every --report-every steps: flat figures mean the steady",
+        "heap bytes allocated per step and process RSS every --report-every steps: flat figures mean the steady",
         "state allocates nothing per step."
       })
   static final class Step implements Callable<Integer> {
@@ -68,9 +70,13 @@ final class BenchCommand implements Runnable {
       }
       final RunConfig config = configOptions.load(extra);
       final TrainingData data = TrainingData.load(config, configOptions.base());
-      final Trainer trainer =
-          new Trainer(config, data, new Trainer.Options(null, false, System.out));
-      final Tower tower = trainer.tower();
+      final Model model = Trainer.newModel(config, data);
+      final Tower tower =
+          new Tower(
+              model,
+              new SoftmaxCrossEntropy(
+                  data.train().labelPositions(), data.train().numClasses(), config.model().dtype()),
+              config.training().optimizer().create(model.parameters(), model.trainableRanges()));
       final int n = config.training().batchSize();
       final BatchAssembler assembler = new BatchAssembler(data.train(), data.normalization());
       final INDArray x = assembler.allocate(config.model().dtype(), n);
@@ -103,22 +109,38 @@ final class BenchCommand implements Runnable {
       final DescriptiveStatistics optimizer = new DescriptiveStatistics();
       final DescriptiveStatistics total = new DescriptiveStatistics();
       System.out.printf(
-          Locale.ROOT, "%8s %12s %14s %14s%n", "step", "ms/step", "heap MiB", "off-heap MiB");
+          Locale.ROOT,
+          "%8s %12s %22s %16s%n",
+          "step",
+          "ms/step",
+          "heap alloc KiB/step",
+          "process RSS MiB");
+      // Bytes this thread allocated on the heap (JVM counter, no sampling) and the process's
+      // resident memory, which includes every off-heap ND4J buffer: both flat = no per-step leak.
+      final com.sun.management.ThreadMXBean threads =
+          (com.sun.management.ThreadMXBean)
+              java.lang.management.ManagementFactory.getThreadMXBean();
+      final long thread = Thread.currentThread().getId();
+      long allocatedBefore = threads.getThreadAllocatedBytes(thread);
+      int stepsSinceReport = 0;
       for (int i = 0; i < iterations; i++) {
         final StepResult r = tower.trainStep(x, labels, ctx.at(warmup + i, 0, n), lr);
         forward.addValue(r.forwardNanos() / 1e6);
         backward.addValue(r.backwardNanos() / 1e6);
         optimizer.addValue(r.optimizerNanos() / 1e6);
-        total.addValue((r.forwardNanos() + r.backwardNanos() + r.optimizerNanos()) / 1e6);
+        total.addValue(r.totalNanos() / 1e6);
+        stepsSinceReport++;
         if ((i + 1) % reportEvery == 0 || i == iterations - 1) {
-          final Runtime rt = Runtime.getRuntime();
+          final long allocated = threads.getThreadAllocatedBytes(thread);
           System.out.printf(
               Locale.ROOT,
-              "%8d %12.1f %14.1f %14.1f%n",
+              "%8d %12.1f %22.1f %16.1f%n",
               i + 1,
               total.getElement(i),
-              (rt.totalMemory() - rt.freeMemory()) / 1048576.0,
-              Pointer.totalBytes() / 1048576.0);
+              (allocated - allocatedBefore) / 1024.0 / stepsSinceReport,
+              Pointer.physicalBytes() / 1048576.0);
+          allocatedBefore = allocated;
+          stepsSinceReport = 0;
         }
       }
       final double median = total.getPercentile(50);

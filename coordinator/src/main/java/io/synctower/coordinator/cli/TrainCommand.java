@@ -113,15 +113,22 @@ final class TrainCommand implements Callable<Integer> {
                     + "-"
                     + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
     final TrainingData data = TrainingData.load(config, configOptions.base());
-    final Trainer trainer =
-        new Trainer(config, data, new Trainer.Options(dir, !noProgress, System.out));
+    try (Trainer trainer =
+        new Trainer(config, data, new Trainer.Options(dir, !noProgress, System.out))) {
+      return train(trainer, dir);
+    }
+  }
+
+  private int train(final Trainer trainer, final Path dir) throws InterruptedException {
     if (initWeights != null) {
       final ImportReport report =
-          WeightsFile.load(
-              trainer.model(),
-              initWeights,
-              weightsLayout,
-              new ImportOptions(!initPartial, Set.copyOf(initLayers)));
+          trainer.initializeReplicas(
+              model ->
+                  WeightsFile.load(
+                      model,
+                      initWeights,
+                      weightsLayout,
+                      new ImportOptions(!initPartial, Set.copyOf(initLayers))));
       printImport(report);
     }
     final Trainer.Summary summary = trainer.run();

@@ -18,10 +18,19 @@ public final class EpochMetrics {
   }
 
   public void add(final SoftmaxCrossEntropy.Result r) {
-    lossSum += r.lossSum();
-    correctPositions += r.correctPositions();
-    correctSequences += r.correctSequences();
-    samples += r.samples();
+    add(r.lossSum(), r.correctPositions(), r.correctSequences(), r.samples());
+  }
+
+  /** Adds one shard's sums (count-weighted: towers with more samples weigh more). */
+  public void add(
+      final double shardLossSum,
+      final long shardCorrectPositions,
+      final long shardCorrectSequences,
+      final long shardSamples) {
+    lossSum += shardLossSum;
+    correctPositions += shardCorrectPositions;
+    correctSequences += shardCorrectSequences;
+    samples += shardSamples;
   }
 
   public long samples() {

@@ -1,22 +1,15 @@
 package io.synctower.coordinator.train;
 
-import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
-import io.synctower.common.data.Batch;
-import io.synctower.common.data.BatchPlan;
 import io.synctower.common.data.Dataset;
-import io.synctower.common.data.EpochPermutation;
-import io.synctower.common.data.Prefetcher;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.ModelFactory;
 import io.synctower.common.nn.Shape;
-import io.synctower.common.nn.SoftmaxCrossEntropy;
-import io.synctower.common.nn.StepContext;
 import io.synctower.common.optim.LearningRateSchedule;
-import io.synctower.common.optim.Optimizer;
-import io.synctower.worker.StepResult;
-import io.synctower.worker.Tower;
+import io.synctower.common.protocol.Command;
+import io.synctower.common.protocol.Report;
+import io.synctower.coordinator.towers.InProcessTowers;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -26,22 +19,23 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
-import java.util.stream.IntStream;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.Yaml;
 
 /**
- * The single-tower training loop: epochs of seeded batches, a training step per batch, validation
- * in inference mode after each epoch, a progress bar, a per-epoch table, and {@code metrics.csv}
- * plus the resolved {@code config.yaml} in the run directory (appended and flushed every epoch, so
- * a crash loses at most the epoch in flight).
+ * The training loop, as the coordinator runs it: plans each step (epoch, batch, learning rate),
+ * sends it to every tower, commits the step when all towers reported, aggregates their metrics
+ * (count-weighted), checks every {@code training.replicaCheckEvery} steps that the replicas are
+ * still identical, validates in inference mode after each epoch (the validation set sharded over
+ * the towers), and writes the per-epoch table, {@code metrics.csv} and the resolved {@code
+ * config.yaml} (appended and flushed every epoch, so a crash loses at most the epoch in flight).
+ *
+ * <p>One tower is the same code with a group of one. Close the trainer to stop the tower threads.
  */
-public final class Trainer {
+public final class Trainer implements AutoCloseable {
   /** Where output goes and what to do around training. */
   public record Options(Path runDir, boolean progress, PrintStream out) {}
 
@@ -53,11 +47,7 @@ public final class Trainer {
    *     training); null otherwise
    */
   public record Summary(
-      Model model,
-      Tower tower,
-      List<EpochRecord> epochs,
-      long steps,
-      EpochMetrics trainInInference) {
+      Model model, List<EpochRecord> epochs, long steps, EpochMetrics trainInInference) {
     public EpochRecord last() {
       return epochs.get(epochs.size() - 1);
     }
@@ -66,39 +56,49 @@ public final class Trainer {
   private final RunConfig config;
   private final TrainingData data;
   private final Options options;
-  private final Model model;
-  private final Tower tower;
-  private final SoftmaxCrossEntropy loss;
+  private final InProcessTowers towers;
+  private final long runId = new java.util.Random().nextLong();
 
   public Trainer(final RunConfig config, final TrainingData data, final Options options) {
-    if (config.towers() != 1) {
-      throw new ConfigException(
-          "towers",
-          List.of(
-              "towers: "
-                  + config.towers()
-                  + " — this build trains on one tower; multi-tower training is tracked in the"
-                  + " towers issue (#3). Use towers: 1."));
-    }
     this.config = config;
     this.data = data;
     this.options = options;
-    final Shape input = data.inputShape();
-    this.model =
+    final Model probe = newModel(config, data);
+    checkOutputMatchesLabels(probe, data.train());
+    checkBatchFitsTowers(config);
+    this.towers =
+        new InProcessTowers(
+            runId,
+            config,
+            () -> newModel(config, data),
+            data.train(),
+            data.validation(),
+            data.normalization());
+  }
+
+  /** A replica as every tower builds it: the config's layers, initialized from the run seed. */
+  public static Model newModel(final RunConfig config, final TrainingData data) {
+    final Model model =
         ModelFactory.build(
             config.model().layers(),
-            input,
+            data.inputShape(),
             config.model().dtype(),
             config.bn().decay(),
             config.bn().epsilon());
-    checkOutputMatchesLabels(model, data.train());
     model.initialize(config.seed());
-    this.loss =
-        new SoftmaxCrossEntropy(
-            data.train().labelPositions(), data.train().numClasses(), config.model().dtype());
-    final Optimizer optimizer =
-        config.training().optimizer().create(model.parameters(), model.trainableRanges());
-    this.tower = new Tower(model, loss, optimizer);
+    return model;
+  }
+
+  private static void checkBatchFitsTowers(final RunConfig config) {
+    if (config.training().batchSize() < config.towers()) {
+      // Allowed (empty shards join every collective with zero counts), but rarely intended.
+      System.err.printf(
+          Locale.ROOT,
+          "warning: batchSize %d < towers %d: %d tower(s) get no samples each step%n",
+          config.training().batchSize(),
+          config.towers(),
+          config.towers() - config.training().batchSize());
+    }
   }
 
   /** The model's output must be [P, K] (or [K] for P = 1) for the dataset's labels. */
@@ -140,12 +140,29 @@ public final class Trainer {
     return data;
   }
 
+  /** Tower 0's replica (all replicas are identical between steps). */
   public Model model() {
-    return model;
+    return towers.model(0);
   }
 
-  public Tower tower() {
-    return tower;
+  /** Tower {@code rank}'s replica, for tests and diagnostics; read it between steps only. */
+  public Model model(final int rank) {
+    return towers.model(rank);
+  }
+
+  /**
+   * Changes the initial weights before training: {@code change} runs on tower 0's replica (e.g. a
+   * weight import), then its parameters and state are copied to every other replica so they stay
+   * identical. Call before {@link #run}.
+   */
+  public <T> T initializeReplicas(final java.util.function.Function<Model, T> change) {
+    final Model first = towers.model(0);
+    final T result = change.apply(first);
+    for (int r = 1; r < towers.towers(); r++) {
+      towers.model(r).parameters().assign(first.parameters());
+      towers.model(r).state().assign(first.state());
+    }
+    return result;
   }
 
   /** Runs all epochs (or until {@code training.steps}); returns the per-epoch records. */
@@ -170,18 +187,9 @@ public final class Trainer {
             ? LearningRateSchedule.linearScaling(t.optimizer().lr(), batch, t.referenceBatch())
             : t.optimizer().lr();
     final LearningRateSchedule schedule = t.schedule().create(baseLr, totalSteps);
-    final StepContext context =
-        new StepContext(
-            true,
-            config.bn().training(),
-            config.bn().ghostBatch(),
-            StatsReducer.LOCAL,
-            config.seed(),
-            0,
-            0,
-            batch);
     prepareRunDirectory();
     final PrintStream out = options.out();
+    final Model model = model();
     out.printf(
         Locale.ROOT,
         "model: %,d parameters (%,d trainable), input %s, output %s, dtype %s%n",
@@ -192,39 +200,38 @@ public final class Trainer {
         config.model().dtype().name().toLowerCase(Locale.ROOT));
     out.printf(
         Locale.ROOT,
-        "data: train %s, validation %s; batch %d, %d steps/epoch, BN %s, optimizer %s%n",
+        "data: train %s, validation %s; batch %d, %d steps/epoch, optimizer %s%n",
         data.train().describe(),
         data.validation() == null ? "none" : data.validation().describe(),
         batch,
         batchesPerEpoch,
-        config.bn().training().name().toLowerCase(Locale.ROOT),
         t.optimizer());
+    out.println(TowerPlanFormat.describe(config, towers.shardSizes()));
     out.println(TableFormat.header(data.train().labelPositions() > 1));
 
     final List<EpochRecord> records = new ArrayList<>();
+    final int checkEvery = t.replicaCheckEvery();
     long step = 0;
     for (int epoch = 1; epoch <= t.epochs() && step < totalSteps; epoch++) {
       final long start = System.nanoTime();
       final EpochMetrics train = new EpochMetrics(data.train().labelPositions());
-      final int[] order = EpochPermutation.of(config.seed(), epoch, data.train().size());
-      final BatchPlan plan = BatchPlan.of(order, batch, true);
       final long stepsThisEpoch = Math.min(batchesPerEpoch, totalSteps - step);
       double lr = schedule.learningRate(step);
-      try (Prefetcher prefetcher =
-              Prefetcher.start(
-                  data.train(),
-                  data.normalization(),
-                  plan,
-                  config.model().dtype(),
-                  config.data().prefetch());
-          ProgressBar bar = progressBar("epoch " + epoch, stepsThisEpoch)) {
-        for (long s = 0; s < stepsThisEpoch; s++) {
-          final Batch b = prefetcher.next();
+      try (ProgressBar bar = progressBar("epoch " + epoch, stepsThisEpoch)) {
+        for (int b = 0; b < stepsThisEpoch; b++) {
           lr = schedule.learningRate(step);
-          final StepResult r =
-              tower.trainStep(rows(b), b.labels(), context.at(step, 0, b.count()), lr);
-          b.release();
-          train.add(r.metrics());
+          final boolean lastStep = step + 1 == totalSteps;
+          final boolean check =
+              towers.towers() > 1 && checkEvery > 0 && ((step + 1) % checkEvery == 0 || lastStep);
+          towers.send(new Command.TrainStep(runId, epoch, b, step, lr, check));
+          final List<Report> round = towers.collect();
+          for (final Report r : round) {
+            final Report.StepDone d = (Report.StepDone) r;
+            train.add(d.lossSum(), d.correctPositions(), d.correctSequences(), d.samples());
+          }
+          if (check) {
+            InProcessTowers.checkReplicaHashes(round);
+          }
           step++;
           if (bar != null) {
             bar.step();
@@ -234,7 +241,7 @@ public final class Trainer {
       }
       final double trainSeconds = (System.nanoTime() - start) / 1e9;
       final EpochMetrics validation =
-          data.validation() == null ? null : evaluate(data.validation());
+          data.validation() == null ? null : evaluate(Command.DatasetRole.VALIDATION);
       final EpochRecord record =
           new EpochRecord(
               epoch,
@@ -254,7 +261,7 @@ public final class Trainer {
     }
     EpochMetrics trainInInference = null;
     if (data.validation() == null && !records.isEmpty()) {
-      trainInInference = evaluate(data.train());
+      trainInInference = evaluate(Command.DatasetRole.TRAIN);
       out.printf(
           Locale.ROOT,
           "training set in inference mode (moving statistics): loss %.4f, acc %.2f%%"
@@ -263,33 +270,26 @@ public final class Trainer {
           100 * trainInInference.accuracy(),
           100 * records.get(records.size() - 1).trainAccuracy());
     }
-    return new Summary(model, tower, records, step, trainInInference);
+    return new Summary(model, records, step, trainInInference);
   }
 
-  /** Metrics of {@code dataset} in inference mode (moving statistics, no dropout). */
-  public EpochMetrics evaluate(final Dataset dataset) throws InterruptedException {
-    final EpochMetrics metrics = new EpochMetrics(dataset.labelPositions());
-    final int[] order = IntStream.range(0, dataset.size()).toArray();
-    final BatchPlan plan = BatchPlan.of(order, config.training().evalBatchSize(), false);
-    try (Prefetcher prefetcher =
-        Prefetcher.start(
-            dataset,
-            data.normalization(),
-            plan,
-            config.model().dtype(),
-            config.data().prefetch())) {
-      while (prefetcher.hasNext()) {
-        final Batch b = prefetcher.next();
-        metrics.add(tower.evaluate(rows(b), b.labels()));
-        b.release();
-      }
+  /**
+   * Metrics of the training or validation set in inference mode (moving statistics, no dropout),
+   * each tower evaluating a contiguous slice; sums are count-weighted.
+   */
+  public EpochMetrics evaluate(final Command.DatasetRole role) throws InterruptedException {
+    final EpochMetrics metrics = new EpochMetrics(data.train().labelPositions());
+    towers.send(new Command.Evaluate(runId, role));
+    for (final Report r : towers.collect()) {
+      final Report.EvaluationDone e = (Report.EvaluationDone) r;
+      metrics.add(e.lossSum(), e.correctPositions(), e.correctSequences(), e.samples());
     }
     return metrics;
   }
 
-  /** The filled rows of a batch buffer: a view, no copy. */
-  private static INDArray rows(final Batch b) {
-    return b.count() == b.x().size(0) ? b.x() : b.x().get(NDArrayIndex.interval(0, b.count()));
+  @Override
+  public void close() throws InterruptedException {
+    towers.close();
   }
 
   private ProgressBar progressBar(final String task, final long steps) {

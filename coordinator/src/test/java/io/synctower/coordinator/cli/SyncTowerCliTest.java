@@ -8,6 +8,7 @@ import io.synctower.common.checkpoint.WeightLayout;
 import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.nn.Model;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
 import java.io.ByteArrayOutputStream;
@@ -84,14 +85,10 @@ class SyncTowerCliTest {
 
     // A fresh model (other seed) loads the file strictly and writes the identical file back.
     final RunConfig config = ConfigLoader.load(cfg, Map.of("seed", "99"));
-    final Trainer fresh =
-        new Trainer(
-            config,
-            TrainingData.load(config, dir),
-            new Trainer.Options(dir.resolve("fresh"), false, System.out));
-    WeightsFile.load(fresh.model(), exported, WeightLayout.PYTORCH);
+    final Model fresh = Trainer.newModel(config, TrainingData.load(config, dir));
+    WeightsFile.load(fresh, exported, WeightLayout.PYTORCH);
     final Path again = dir.resolve("again.npz");
-    WeightsFile.save(fresh.model(), again, WeightLayout.PYTORCH);
+    WeightsFile.save(fresh, again, WeightLayout.PYTORCH);
     assertArrayEquals(Files.readAllBytes(exported), Files.readAllBytes(again));
   }
 

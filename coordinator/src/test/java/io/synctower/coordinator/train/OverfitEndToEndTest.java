@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
+import io.synctower.common.protocol.Command;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -57,7 +58,12 @@ class OverfitEndToEndTest {
 
   @Test
   void memorisesTheSetAndInferenceAgreesWithTraining() throws Exception {
-    final Trainer trainer = trainer(Map.of());
+    try (Trainer trainer = trainer(Map.of())) {
+      memorises(trainer);
+    }
+  }
+
+  private void memorises(final Trainer trainer) throws Exception {
     final Trainer.Summary summary = trainer.run();
 
     assertEquals(1.0, summary.last().trainAccuracy(), "last step, training mode (batch stats)");
@@ -72,7 +78,7 @@ class OverfitEndToEndTest {
 
     // Control: the moving statistics a framework that never ran the update would have.
     resetMovingStatistics(summary.model());
-    final EpochMetrics stale = trainer.evaluate(trainer.data().train());
+    final EpochMetrics stale = trainer.evaluate(Command.DatasetRole.TRAIN);
     assertTrue(
         stale.accuracy() < 0.5,
         "with moving statistics at their initial values inference must fail, got "
@@ -81,9 +87,11 @@ class OverfitEndToEndTest {
 
   @Test
   void movingStatisticsChangeInTheFirstStep() throws Exception {
-    final Trainer trainer = trainer(Map.of("training.steps", "1"));
-    final Model model = trainer.model();
-    trainer.run();
+    final Model model;
+    try (Trainer trainer = trainer(Map.of("training.steps", "1"))) {
+      model = trainer.model();
+      trainer.run();
+    }
     final double[] mean = model.tensor("bn1.running_mean").toDoubleVector();
     final double[] var = model.tensor("bn1.running_var").toDoubleVector();
     assertEquals(128, mean.length);

@@ -1,0 +1,209 @@
+package io.synctower.common.comm;
+
+import java.util.Objects;
+import java.util.concurrent.Phaser;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * A group of towers that are threads of one JVM, and the {@link Collective} each of them uses.
+ *
+ * <pre>{@code
+ * InProcessGroup world = new InProcessGroup(4);
+ * // in tower r's own thread:
+ * Collective c = world.member(r);
+ * c.allReduceSum(gradients, unionStatistics);
+ * // on failure, from any thread: world.abort(cause); every waiting member throws
+ * }</pre>
+ *
+ * <p>How an all-reduce runs, with no copy and no scratch buffer: (1) every member publishes its
+ * buffers and waits for the others; (2) member r sums chunk r of all members' buffers into chunk r
+ * of its own buffer, in the fixed order of {@link Collective} (only member r reads or writes chunk
+ * r of anyone's buffer in this phase), and waits; (3) member r copies every other chunk c from
+ * member c's buffer, and waits, so no member changes its buffer while another still reads it. Three
+ * barriers per call; the reduction itself runs on all members in parallel.
+ *
+ * <p>Threads: each member object is used by exactly one thread (its tower's); {@link #abort} may be
+ * called from any thread. Memory: the published buffers are read by other members' threads only
+ * between the barriers of a call; the barriers give the happens-before edges.
+ */
+public final class InProcessGroup {
+  private final int size;
+  private final Phaser phaser;
+  private final INDArray[][] published;
+  private final Member[] members;
+  private volatile Throwable abortCause;
+
+  public InProcessGroup(final int size) {
+    if (size < 1) {
+      throw new IllegalArgumentException("a group needs at least one member, got " + size);
+    }
+    this.size = size;
+    this.phaser = new Phaser(size);
+    this.published = new INDArray[size][];
+    this.members = new Member[size];
+    for (int r = 0; r < size; r++) {
+      members[r] = new Member(r);
+    }
+  }
+
+  public int size() {
+    return size;
+  }
+
+  /** The collective of member {@code rank}; use it from that member's thread only. */
+  public Collective member(final int rank) {
+    Objects.checkIndex(rank, size);
+    return members[rank];
+  }
+
+  /**
+   * Fails every collective of this group, now and later: members waiting in a barrier, and members
+   * that enter one, throw {@link CollectiveAbortedException} with {@code cause}. Idempotent.
+   */
+  public void abort(final Throwable cause) {
+    if (abortCause == null) {
+      abortCause = cause;
+    }
+    phaser.forceTermination();
+  }
+
+  private void await() {
+    final int phase = phaser.arrive();
+    if (phase < 0) {
+      throw aborted();
+    }
+    try {
+      if (phaser.awaitAdvanceInterruptibly(phase) < 0) {
+        throw aborted();
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      abort(e);
+      throw aborted();
+    }
+  }
+
+  private CollectiveAbortedException aborted() {
+    return new CollectiveAbortedException(
+        "collective aborted: a tower of the group failed", abortCause);
+  }
+
+  private void validate(final int nBuffers) {
+    for (int r = 0; r < size; r++) {
+      final INDArray[] theirs = published[r];
+      if (theirs.length != nBuffers) {
+        throw new IllegalArgumentException(
+            "members disagree on the collective: member "
+                + r
+                + " reduces "
+                + theirs.length
+                + " buffers, member 0 "
+                + nBuffers);
+      }
+      for (int i = 0; i < nBuffers; i++) {
+        final INDArray a = published[0][i];
+        final INDArray b = theirs[i];
+        if (b.length() != a.length() || b.dataType() != a.dataType() || b.rank() != 1) {
+          throw new IllegalArgumentException(
+              "buffer "
+                  + i
+                  + ": member "
+                  + r
+                  + " has "
+                  + b.dataType()
+                  + " rank "
+                  + b.rank()
+                  + " length "
+                  + b.length()
+                  + ", member 0 "
+                  + a.dataType()
+                  + " length "
+                  + a.length()
+                  + "; collectives take 1-D buffers of equal length and type on every member");
+        }
+      }
+    }
+  }
+
+  private final class Member implements Collective {
+    private final int rank;
+
+    Member(final int rank) {
+      this.rank = rank;
+    }
+
+    @Override
+    public int rank() {
+      return rank;
+    }
+
+    @Override
+    public int size() {
+      return size;
+    }
+
+    @Override
+    public void allReduceSum(final INDArray... buffers) {
+      if (abortCause != null || phaser.isTerminated()) {
+        throw aborted();
+      }
+      if (size == 1) {
+        return;
+      }
+      published[rank] = buffers;
+      await();
+      try {
+        validate(buffers.length);
+      } finally {
+        await(); // every member has validated before anyone moves on (or throws)
+      }
+      for (int i = 0; i < buffers.length; i++) {
+        final long length = buffers[i].length();
+        final long lo = Chunks.start(length, size, rank);
+        final long hi = Chunks.start(length, size, rank + 1);
+        if (hi > lo) {
+          final INDArray mine = buffers[i].get(NDArrayIndex.interval(lo, hi));
+          for (int k = 1; k < size; k++) {
+            mine.addi(published[(rank + k) % size][i].get(NDArrayIndex.interval(lo, hi)));
+          }
+        }
+      }
+      await();
+      for (int i = 0; i < buffers.length; i++) {
+        final long length = buffers[i].length();
+        for (int c = 0; c < size; c++) {
+          final long lo = Chunks.start(length, size, c);
+          final long hi = Chunks.start(length, size, c + 1);
+          if (c != rank && hi > lo) {
+            buffers[i]
+                .get(NDArrayIndex.interval(lo, hi))
+                .assign(published[c][i].get(NDArrayIndex.interval(lo, hi)));
+          }
+        }
+      }
+      await();
+    }
+
+    @Override
+    public void broadcast(final INDArray buffer, final int root) {
+      Objects.checkIndex(root, size);
+      if (size == 1) {
+        return;
+      }
+      published[rank] = new INDArray[] {buffer};
+      await();
+      if (rank != root) {
+        buffer.assign(published[root][0]);
+      }
+      await();
+    }
+
+    @Override
+    public void barrier() {
+      if (size > 1) {
+        await();
+      }
+    }
+  }
+}

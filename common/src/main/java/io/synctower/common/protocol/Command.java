@@ -1,0 +1,32 @@
+package io.synctower.common.protocol;
+
+/**
+ * What the coordinator tells a tower. Plans carry positions (epoch, step), never data: every tower
+ * computes its sample indices from the seeded epoch permutation and its shard bounds. These are the
+ * messages the networked transport encodes; an in-process tower receives the same objects.
+ */
+public sealed interface Command {
+  /** The run the command belongs to; a tower ignores commands of another run. */
+  long runId();
+
+  /**
+   * Train one step: batch {@code batchInEpoch} of {@code epoch} (1-based), global optimizer step
+   * {@code step}, with learning rate {@code learningRate}. With {@code reportHash} the tower
+   * includes the hash of its replica after the step.
+   */
+  record TrainStep(
+      long runId, int epoch, int batchInEpoch, long step, double learningRate, boolean reportHash)
+      implements Command {}
+
+  /** Evaluate this tower's slice of a dataset in inference mode (no collectives). */
+  record Evaluate(long runId, DatasetRole dataset) implements Command {}
+
+  /** Stop the tower's loop and release its resources. */
+  record Shutdown(long runId) implements Command {}
+
+  /** Which of the run's datasets. */
+  enum DatasetRole {
+    TRAIN,
+    VALIDATION
+  }
+}

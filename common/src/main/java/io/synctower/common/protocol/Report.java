@@ -1,0 +1,43 @@
+package io.synctower.common.protocol;
+
+/** What a tower tells the coordinator. */
+public sealed interface Report {
+  long runId();
+
+  /** The tower's rank. */
+  int rank();
+
+  /**
+   * Metrics and timings of one step on this tower's shard; {@code replicaHash} is 0 unless the plan
+   * asked for it. Loss and counts are sums over the shard, so the coordinator's totals are exact
+   * for uneven shards.
+   */
+  record StepDone(
+      long runId,
+      int rank,
+      long step,
+      double lossSum,
+      long correctPositions,
+      long correctSequences,
+      int samples,
+      long dataWaitNanos,
+      long forwardNanos,
+      long backwardNanos,
+      long allReduceNanos,
+      long optimizerNanos,
+      long replicaHash)
+      implements Report {}
+
+  /** Sums over this tower's slice of an evaluated dataset. */
+  record EvaluationDone(
+      long runId,
+      int rank,
+      double lossSum,
+      long correctPositions,
+      long correctSequences,
+      long samples)
+      implements Report {}
+
+  /** The tower failed; it has aborted its collectives so no other tower waits for it. */
+  record Failed(long runId, int rank, long step, String message) implements Report {}
+}

@@ -1,0 +1,234 @@
+package io.synctower.worker;
+
+import io.synctower.common.comm.CollectiveAbortedException;
+import io.synctower.common.data.Batch;
+import io.synctower.common.data.BatchPlan;
+import io.synctower.common.data.Dataset;
+import io.synctower.common.data.EpochPermutation;
+import io.synctower.common.data.Normalization;
+import io.synctower.common.data.Prefetcher;
+import io.synctower.common.data.Shards;
+import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StepContext;
+import io.synctower.common.protocol.Command;
+import io.synctower.common.protocol.Report;
+import java.util.Objects;
+import java.util.concurrent.BlockingQueue;
+import java.util.function.Consumer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
+
+/**
+ * A tower's loop: takes {@link Command}s, runs them on its replica, answers with {@link Report}s.
+ * Runs on the tower's own thread, bound to its device; the coordinator never touches the replica.
+ *
+ * <pre>{@code
+ * Thread t = new Thread(new TowerRuntime(setup, tower, inbox, reports::add, group::abort));
+ * inbox.put(new Command.TrainStep(run, 1, 0, 0, 0.01, false));   // -> Report.StepDone
+ * }</pre>
+ *
+ * <p>Data: for each epoch the tower computes the seeded permutation, takes its shard of every
+ * global batch ({@link Shards}) and prefetches it in the background; the coordinator sends
+ * positions only. Evaluation takes a contiguous slice of the dataset per tower and issues no
+ * collectives.
+ *
+ * <p>Failure: any exception is reported as {@link Report.Failed} and the tower's collectives are
+ * aborted first, so no other tower waits for it; then the loop ends.
+ */
+public final class TowerRuntime implements Runnable {
+  /**
+   * What a tower needs besides its replica.
+   *
+   * @param context the training step context (BN mode, SyncBN reducer, seed); positions are filled
+   *     in per step
+   * @param device the ND4J device to bind the tower's thread to
+   */
+  public record Setup(
+      long runId,
+      int rank,
+      int towers,
+      int device,
+      long seed,
+      int globalBatch,
+      int evalBatch,
+      Dataset train,
+      Dataset validation,
+      Normalization normalization,
+      DataType dtype,
+      int prefetch,
+      StepContext context) {}
+
+  private final Setup setup;
+  private final Tower tower;
+  private final BlockingQueue<Command> inbox;
+  private final Consumer<Report> reports;
+  private final Runnable abortCollectives;
+  private final int shardOffset;
+  private final int shardSize;
+
+  private Prefetcher prefetcher;
+  private int prefetchedEpoch = -1;
+
+  public TowerRuntime(
+      final Setup setup,
+      final Tower tower,
+      final BlockingQueue<Command> inbox,
+      final Consumer<Report> reports,
+      final Runnable abortCollectives) {
+    this.setup = Objects.requireNonNull(setup, "setup");
+    this.tower = Objects.requireNonNull(tower, "tower");
+    this.inbox = Objects.requireNonNull(inbox, "inbox");
+    this.reports = Objects.requireNonNull(reports, "reports");
+    this.abortCollectives = Objects.requireNonNull(abortCollectives, "abortCollectives");
+    this.shardOffset = Shards.offset(setup.globalBatch(), setup.towers(), setup.rank());
+    this.shardSize = Shards.size(setup.globalBatch(), setup.towers(), setup.rank());
+  }
+
+  public int shardSize() {
+    return shardSize;
+  }
+
+  @Override
+  public void run() {
+    if (Nd4j.getAffinityManager().getNumberOfDevices() > 1) {
+      Nd4j.getAffinityManager().unsafeSetDevice(setup.device());
+    }
+    long step = -1;
+    try {
+      while (true) {
+        final Command command = inbox.take();
+        if (command.runId() != setup.runId()) {
+          continue; // another run's message: never applied
+        }
+        if (command instanceof Command.TrainStep s) {
+          step = s.step();
+          reports.accept(train(s));
+        } else if (command instanceof Command.Evaluate e) {
+          reports.accept(evaluate(e.dataset()));
+        } else if (command instanceof Command.Shutdown) {
+          return;
+        }
+      }
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (Throwable t) {
+      abortCollectives.run();
+      final String message =
+          t instanceof CollectiveAbortedException
+              ? "stopped: another tower failed"
+              : t.getClass().getSimpleName() + ": " + t.getMessage();
+      reports.accept(new Report.Failed(setup.runId(), setup.rank(), step, message));
+    } finally {
+      closePrefetcher();
+    }
+  }
+
+  private Report.StepDone train(final Command.TrainStep s) throws InterruptedException {
+    final long t0 = System.nanoTime();
+    INDArray x = null;
+    int[] labels = null;
+    Batch batch = null;
+    if (shardSize > 0) {
+      batch = nextBatch(s.epoch(), s.batchInEpoch());
+      x = rows(batch);
+      labels = batch.labels();
+    }
+    final long waited = System.nanoTime() - t0;
+    final StepContext ctx = setup.context().at(s.step(), shardOffset, setup.globalBatch());
+    final StepResult r = tower.trainStep(x, labels, ctx, s.learningRate());
+    if (batch != null) {
+      batch.release();
+    }
+    final SoftmaxCrossEntropy.Result m = r.metrics();
+    return new Report.StepDone(
+        setup.runId(),
+        setup.rank(),
+        s.step(),
+        m.lossSum(),
+        m.correctPositions(),
+        m.correctSequences(),
+        m.samples(),
+        waited,
+        r.forwardNanos(),
+        r.backwardNanos(),
+        r.allReduceNanos(),
+        r.optimizerNanos(),
+        s.reportHash() ? ReplicaHash.of(tower.model(), tower.optimizer().state()) : 0L);
+  }
+
+  private Batch nextBatch(final int epoch, final int batchInEpoch) throws InterruptedException {
+    if (epoch != prefetchedEpoch) {
+      closePrefetcher();
+      final int[] order = EpochPermutation.of(setup.seed(), epoch, setup.train().size());
+      final BatchPlan plan =
+          BatchPlan.shard(order, setup.globalBatch(), shardOffset, shardSize, true);
+      prefetcher =
+          Prefetcher.start(
+              setup.train(), setup.normalization(), plan, setup.dtype(), setup.prefetch());
+      prefetchedEpoch = epoch;
+    }
+    if (!prefetcher.hasNext()) {
+      throw new IllegalStateException(
+          "epoch " + epoch + " has no batch " + batchInEpoch + " for tower " + setup.rank());
+    }
+    final Batch b = prefetcher.next();
+    if (b.index() != batchInEpoch) {
+      throw new IllegalStateException(
+          "tower "
+              + setup.rank()
+              + " is at batch "
+              + b.index()
+              + " of epoch "
+              + epoch
+              + " but the coordinator planned batch "
+              + batchInEpoch);
+    }
+    return b;
+  }
+
+  private Report.EvaluationDone evaluate(final Command.DatasetRole role)
+      throws InterruptedException {
+    final Dataset dataset = role == Command.DatasetRole.TRAIN ? setup.train() : setup.validation();
+    double lossSum = 0;
+    long correctPositions = 0;
+    long correctSequences = 0;
+    long samples = 0;
+    final int from = Shards.offset(dataset.size(), setup.towers(), setup.rank());
+    final int count = Shards.size(dataset.size(), setup.towers(), setup.rank());
+    if (count > 0) {
+      final int[] slice = new int[count];
+      for (int i = 0; i < count; i++) {
+        slice[i] = from + i;
+      }
+      final BatchPlan plan = BatchPlan.of(slice, setup.evalBatch(), false);
+      try (Prefetcher p =
+          Prefetcher.start(dataset, setup.normalization(), plan, setup.dtype(), setup.prefetch())) {
+        while (p.hasNext()) {
+          final Batch b = p.next();
+          final SoftmaxCrossEntropy.Result r = tower.evaluate(rows(b), b.labels());
+          b.release();
+          lossSum += r.lossSum();
+          correctPositions += r.correctPositions();
+          correctSequences += r.correctSequences();
+          samples += r.samples();
+        }
+      }
+    }
+    return new Report.EvaluationDone(
+        setup.runId(), setup.rank(), lossSum, correctPositions, correctSequences, samples);
+  }
+
+  /** The filled rows of a batch buffer: a view, no copy. */
+  private static INDArray rows(final Batch b) {
+    return b.count() == b.x().size(0) ? b.x() : b.x().get(NDArrayIndex.interval(0, b.count()));
+  }
+
+  private void closePrefetcher() {
+    if (prefetcher != null) {
+      prefetcher.close();
+      prefetcher = null;
+    }
+  }
+}
