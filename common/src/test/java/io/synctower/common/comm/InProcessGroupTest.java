@@ -1,0 +1,172 @@
+package io.synctower.common.comm;
+
+import static org.junit.jupiter.api.Assertions.assertArrayEquals;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import java.util.function.IntFunction;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/** The in-process collective against a plain-Java reference of the documented reduction order. */
+class InProcessGroupTest {
+  private final ExecutorService pool = Executors.newCachedThreadPool();
+
+  @AfterEach
+  void stop() {
+    pool.shutdownNow();
+  }
+
+  /** Runs {@code body(rank)} on {@code n} threads and returns the results by rank. */
+  private <T> List<T> onMembers(final int n, final IntFunction<T> body) throws Exception {
+    final List<Future<T>> futures = new ArrayList<>();
+    for (int r = 0; r < n; r++) {
+      final int rank = r;
+      futures.add(pool.submit(() -> body.apply(rank)));
+    }
+    final List<T> out = new ArrayList<>();
+    for (final Future<T> f : futures) {
+      out.add(f.get(30, TimeUnit.SECONDS));
+    }
+    return out;
+  }
+
+  private static double[] values(final int rank, final int length, final int salt) {
+    final Random random = new Random(31L * rank + salt);
+    final double[] v = new double[length];
+    for (int i = 0; i < length; i++) {
+      // Mixed magnitudes, so a different association gives a different rounding.
+      v[i] = random.nextGaussian() * Math.pow(10, random.nextInt(12) - 6);
+    }
+    return v;
+  }
+
+  /** Chunk c summed as ((b_c + b_c+1) + ...) + b_c-1, ranks modulo n. */
+  private static double[] reference(final int n, final int length, final int salt) {
+    final double[][] b = new double[n][];
+    for (int r = 0; r < n; r++) {
+      b[r] = values(r, length, salt);
+    }
+    final double[] out = new double[length];
+    for (int c = 0; c < n; c++) {
+      for (long i = Chunks.start(length, n, c); i < Chunks.start(length, n, c + 1); i++) {
+        double acc = b[c][(int) i];
+        for (int k = 1; k < n; k++) {
+          acc += b[(c + k) % n][(int) i];
+        }
+        out[(int) i] = acc;
+      }
+    }
+    return out;
+  }
+
+  @ParameterizedTest(name = "{0} members, length {1}")
+  @CsvSource({"1, 5", "2, 1", "2, 1000", "3, 7", "3, 1001", "5, 3", "8, 1", "8, 4099"})
+  void allReduceFollowsTheFixedOrderBitForBitOnEveryMember(final int n, final int length)
+      throws Exception {
+    final InProcessGroup group = new InProcessGroup(n);
+    final List<double[][]> results =
+        onMembers(
+            n,
+            rank -> {
+              final INDArray a = Nd4j.createFromArray(values(rank, length, 1));
+              final INDArray b = Nd4j.createFromArray(values(rank, length + 3, 2));
+              group.member(rank).allReduceSum(a, b); // two buffers, one round
+              return new double[][] {a.toDoubleVector(), b.toDoubleVector()};
+            });
+    final double[] expectedA = reference(n, length, 1);
+    final double[] expectedB = reference(n, length + 3, 2);
+    for (int r = 0; r < n; r++) {
+      assertArrayEquals(expectedA, results.get(r)[0], 0.0, "member " + r + ", buffer a");
+      assertArrayEquals(expectedB, results.get(r)[1], 0.0, "member " + r + ", buffer b");
+    }
+  }
+
+  @Test
+  void floatBuffersAndRepeatedCallsReuseTheGroup() throws Exception {
+    final int n = 3;
+    final InProcessGroup group = new InProcessGroup(n);
+    final List<float[]> results =
+        onMembers(
+            n,
+            rank -> {
+              final INDArray a = Nd4j.valueArrayOf(new long[] {10}, rank + 1.0f, DataType.FLOAT);
+              for (int i = 0; i < 50; i++) {
+                group.member(rank).allReduceSum(a);
+                a.divi(6); // sum of 1+2+3 = 6: stays at the same magnitude
+              }
+              return a.toFloatVector();
+            });
+    for (final float[] r : results) {
+      assertEquals(results.get(0)[0], r[0]);
+    }
+  }
+
+  @Test
+  void broadcastCopiesTheRootsBuffer() throws Exception {
+    final InProcessGroup group = new InProcessGroup(4);
+    final List<double[]> results =
+        onMembers(
+            4,
+            rank -> {
+              final INDArray a = Nd4j.createFromArray(values(rank, 9, 3));
+              group.member(rank).broadcast(a, 2);
+              return a.toDoubleVector();
+            });
+    for (final double[] r : results) {
+      assertArrayEquals(values(2, 9, 3), r, 0.0);
+    }
+  }
+
+  @Test
+  void mismatchedBuffersFailOnEveryMember() throws Exception {
+    final InProcessGroup group = new InProcessGroup(3);
+    final List<String> outcomes =
+        onMembers(
+            3,
+            rank -> {
+              try {
+                group.member(rank).allReduceSum(Nd4j.zeros(DataType.DOUBLE, rank == 1 ? 4 : 5));
+                return "ok";
+              } catch (IllegalArgumentException e) {
+                return e.getMessage();
+              }
+            });
+    for (final String o : outcomes) {
+      assertTrue(o.contains("member 1") && o.contains("length 4"), o);
+    }
+  }
+
+  @Test
+  void abortReleasesMembersWaitingForOneThatNeverComes() throws Exception {
+    final InProcessGroup group = new InProcessGroup(3);
+    final List<Future<?>> waiting = new ArrayList<>();
+    for (int r = 0; r < 2; r++) {
+      final int rank = r;
+      waiting.add(pool.submit(() -> group.member(rank).allReduceSum(Nd4j.ones(3))));
+    }
+    Thread.sleep(100);
+    group.abort(new IllegalStateException("tower 2 died"));
+    for (final Future<?> f : waiting) {
+      final ExecutionException e =
+          assertThrows(ExecutionException.class, () -> f.get(10, TimeUnit.SECONDS));
+      assertTrue(e.getCause() instanceof CollectiveAbortedException, e.toString());
+      assertEquals("tower 2 died", e.getCause().getCause().getMessage());
+    }
+    assertThrows(CollectiveAbortedException.class, () -> group.member(2).barrier());
+  }
+}
