@@ -99,6 +99,16 @@ class MultiTowerTrainerTest {
   }
 
   @Test
+  void sameSeedAndConfigGiveIdenticalMetrics() throws Exception {
+    final List<EpochRecord> first = train(3);
+    final List<EpochRecord> second = train(3);
+    for (int e = 0; e < first.size(); e++) {
+      assertEquals(first.get(e).trainLoss(), second.get(e).trainLoss(), 0.0, "epoch " + e);
+      assertEquals(first.get(e).validationLoss(), second.get(e).validationLoss(), 0.0);
+    }
+  }
+
+  @Test
   void differingReplicaHashesNameTheStepAndTheTowers() {
     final List<Report> round =
         List.of(
