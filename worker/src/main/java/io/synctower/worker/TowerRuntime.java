@@ -115,11 +115,12 @@ public final class TowerRuntime implements Runnable {
       Thread.currentThread().interrupt();
     } catch (Throwable t) {
       abortCollectives.run();
+      final boolean consequence = t instanceof CollectiveAbortedException;
       final String message =
-          t instanceof CollectiveAbortedException
+          consequence
               ? "stopped: another tower failed"
               : t.getClass().getSimpleName() + ": " + t.getMessage();
-      reports.accept(new Report.Failed(setup.runId(), setup.rank(), step, message));
+      reports.accept(new Report.Failed(setup.runId(), setup.rank(), step, message, consequence));
     } finally {
       closePrefetcher();
     }

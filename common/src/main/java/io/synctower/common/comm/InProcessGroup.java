@@ -153,11 +153,9 @@ public final class InProcessGroup {
       }
       published[rank] = buffers;
       await();
-      try {
-        validate(buffers.length);
-      } finally {
-        await(); // every member has validated before anyone moves on (or throws)
-      }
+      // Reads only lengths and types, and every member checks all members: all of them throw, or
+      // none does, before anyone writes.
+      validate(buffers.length);
       for (int i = 0; i < buffers.length; i++) {
         final long length = buffers[i].length();
         final long lo = Chunks.start(length, size, rank);

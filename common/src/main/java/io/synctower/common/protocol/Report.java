@@ -38,6 +38,10 @@ public sealed interface Report {
       long samples)
       implements Report {}
 
-  /** The tower failed; it has aborted its collectives so no other tower waits for it. */
-  record Failed(long runId, int rank, long step, String message) implements Report {}
+  /**
+   * The tower failed; it has aborted its collectives so no other tower waits for it. {@code
+   * consequence} is true when it only stopped because another tower's failure aborted a collective.
+   */
+  record Failed(long runId, int rank, long step, String message, boolean consequence)
+      implements Report {}
 }

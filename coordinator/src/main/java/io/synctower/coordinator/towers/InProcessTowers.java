@@ -165,7 +165,7 @@ public final class InProcessTowers implements AutoCloseable {
         round.stream()
             .filter(r -> r instanceof Report.Failed)
             .map(r -> (Report.Failed) r)
-            .sorted(Comparator.comparing((Report.Failed f) -> f.message().startsWith("stopped")))
+            .sorted(Comparator.comparing(Report.Failed::consequence))
             .toList();
     if (!failed.isEmpty()) {
       final Report.Failed first = failed.get(0);

@@ -63,14 +63,20 @@ public final class Trainer implements AutoCloseable {
     this.config = config;
     this.data = data;
     this.options = options;
-    final Model probe = newModel(config, data);
-    checkOutputMatchesLabels(probe, data.train());
-    checkBatchFitsTowers(config);
+    // Tower 0 gets the replica that was checked; the others are built by the same factory.
+    final Model first = newModel(config, data);
+    checkOutputMatchesLabels(first, data.train());
+    checkBatchFitsTowers(config, options.out());
+    final Model[] unused = {first};
     this.towers =
         new InProcessTowers(
             runId,
             config,
-            () -> newModel(config, data),
+            () -> {
+              final Model m = unused[0] != null ? unused[0] : newModel(config, data);
+              unused[0] = null;
+              return m;
+            },
             data.train(),
             data.validation(),
             data.normalization());
@@ -89,10 +95,10 @@ public final class Trainer implements AutoCloseable {
     return model;
   }
 
-  private static void checkBatchFitsTowers(final RunConfig config) {
+  private static void checkBatchFitsTowers(final RunConfig config, final PrintStream out) {
     if (config.training().batchSize() < config.towers()) {
       // Allowed (empty shards join every collective with zero counts), but rarely intended.
-      System.err.printf(
+      out.printf(
           Locale.ROOT,
           "warning: batchSize %d < towers %d: %d tower(s) get no samples each step%n",
           config.training().batchSize(),
