@@ -5,8 +5,9 @@ package io.synctower.common.protocol;
  * computes its sample indices from the seeded epoch permutation and its shard bounds. These are the
  * messages the networked transport encodes; an in-process tower receives the same objects.
  */
-public sealed interface Command {
+public sealed interface Command extends Message {
   /** The run the command belongs to; a tower ignores commands of another run. */
+  @Override
   long runId();
 
   /**
@@ -23,6 +24,15 @@ public sealed interface Command {
 
   /** Stop the tower's loop and release its resources. */
   record Shutdown(long runId) implements Command {}
+
+  /**
+   * Stop the step in flight: tower {@code culprit} failed or was lost. A tower waiting in a
+   * collective fails it instead of waiting for data that will never come.
+   */
+  record Abort(long runId, long step, int culprit, String reason) implements Command {}
+
+  /** Write the replica's weights (tower 0 only: replicas are identical) to {@code path}. */
+  record Checkpoint(long runId, long step, String path) implements Command {}
 
   /** Which of the run's datasets. */
   enum DatasetRole {

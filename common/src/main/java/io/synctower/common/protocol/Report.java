@@ -1,7 +1,8 @@
 package io.synctower.common.protocol;
 
 /** What a tower tells the coordinator. */
-public sealed interface Report {
+public sealed interface Report extends Message {
+  @Override
   long runId();
 
   /** The tower's rank. */
@@ -44,4 +45,7 @@ public sealed interface Report {
    */
   record Failed(long runId, int rank, long step, String message, boolean consequence)
       implements Report {}
+
+  /** The weights of step {@code step} are in {@code path}. */
+  record CheckpointDone(long runId, int rank, long step, String path) implements Report {}
 }
