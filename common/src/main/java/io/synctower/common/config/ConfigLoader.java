@@ -18,6 +18,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataType;
+import org.yaml.snakeyaml.DumperOptions;
 import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
@@ -48,6 +49,17 @@ public final class ConfigLoader {
   private ConfigLoader() {}
 
   /** Loads a file; {@code overrides} maps dotted keys to YAML scalars ("3", "true", "adam"). */
+  /**
+   * The resolved configuration as YAML: every key with the value in force, defaults filled in. This
+   * is the run directory's {@code config.yaml} and what the coordinator sends worker processes;
+   * {@link #parse} reads it back into the same run.
+   */
+  public static String toYaml(final RunConfig config) {
+    final DumperOptions dump = new DumperOptions();
+    dump.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
+    return new Yaml(dump).dump(config.resolved());
+  }
+
   public static RunConfig load(final Path file, final Map<String, String> overrides) {
     final String text;
     try {
@@ -354,6 +366,9 @@ public final class ConfigLoader {
     final String type = n.choice("type", "adam", OPTIMIZERS);
     final OptimizerSpec.Type t = OptimizerSpec.Type.valueOf(type.toUpperCase(Locale.ROOT));
     final OptimizerSpec.Builder b = OptimizerSpec.builder(t);
+    // Written into the resolved config.yaml for the reader; accepted (and ignored) when a resolved
+    // config is read back, as worker processes do with the one the coordinator sends them.
+    n.allow("defaulted");
     final Double lr = n.optionalNumber("lr", 0, 1e6);
     if (lr != null) {
       b.lr(lr);

@@ -46,6 +46,30 @@ class ConfigLoaderTest {
   }
 
   @Test
+  void resolvedConfigReadsBackIntoTheSameRun() throws Exception {
+    final java.util.List<java.nio.file.Path> files;
+    try (var list = java.nio.file.Files.list(java.nio.file.Path.of("..", "configs"))) {
+      files = list.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
+    }
+    assertTrue(files.size() >= 4, files::toString);
+    for (final java.nio.file.Path file : files) {
+      final RunConfig original = ConfigLoader.load(file, Map.of("towers", "3"));
+      final String yaml = ConfigLoader.toYaml(original);
+      final RunConfig back = ConfigLoader.parse(yaml, "resolved " + file, Map.of());
+      final Map<String, Object> expected = new java.util.LinkedHashMap<>(original.resolved());
+      final Map<String, Object> actual = new java.util.LinkedHashMap<>(back.resolved());
+      // Only the informational list of defaulted optimizer settings may differ: read back, every
+      // setting is explicit.
+      assertEquals(
+          ConfigLoader.toYaml(back).replaceAll("(?m)^\\s*defaulted:.*\\n(\\s*- .*\\n)*", ""),
+          yaml.replaceAll("(?m)^\\s*defaulted:.*\\n(\\s*- .*\\n)*", ""),
+          file.toString());
+      assertEquals(3, back.towers());
+      assertEquals(expected.keySet(), actual.keySet());
+    }
+  }
+
+  @Test
   void validConfigResolvesDocumentedDefaults() {
     final RunConfig c = parse(VALID);
     assertEquals(42L, c.seed());

@@ -1,6 +1,7 @@
 package io.synctower.coordinator.train;
 
 import io.synctower.common.config.ConfigException;
+import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.nn.Model;
@@ -22,8 +23,6 @@ import java.util.Locale;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
-import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.Yaml;
 
 /**
  * The training loop, as the coordinator runs it: plans each step (epoch, batch, learning rate),
@@ -318,10 +317,7 @@ public final class Trainer implements AutoCloseable {
     }
     try {
       Files.createDirectories(options.runDir());
-      final DumperOptions dump = new DumperOptions();
-      dump.setDefaultFlowStyle(DumperOptions.FlowStyle.BLOCK);
-      Files.writeString(
-          options.runDir().resolve("config.yaml"), new Yaml(dump).dump(config.resolved()));
+      Files.writeString(options.runDir().resolve("config.yaml"), ConfigLoader.toYaml(config));
       Files.writeString(options.runDir().resolve("metrics.csv"), EpochRecord.CSV_HEADER + "\n");
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the run directory " + options.runDir(), e);
