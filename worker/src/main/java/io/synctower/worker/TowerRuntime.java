@@ -1,5 +1,7 @@
 package io.synctower.worker;
 
+import io.synctower.common.checkpoint.WeightLayout;
+import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.comm.CollectiveAbortedException;
 import io.synctower.common.data.Batch;
 import io.synctower.common.data.BatchPlan;
@@ -12,6 +14,7 @@ import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
+import java.nio.file.Path;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.function.Consumer;
@@ -107,9 +110,13 @@ public final class TowerRuntime implements Runnable {
           reports.accept(train(s));
         } else if (command instanceof Command.Evaluate e) {
           reports.accept(evaluate(e.dataset()));
+        } else if (command instanceof Command.Checkpoint c) {
+          reports.accept(checkpoint(c));
         } else if (command instanceof Command.Shutdown) {
           return;
         }
+        // Command.Abort is the transport's business: it aborts this tower's collectives directly,
+        // because a tower blocked in a collective never reads its inbox.
       }
     } catch (InterruptedException e) {
       Thread.currentThread().interrupt();
@@ -219,6 +226,15 @@ public final class TowerRuntime implements Runnable {
     }
     return new Report.EvaluationDone(
         setup.runId(), setup.rank(), lossSum, correctPositions, correctSequences, samples);
+  }
+
+  /** Tower 0 writes its replica's weights (all replicas are identical); the others only answer. */
+  private Report.CheckpointDone checkpoint(final Command.Checkpoint c) {
+    if (setup.rank() != 0) {
+      return new Report.CheckpointDone(setup.runId(), setup.rank(), c.step(), "");
+    }
+    WeightsFile.save(tower.model(), Path.of(c.path()), WeightLayout.PYTORCH);
+    return new Report.CheckpointDone(setup.runId(), setup.rank(), c.step(), c.path());
   }
 
   /** The filled rows of a batch buffer: a view, no copy. */

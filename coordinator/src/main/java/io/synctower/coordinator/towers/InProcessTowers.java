@@ -1,22 +1,16 @@
 package io.synctower.coordinator.towers;
 
-import io.synctower.common.bn.BnTraining;
-import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.Normalization;
 import io.synctower.common.nn.Model;
-import io.synctower.common.nn.SoftmaxCrossEntropy;
-import io.synctower.common.nn.StepContext;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
-import io.synctower.worker.Tower;
 import io.synctower.worker.TowerRuntime;
+import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
-import java.util.Comparator;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
@@ -39,7 +33,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * coordinator) only enqueues commands and takes reports; each replica is touched by its own tower
  * thread only.
  */
-public final class InProcessTowers implements AutoCloseable {
+public final class InProcessTowers implements Towers {
   private final long runId;
   private final List<Model> models;
   private final List<BlockingQueue<Command>> inboxes = new ArrayList<>();
@@ -61,66 +55,28 @@ public final class InProcessTowers implements AutoCloseable {
       final Normalization normalization) {
     this.runId = runId;
     final int n = config.towers();
-    final RunConfig.Bn bn = config.bn();
+    final TowerAssembly assembly =
+        new TowerAssembly(runId, config, train, validation, normalization);
     final InProcessGroup world = new InProcessGroup(n);
     groups.add(world);
-    final int groupSize = bn.syncGroupSize() > 0 ? bn.syncGroupSize() : n;
+    final int groupSize = assembly.syncGroupSize();
     final InProcessGroup[] syncGroups = new InProcessGroup[n / groupSize];
     for (int g = 0; g < syncGroups.length; g++) {
       syncGroups[g] = new InProcessGroup(groupSize);
       groups.add(syncGroups[g]);
     }
-    final int devices = Nd4j.getAffinityManager().getNumberOfDevices();
     this.models = new ArrayList<>();
     this.shardSizes = new int[n];
     for (int rank = 0; rank < n; rank++) {
       final Model model = newModel.get();
       models.add(model);
-      final StatsReducer reducer;
-      if (bn.training() == BnTraining.SYNC && n > 1) {
-        final Collective group = syncGroups[rank / groupSize].member(rank % groupSize);
-        reducer = group::allReduceSum;
-      } else {
-        reducer = StatsReducer.LOCAL;
-      }
-      final StepContext context =
-          new StepContext(
-              true,
-              bn.training(),
-              bn.ghostBatch(),
-              reducer,
-              config.seed(),
-              0,
-              0,
-              config.training().batchSize());
-      final SoftmaxCrossEntropy loss =
-          new SoftmaxCrossEntropy(
-              train.labelPositions(), train.numClasses(), config.model().dtype());
-      final Tower tower =
-          new Tower(
-              model,
-              loss,
-              config.training().optimizer().create(model.parameters(), model.trainableRanges()),
-              world.member(rank));
-      final TowerRuntime.Setup setup =
-          new TowerRuntime.Setup(
-              runId,
-              rank,
-              n,
-              rank % devices,
-              config.seed(),
-              config.training().batchSize(),
-              config.training().evalBatchSize(),
-              train,
-              validation,
-              normalization,
-              config.model().dtype(),
-              config.data().prefetch(),
-              context);
+      final Collective syncGroup =
+          assembly.usesSyncGroups() ? syncGroups[rank / groupSize].member(rank % groupSize) : null;
       final BlockingQueue<Command> inbox = new LinkedBlockingQueue<>();
       inboxes.add(inbox);
       final TowerRuntime runtime =
-          new TowerRuntime(setup, tower, inbox, reports::add, this::abortAll);
+          assembly.runtime(
+              rank, -1, model, world.member(rank), syncGroup, inbox, reports::add, this::abortAll);
       shardSizes[rank] = runtime.shardSize();
       final Thread thread = new Thread(runtime, "tower-" + rank);
       thread.setDaemon(true);
@@ -129,13 +85,34 @@ public final class InProcessTowers implements AutoCloseable {
     threads.forEach(Thread::start);
   }
 
+  @Override
   public int towers() {
     return models.size();
   }
 
-  /** Samples per step of each tower, by rank. */
+  @Override
+  public String describe() {
+    return "threads of this JVM";
+  }
+
+  @Override
+  public String placement(final int rank) {
+    final int devices = Nd4j.getAffinityManager().getNumberOfDevices();
+    final String backend = Nd4j.getBackend().getClass().getSimpleName().replace("Backend", "");
+    return backend + " device " + (rank % devices);
+  }
+
+  @Override
   public int[] shardSizes() {
     return shardSizes.clone();
+  }
+
+  @Override
+  public void copyWeightsTo(final Model model, final Path scratchDir) {
+    if (model != models.get(0)) {
+      model.parameters().assign(models.get(0).parameters());
+      model.state().assign(models.get(0).state());
+    }
   }
 
   /** Tower {@code rank}'s replica. Read it only between commands (all replicas are identical). */
@@ -143,7 +120,7 @@ public final class InProcessTowers implements AutoCloseable {
     return models.get(rank);
   }
 
-  /** Sends {@code command} to every tower. */
+  @Override
   public void send(final Command command) {
     for (final BlockingQueue<Command> inbox : inboxes) {
       inbox.add(command);
@@ -156,51 +133,13 @@ public final class InProcessTowers implements AutoCloseable {
    * @throws TowerFailedException naming the tower and the cause if any tower failed (the first
    *     failure that is not a consequence of another tower's)
    */
+  @Override
   public List<Report> collect() throws InterruptedException {
     final List<Report> round = new ArrayList<>(towers());
     while (round.size() < towers()) {
       round.add(reports.take());
     }
-    final List<Report.Failed> failed =
-        round.stream()
-            .filter(r -> r instanceof Report.Failed)
-            .map(r -> (Report.Failed) r)
-            .sorted(Comparator.comparing(Report.Failed::consequence))
-            .toList();
-    if (!failed.isEmpty()) {
-      final Report.Failed first = failed.get(0);
-      throw new TowerFailedException(
-          "tower " + first.rank() + " failed at step " + first.step() + ": " + first.message());
-    }
-    round.sort(Comparator.comparingInt(Report::rank));
-    return round;
-  }
-
-  /**
-   * Checks that every tower reported the same replica hash for a step.
-   *
-   * @throws ReplicaMismatchException naming the step and the towers that differ from tower 0
-   */
-  public static void checkReplicaHashes(final List<Report> round) {
-    final long[] hashes =
-        round.stream().mapToLong(r -> ((Report.StepDone) r).replicaHash()).toArray();
-    final List<Integer> differing = new ArrayList<>();
-    for (int r = 1; r < hashes.length; r++) {
-      if (hashes[r] != hashes[0]) {
-        differing.add(r);
-      }
-    }
-    if (!differing.isEmpty()) {
-      throw new ReplicaMismatchException(
-          "replicas diverged at step "
-              + ((Report.StepDone) round.get(0)).step()
-              + ": towers "
-              + differing
-              + " differ from tower 0 (hashes "
-              + Arrays.toString(hashes)
-              + "). Parameters, moving statistics or optimizer state are no longer identical;"
-              + " this is a bug, please report it with the run's config.yaml");
-    }
+    return Rounds.complete(round);
   }
 
   private void abortAll() {

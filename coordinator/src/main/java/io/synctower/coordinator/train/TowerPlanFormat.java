@@ -1,27 +1,25 @@
 package io.synctower.coordinator.train;
 
 import io.synctower.common.config.RunConfig;
+import io.synctower.coordinator.towers.Towers;
 import java.util.Locale;
-import org.nd4j.linalg.factory.Nd4j;
 
 /** The start-of-run lines that say what each tower gets and which BN mode is in force. */
 final class TowerPlanFormat {
   private TowerPlanFormat() {}
 
-  static String describe(final RunConfig config, final int[] shardSizes) {
+  static String describe(final RunConfig config, final Towers towers) {
+    final int[] shardSizes = towers.shardSizes();
     final int n = shardSizes.length;
-    final int devices = Nd4j.getAffinityManager().getNumberOfDevices();
-    final String backend = Nd4j.getBackend().getClass().getSimpleName().replace("Backend", "");
     final StringBuilder sb = new StringBuilder();
-    sb.append(String.format(Locale.ROOT, "towers: %d (in-process threads)", n));
+    sb.append(String.format(Locale.ROOT, "towers: %d (%s)", n, towers.describe()));
     for (int r = 0; r < n; r++) {
       sb.append(
           String.format(
               Locale.ROOT,
-              "%n  tower %d: %s device %d, %d samples per step",
+              "%n  tower %d: %s, %d samples per step",
               r,
-              backend,
-              r % devices,
+              towers.placement(r),
               shardSizes[r]));
     }
     sb.append(System.lineSeparator()).append("BN: ").append(bnMode(config, n));

@@ -11,6 +11,8 @@ import io.synctower.common.optim.LearningRateSchedule;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.towers.InProcessTowers;
+import io.synctower.coordinator.towers.Rounds;
+import io.synctower.coordinator.towers.Towers;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -52,33 +54,64 @@ public final class Trainer implements AutoCloseable {
     }
   }
 
+  /** Starts the towers of a run; tower 0 may take over {@code first}, the coordinator's replica. */
+  @FunctionalInterface
+  public interface TowerLauncher {
+    Towers start(long runId, Model first) throws InterruptedException;
+  }
+
   private final RunConfig config;
   private final TrainingData data;
   private final Options options;
-  private final InProcessTowers towers;
-  private final long runId = new java.util.Random().nextLong();
+  private final Towers towers;
+  private final Model reference;
+  private final long runId;
 
-  public Trainer(final RunConfig config, final TrainingData data, final Options options) {
+  /** A trainer whose towers are threads of this JVM. */
+  public Trainer(final RunConfig config, final TrainingData data, final Options options)
+      throws InterruptedException {
+    this(config, data, options, new java.util.Random().nextLong(), inProcess(config, data));
+  }
+
+  /**
+   * A trainer whose towers {@code launcher} starts (in this JVM or as worker processes).
+   *
+   * @param runId the id every message of this run carries
+   */
+  public Trainer(
+      final RunConfig config,
+      final TrainingData data,
+      final Options options,
+      final long runId,
+      final TowerLauncher launcher)
+      throws InterruptedException {
     this.config = config;
     this.data = data;
     this.options = options;
-    // Tower 0 gets the replica that was checked; the others are built by the same factory.
-    final Model first = newModel(config, data);
-    checkOutputMatchesLabels(first, data.train());
+    this.runId = runId;
+    // The coordinator's replica: checked here, described in the log, and the model a run returns.
+    this.reference = newModel(config, data);
+    checkOutputMatchesLabels(reference, data.train());
     checkBatchFitsTowers(config, options.out());
-    final Model[] unused = {first};
-    this.towers =
-        new InProcessTowers(
-            runId,
-            config,
-            () -> {
-              final Model m = unused[0] != null ? unused[0] : newModel(config, data);
-              unused[0] = null;
-              return m;
-            },
-            data.train(),
-            data.validation(),
-            data.normalization());
+    this.towers = launcher.start(runId, reference);
+  }
+
+  /** Towers as threads of this JVM; tower 0 trains the coordinator's replica itself. */
+  public static TowerLauncher inProcess(final RunConfig config, final TrainingData data) {
+    return (runId, first) -> {
+      final Model[] unused = {first};
+      return new InProcessTowers(
+          runId,
+          config,
+          () -> {
+            final Model m = unused[0] != null ? unused[0] : newModel(config, data);
+            unused[0] = null;
+            return m;
+          },
+          data.train(),
+          data.validation(),
+          data.normalization());
+    };
   }
 
   /** A replica as every tower builds it: the config's layers, initialized from the run seed. */
@@ -145,14 +178,24 @@ public final class Trainer implements AutoCloseable {
     return data;
   }
 
-  /** Tower 0's replica (all replicas are identical between steps). */
+  /**
+   * The coordinator's replica: tower 0's own with in-process towers; with worker processes, a copy
+   * that receives the trained weights at the end of {@link #run}.
+   */
   public Model model() {
-    return towers.model(0);
+    return reference;
   }
 
-  /** Tower {@code rank}'s replica, for tests and diagnostics; read it between steps only. */
+  /**
+   * Tower {@code rank}'s replica, for tests and diagnostics; read it between steps only.
+   *
+   * @throws IllegalStateException when the towers are worker processes
+   */
   public Model model(final int rank) {
-    return towers.model(rank);
+    if (towers instanceof InProcessTowers local) {
+      return local.model(rank);
+    }
+    throw new IllegalStateException("tower " + rank + " runs in another process");
   }
 
   /**
@@ -161,11 +204,19 @@ public final class Trainer implements AutoCloseable {
    * identical. Call before {@link #run}.
    */
   public <T> T initializeReplicas(final java.util.function.Function<Model, T> change) {
-    final Model first = towers.model(0);
+    if (!(towers instanceof InProcessTowers local)) {
+      throw new ConfigException(
+          "--init-weights",
+          List.of(
+              "initial weights are not supported with worker processes yet; train with"
+                  + " `synctower train --towers N` (towers as threads) to start from imported"
+                  + " weights"));
+    }
+    final Model first = local.model(0);
     final T result = change.apply(first);
     for (int r = 1; r < towers.towers(); r++) {
-      towers.model(r).parameters().assign(first.parameters());
-      towers.model(r).state().assign(first.state());
+      local.model(r).parameters().assign(first.parameters());
+      local.model(r).state().assign(first.state());
     }
     return result;
   }
@@ -211,7 +262,7 @@ public final class Trainer implements AutoCloseable {
         batch,
         batchesPerEpoch,
         t.optimizer());
-    out.println(TowerPlanFormat.describe(config, towers.shardSizes()));
+    out.println(TowerPlanFormat.describe(config, towers));
     out.println(TableFormat.header(data.train().labelPositions() > 1));
 
     final List<EpochRecord> records = new ArrayList<>();
@@ -235,7 +286,7 @@ public final class Trainer implements AutoCloseable {
             train.add(d.lossSum(), d.correctPositions(), d.correctSequences(), d.samples());
           }
           if (check) {
-            InProcessTowers.checkReplicaHashes(round);
+            Rounds.checkReplicaHashes(round);
           }
           step++;
           if (bar != null) {
@@ -275,6 +326,7 @@ public final class Trainer implements AutoCloseable {
           100 * trainInInference.accuracy(),
           100 * records.get(records.size() - 1).trainAccuracy());
     }
+    towers.copyWeightsTo(model, scratchDirectory());
     return new Summary(model, records, step, trainInInference);
   }
 
@@ -309,6 +361,16 @@ public final class Trainer implements AutoCloseable {
         .showSpeed()
         .setUnit(" steps", 1)
         .build();
+  }
+
+  private Path scratchDirectory() {
+    try {
+      return options.runDir() != null
+          ? options.runDir()
+          : Files.createTempDirectory("synctower-weights");
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot create a temporary directory", e);
+    }
   }
 
   private void prepareRunDirectory() {

@@ -116,11 +116,10 @@ class MultiTowerTrainerTest {
             new Report.StepDone(1, 1, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7L),
             new Report.StepDone(1, 2, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8L));
     final ReplicaMismatchException e =
-        assertThrows(
-            ReplicaMismatchException.class, () -> InProcessTowers.checkReplicaHashes(round));
+        assertThrows(ReplicaMismatchException.class, () -> Rounds.checkReplicaHashes(round));
     assertTrue(
         e.getMessage().contains("step 41") && e.getMessage().contains("towers [2]"),
         e.getMessage());
-    InProcessTowers.checkReplicaHashes(round.subList(0, 2));
+    Rounds.checkReplicaHashes(round.subList(0, 2));
   }
 }

@@ -50,7 +50,7 @@ class OverfitEndToEndTest {
 
   @TempDir Path runDir;
 
-  private Trainer trainer(final Map<String, String> overrides) {
+  private Trainer trainer(final Map<String, String> overrides) throws InterruptedException {
     final RunConfig config = ConfigLoader.parse(CONFIG, "overfit-32", overrides);
     final TrainingData data = TrainingData.load(config, Path.of("."));
     return new Trainer(config, data, new Trainer.Options(runDir, false, QUIET));

@@ -1,0 +1,112 @@
+package io.synctower.coordinator.towers;
+
+import io.synctower.common.bn.BnTraining;
+import io.synctower.common.bn.StatsReducer;
+import io.synctower.common.comm.Collective;
+import io.synctower.common.config.RunConfig;
+import io.synctower.common.data.Dataset;
+import io.synctower.common.data.Normalization;
+import io.synctower.common.nn.Model;
+import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StepContext;
+import io.synctower.common.protocol.Command;
+import io.synctower.common.protocol.Report;
+import io.synctower.worker.Tower;
+import io.synctower.worker.TowerRuntime;
+import java.util.Objects;
+import java.util.concurrent.BlockingQueue;
+import java.util.function.Consumer;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * Builds tower {@code rank} of a run from its configuration, one way for every transport: the
+ * replica, the loss, the optimizer, the step context (BN mode, SyncBN reducer) and the runtime
+ * loop. In-process towers and worker processes differ only in the {@link Collective}s passed in.
+ *
+ * <p>Groups: the world group (every tower) carries the gradient and union-statistic all-reduce;
+ * with SyncBN, tower r is member {@code r % s} of sync group {@code r / s} ({@code s =
+ * bn.syncGroupSize}, or all towers), which carries the BN statistics.
+ */
+public record TowerAssembly(
+    long runId, RunConfig config, Dataset train, Dataset validation, Normalization normalization) {
+  public TowerAssembly {
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(train, "train");
+  }
+
+  /** Towers per SyncBN group. */
+  public int syncGroupSize() {
+    final int n = config.towers();
+    return config.bn().syncGroupSize() > 0 ? config.bn().syncGroupSize() : n;
+  }
+
+  /** Whether towers reduce BN statistics over a sync group (SyncBN on more than one tower). */
+  public boolean usesSyncGroups() {
+    return config.bn().training() == BnTraining.SYNC && config.towers() > 1;
+  }
+
+  /**
+   * Tower {@code rank}'s runtime loop over {@code model} (freshly built and initialized from the
+   * run seed, identical on every tower).
+   *
+   * @param device the ND4J device to bind the tower to, or -1 for {@code rank % devices}
+   * @param syncGroup this tower's SyncBN group, or null when {@link #usesSyncGroups()} is false
+   */
+  public TowerRuntime runtime(
+      final int rank,
+      final int device,
+      final Model model,
+      final Collective world,
+      final Collective syncGroup,
+      final BlockingQueue<Command> inbox,
+      final Consumer<Report> reports,
+      final Runnable abortCollectives) {
+    final int n = config.towers();
+    if (world.size() != n || world.rank() != rank) {
+      throw new IllegalArgumentException(
+          "tower " + rank + " of " + n + " got world member " + world.rank() + "/" + world.size());
+    }
+    final RunConfig.Bn bn = config.bn();
+    final StatsReducer reducer;
+    if (usesSyncGroups()) {
+      reducer = Objects.requireNonNull(syncGroup, "syncGroup")::allReduceSum;
+    } else {
+      reducer = StatsReducer.LOCAL;
+    }
+    final StepContext context =
+        new StepContext(
+            true,
+            bn.training(),
+            bn.ghostBatch(),
+            reducer,
+            config.seed(),
+            0,
+            0,
+            config.training().batchSize());
+    final SoftmaxCrossEntropy loss =
+        new SoftmaxCrossEntropy(train.labelPositions(), train.numClasses(), config.model().dtype());
+    final Tower tower =
+        new Tower(
+            model,
+            loss,
+            config.training().optimizer().create(model.parameters(), model.trainableRanges()),
+            world);
+    final int devices = Nd4j.getAffinityManager().getNumberOfDevices();
+    final TowerRuntime.Setup setup =
+        new TowerRuntime.Setup(
+            runId,
+            rank,
+            n,
+            device >= 0 ? device : rank % devices,
+            config.seed(),
+            config.training().batchSize(),
+            config.training().evalBatchSize(),
+            train,
+            validation,
+            normalization,
+            config.model().dtype(),
+            config.data().prefetch(),
+            context);
+    return new TowerRuntime(setup, tower, inbox, reports, abortCollectives);
+  }
+}
