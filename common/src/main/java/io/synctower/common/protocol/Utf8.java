@@ -1,0 +1,73 @@
+package io.synctower.common.protocol;
+
+import org.agrona.MutableDirectBuffer;
+
+/**
+ * UTF-8 written straight into a buffer, without the {@code byte[]} that {@link
+ * String#getBytes(java.nio.charset.Charset)} allocates per string. A string with an unpaired
+ * surrogate is refused instead of being written as {@code '?'}, so what is decoded is what was
+ * encoded.
+ */
+final class Utf8 {
+  private Utf8() {}
+
+  /**
+   * The number of bytes {@link #put} writes for {@code s}.
+   *
+   * @throws IllegalArgumentException if {@code s} has an unpaired surrogate; the message names
+   *     {@code field} and the index
+   */
+  static int length(final String s, final String field) {
+    final int n = s.length();
+    int bytes = 0;
+    for (int i = 0; i < n; i++) {
+      final char c = s.charAt(i);
+      if (c < 0x80) {
+        bytes += 1;
+      } else if (c < 0x800) {
+        bytes += 2;
+      } else if (Character.isHighSurrogate(c)
+          && i + 1 < n
+          && Character.isLowSurrogate(s.charAt(i + 1))) {
+        bytes += 4;
+        i++;
+      } else if (Character.isSurrogate(c)) {
+        throw new IllegalArgumentException(
+            field + " has an unpaired surrogate at index " + i + ": not encodable as UTF-8");
+      } else {
+        bytes += 3;
+      }
+    }
+    return bytes;
+  }
+
+  /**
+   * Writes {@code s} as UTF-8 at {@code index}; {@code s} must have passed {@link #length}.
+   *
+   * @return the number of bytes written
+   */
+  static int put(final MutableDirectBuffer buffer, final int index, final String s) {
+    final int n = s.length();
+    int p = index;
+    for (int i = 0; i < n; i++) {
+      final char c = s.charAt(i);
+      if (c < 0x80) {
+        buffer.putByte(p++, (byte) c);
+      } else if (c < 0x800) {
+        buffer.putByte(p++, (byte) (0xC0 | (c >>> 6)));
+        buffer.putByte(p++, (byte) (0x80 | (c & 0x3F)));
+      } else if (Character.isHighSurrogate(c)) {
+        final int cp = Character.toCodePoint(c, s.charAt(++i));
+        buffer.putByte(p++, (byte) (0xF0 | (cp >>> 18)));
+        buffer.putByte(p++, (byte) (0x80 | ((cp >>> 12) & 0x3F)));
+        buffer.putByte(p++, (byte) (0x80 | ((cp >>> 6) & 0x3F)));
+        buffer.putByte(p++, (byte) (0x80 | (cp & 0x3F)));
+      } else {
+        buffer.putByte(p++, (byte) (0xE0 | (c >>> 12)));
+        buffer.putByte(p++, (byte) (0x80 | ((c >>> 6) & 0x3F)));
+        buffer.putByte(p++, (byte) (0x80 | (c & 0x3F)));
+      }
+    }
+    return p - index;
+  }
+}
