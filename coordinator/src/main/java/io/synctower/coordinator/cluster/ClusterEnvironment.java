@@ -228,8 +228,6 @@ public record ClusterEnvironment(
         device = null;
       }
 
-      final Endpoint coordinator = coordinator(coordinatorFlag, indexedJob);
-
       if (rank != null && worldSize != null && rank.value >= worldSize.value) {
         problems.add(
             "rank: "
@@ -259,6 +257,8 @@ public record ClusterEnvironment(
                 + "); "
                 + LOCAL_RANK_FIX);
       }
+
+      final Endpoint coordinator = coordinator(coordinatorFlag, indexedJob);
 
       if (!problems.isEmpty()) {
         throw new ConfigException("the worker's flags and environment", problems);

@@ -28,6 +28,8 @@ class ClusterEnvironmentTest {
   private static final Map<String, String> KUBERNETES =
       Map.of("JOB_COMPLETION_INDEX", "3", "WORLD_SIZE", "6", "COORDINATOR", "train-0.train:40100");
 
+  /** The union of {@code parts}; a later part wins. */
+  @SafeVarargs
   private static Map<String, String> env(final Map<String, String>... parts) {
     final Map<String, String> all = new HashMap<>();
     for (final Map<String, String> part : parts) {
@@ -293,6 +295,24 @@ class ClusterEnvironmentTest {
     final ConfigException e = failure(null, null, null, null, Map.of());
     assertEquals(3, e.problems().size(), e.getMessage());
     assertContains(e.getMessage(), "3 problems in the worker's flags and environment");
+    assertEquals(
+        List.of("rank:", "world size:", "coordinator:"),
+        e.problems().stream().map(p -> p.substring(0, p.indexOf(':') + 1)).toList(),
+        "in field order");
+  }
+
+  @Test
+  void aRankProblemComesBeforeACoordinatorProblem() {
+    final ConfigException e =
+        failure(
+            null,
+            null,
+            null,
+            null,
+            Map.of("SLURM_PROCID", "8", "SLURM_NTASKS", "8", "COORDINATOR", "::1:40100"));
+    assertEquals(2, e.problems().size(), e.getMessage());
+    assertContains(e.problems().get(0), "rank: 8 (from SLURM_PROCID=8)");
+    assertContains(e.problems().get(1), "coordinator: COORDINATOR=\"::1:40100\" has several ':'");
   }
 
   @ParameterizedTest(name = "{0}={1}")
