@@ -1,0 +1,1250 @@
+package io.synctower.worker.transport;
+
+import io.aeron.Aeron;
+import io.aeron.ExclusivePublication;
+import io.aeron.Image;
+import io.aeron.Publication;
+import io.aeron.Subscription;
+import io.aeron.logbuffer.ControlledFragmentHandler;
+import io.aeron.logbuffer.ControlledFragmentHandler.Action;
+import io.aeron.logbuffer.FrameDescriptor;
+import io.aeron.logbuffer.Header;
+import io.synctower.common.comm.Chunks;
+import io.synctower.common.comm.Collective;
+import io.synctower.common.comm.CollectiveAbortedException;
+import io.synctower.common.comm.InProcessGroup;
+import io.synctower.common.protocol.sbe.MessageHeaderDecoder;
+import io.synctower.common.protocol.sbe.MessageHeaderEncoder;
+import io.synctower.common.protocol.sbe.ReduceFrameDecoder;
+import io.synctower.common.protocol.sbe.ReduceFrameEncoder;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicReference;
+import org.agrona.BufferUtil;
+import org.agrona.CloseHelper;
+import org.agrona.DirectBuffer;
+import org.agrona.UnsafeApi;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
+import org.agrona.concurrent.UnsafeBuffer;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.concurrency.AffinityManager;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * One member of a group whose {@link Collective} runs over Aeron, IPC or UDP, with results bit for
+ * bit equal to {@link InProcessGroup}'s: the same chunks ({@link Chunks}) summed in the same order.
+ *
+ * <p>The caller's loop (the tower's own thread; one member object per tower and process):
+ *
+ * <pre>{@code
+ * // the caller owns the driver and the Aeron client, and closes them after the member
+ * try (AeronCollective world = new AeronCollective(aeron, TransportKind.UDP, endpoints,
+ *          0, rank, runKey, null, Duration.ofSeconds(30))) {
+ *   world.connect();                                   // waits for every peer, or throws
+ *   while (training) {
+ *     ... forward, backward ...
+ *     world.allReduceSum(gradients, unionStatistics);  // in place, one round for both
+ *   }
+ * }
+ * // on failure, from any thread (watchdog, control channel): world.abort(cause);
+ * }</pre>
+ *
+ * <h2>Algorithms</h2>
+ *
+ * <ul>
+ *   <li>Rounds of more than {@link #SMALL_ROUND_BYTES} in total: a ring. Reduce-scatter in {@code
+ *       N-1} steps (at step {@code s} rank {@code r} sends chunk {@code (r-s) mod N} of every
+ *       buffer to rank {@code r+1} and adds its own values into chunk {@code (r-s-1) mod N} as it
+ *       arrives from {@code r-1}), which sums chunk {@code c} as {@code ((b_c + b_(c+1)) + ...) +
+ *       b_(c-1)}; then all-gather in {@code N-1} steps, copying. Each member sends and receives
+ *       {@code 2(N-1)/N} of the round's bytes: bandwidth optimal.
+ *   <li>Smaller rounds: a direct exchange. Every member sends all its buffers to every other
+ *       member, receives theirs into scratch memory, and computes every chunk itself in the same
+ *       fixed order: one network hop instead of {@code 2(N-1)}.
+ *   <li>{@link #broadcast}: the root sends to every member. {@link #barrier}: every member sends an
+ *       empty frame to every other member and waits for theirs.
+ * </ul>
+ *
+ * <h2>Memory and copies</h2>
+ *
+ * Buffers are owned by the caller, read and overwritten in place, and not referenced after a call
+ * returns. Sending copies straight from the tensor's memory into the Aeron log (no intermediate
+ * buffer); receiving adds or copies straight from the log into the tensor (no reassembly), or into
+ * this member's scratch memory for the direct exchange (at most {@link #SMALL_ROUND_BYTES} per
+ * peer, allocated once). Nothing is allocated per call or per message on the steady path.
+ *
+ * <h2>Wire format</h2>
+ *
+ * Every message is an SBE {@code ReduceFrame} (40 bytes: {@code runKey, round, elementOffset,
+ * count, phase, bufferIndex}) followed by {@code count} little-endian elements. Receivers check
+ * every frame against the exact sequence they expect from that sender (round, phase, buffer, first
+ * element, count, and the byte length of the element type), so members that disagree on the
+ * collective fail loudly instead of mixing data. Frames with another run key are counted ({@link
+ * #rejectedFrames()}) and never applied; frames of the next round (a fast peer already started it)
+ * stay in the log until this member gets there ({@link #deferredFrames()}).
+ *
+ * <h2>Threads and failure</h2>
+ *
+ * All methods except {@link #abort}, {@link #isAborted} and the counters are for the owning thread
+ * only. While it waits the member keeps polling its inbox (two members blocked in offer to each
+ * other would otherwise deadlock). {@link #abort} makes the call in flight, and every later call,
+ * throw {@link CollectiveAbortedException}; so do a closed connection, a peer that stops taking
+ * data for longer than the stall timeout, and any protocol error (the member is then unusable: its
+ * peers are mid-round).
+ */
+public final class AeronCollective implements Collective, AutoCloseable {
+  /** SBE message header + {@code ReduceFrame} block: the elements that follow stay 8-aligned. */
+  public static final int FRAME_HEADER_LENGTH =
+      MessageHeaderEncoder.ENCODED_LENGTH + ReduceFrameEncoder.BLOCK_LENGTH;
+
+  /**
+   * Rounds up to this many bytes (all buffers together) use the direct exchange, larger ones the
+   * ring. Measured with two and three members over IPC and UDP loopback (see the class notes in
+   * {@code AllReduceBenchmark}).
+   */
+  public static final long SMALL_ROUND_BYTES = 64 << 10;
+
+  /** Longest a single call may make no progress before it fails. */
+  public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofMinutes(5);
+
+  /**
+   * Largest message: big enough that the 40-byte header and the per-offer cost vanish, small enough
+   * that several are in flight within a term window.
+   */
+  static final int MAX_MESSAGE_BYTES = 256 << 10;
+
+  /** Fragments per poll. */
+  private static final int FRAGMENT_LIMIT = 64;
+
+  static final int PHASE_DIRECT = 0xFFFE;
+  static final int PHASE_BROADCAST = 0xFFFD;
+  static final int PHASE_BARRIER = 0xFFFC;
+
+  /** A member failed mid-round; the payload is its reason in UTF-8. Applies to any round. */
+  static final int PHASE_ABORT = 0xFFFF;
+
+  private static final int MAX_REASON_BYTES = 1024;
+
+  // What a peer is expected to send this round.
+  private static final int PLAN_NONE = 0;
+  private static final int PLAN_RING = 1;
+  private static final int PLAN_DIRECT = 2;
+  private static final int PLAN_BROADCAST = 3;
+  private static final int PLAN_BARRIER = 4;
+
+  private final DataChannels channels;
+  private final int groupId;
+  private final int rank;
+  private final int size;
+  private final long runKey;
+  private final IdleStrategy idle;
+  private final long connectTimeoutNs;
+  private final long stallTimeoutNs;
+  private final Subscription inbox;
+  private final ExclusivePublication[] outbox;
+  private final Peer[] peers;
+  private final ControlledFragmentHandler handler = this::onFragment;
+  private final UnsafeBuffer headerBuffer =
+      new UnsafeBuffer(BufferUtil.allocateDirectAligned(64, 64));
+  private final ReduceFrameEncoder frameEncoder = new ReduceFrameEncoder();
+  private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
+  private final ReduceFrameDecoder frameDecoder = new ReduceFrameDecoder();
+  private final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
+  private final AtomicReference<Throwable> abortCause = new AtomicReference<>();
+
+  // The round in flight (owner thread only).
+  private long round;
+  private int bufferCount;
+  private long[] address = new long[8];
+  private long[] length = new long[8];
+  private boolean[] isDouble = new boolean[8];
+  private long[] scratchOffset = new long[8];
+  private int pendingPeers;
+  private long callStartNs;
+  private RuntimeException failure;
+  private boolean connected;
+  private boolean closed;
+  private boolean peersTold;
+
+  private volatile long rejectedFrames;
+  private volatile long deferredFrames;
+  private volatile long foreignFrames;
+
+  /**
+   * A member with the tuned channels of {@link DataChannels#tuned} and the default stall timeout.
+   *
+   * @param aeron the client, owned by the caller (not closed by {@link #close})
+   * @param dataEndpoints one entry per rank of this group (its size is the group size): each
+   *     member's {@code host:port} for UDP, unused for IPC
+   * @param idle how to wait; {@code null} for {@link #defaultIdleStrategy()}
+   */
+  public AeronCollective(
+      final Aeron aeron,
+      final TransportKind kind,
+      final List<String> dataEndpoints,
+      final int groupId,
+      final int rank,
+      final long runKey,
+      final IdleStrategy idle,
+      final Duration connectTimeout) {
+    this(
+        aeron,
+        DataChannels.tuned(kind, dataEndpoints),
+        groupId,
+        rank,
+        runKey,
+        idle,
+        connectTimeout,
+        DEFAULT_STALL_TIMEOUT);
+  }
+
+  /**
+   * Adds this member's inbox and its publications to every peer; does not wait for them ({@link
+   * #connect} does, and so does the first collective).
+   *
+   * @param channels the group's channels; its size is the group size
+   * @param groupId this group's id: separates the streams of groups that share endpoints
+   * @param runKey identifies the run; frames with another key are counted and dropped
+   * @param idle how to wait; {@code null} for {@link #defaultIdleStrategy()}; used by this member
+   *     only (an idle strategy has state)
+   * @param connectTimeout how long {@link #connect} waits for every peer
+   * @param stallTimeout how long any call may go without progress before it fails
+   */
+  public AeronCollective(
+      final Aeron aeron,
+      final DataChannels channels,
+      final int groupId,
+      final int rank,
+      final long runKey,
+      final IdleStrategy idle,
+      final Duration connectTimeout,
+      final Duration stallTimeout) {
+    Objects.requireNonNull(aeron, "aeron");
+    this.channels = Objects.requireNonNull(channels, "channels");
+    this.size = channels.size();
+    this.rank = Objects.checkIndex(rank, size);
+    this.groupId = groupId;
+    this.runKey = runKey;
+    this.idle = idle == null ? defaultIdleStrategy() : idle;
+    this.connectTimeoutNs = positiveNanos(connectTimeout, "connectTimeout");
+    this.stallTimeoutNs = positiveNanos(stallTimeout, "stallTimeout");
+    channels.streamId(groupId, rank); // validates the group id
+
+    final MessageHeaderEncoder messageHeader = new MessageHeaderEncoder();
+    frameEncoder.wrapAndApplyHeader(headerBuffer, 0, messageHeader).runKey(runKey);
+
+    this.outbox = new ExclusivePublication[size];
+    this.peers = new Peer[size];
+    Subscription sub = null;
+    try {
+      sub =
+          aeron.addSubscription(
+              channels.subscriptionChannel(rank), channels.streamId(groupId, rank));
+      for (int q = 0; q < size; q++) {
+        if (q != rank) {
+          outbox[q] =
+              aeron.addExclusivePublication(
+                  channels.publicationChannel(rank, q), channels.streamId(groupId, q));
+        }
+      }
+    } catch (RuntimeException | Error e) {
+      CloseHelper.closeAll(outbox);
+      CloseHelper.quietClose(sub);
+      throw e;
+    }
+    this.inbox = sub;
+  }
+
+  /** Spins briefly, then yields, then parks 1 µs growing to 1 ms: low latency, idle cores idle. */
+  public static IdleStrategy defaultIdleStrategy() {
+    return new BackoffIdleStrategy(200, 50, 1_000, 1_000_000);
+  }
+
+  private static long positiveNanos(final Duration d, final String name) {
+    Objects.requireNonNull(d, name);
+    if (d.isNegative() || d.isZero()) {
+      throw new IllegalArgumentException(name + " must be positive, got " + d);
+    }
+    return d.toNanos();
+  }
+
+  /**
+   * Waits until this member's publication to every peer is connected and every peer's publication
+   * to this member's inbox is visible. Idempotent; the first collective calls it.
+   *
+   * @throws IllegalStateException naming the first rank (and endpoint) that did not connect within
+   *     the connect timeout
+   * @throws CollectiveAbortedException if aborted while waiting
+   */
+  public void connect() {
+    checkUsable();
+    if (connected) {
+      return;
+    }
+    final long deadline = System.nanoTime() + connectTimeoutNs;
+    idle.reset();
+    while (true) {
+      int missing = -1;
+      String what = null;
+      for (int q = 0; q < size && missing < 0; q++) {
+        if (q == rank) {
+          continue;
+        }
+        if (!outbox[q].isConnected()) {
+          missing = q;
+          what = "its publication to " + channels.describe(q) + " is not connected";
+        } else if (inbox.imageBySessionId(channels.sessionId(q)) == null) {
+          missing = q;
+          what = "no publication from " + channels.describe(q) + " reached its inbox";
+        }
+      }
+      if (missing < 0) {
+        break;
+      }
+      if (abortCause.get() != null) {
+        throw aborted();
+      }
+      if (System.nanoTime() - deadline > 0) {
+        throw new IllegalStateException(
+            "group "
+                + groupId
+                + ", "
+                + channels.describe(rank)
+                + ": "
+                + what
+                + " after "
+                + Duration.ofNanos(connectTimeoutNs)
+                + " (stream "
+                + channels.streamId(groupId, missing)
+                + "); is that member running, with the same group size, group id and transport?");
+      }
+      idle.idle();
+    }
+    for (int q = 0; q < size; q++) {
+      if (q != rank) {
+        peers[q] = new Peer(q, inbox.imageBySessionId(channels.sessionId(q)));
+      }
+    }
+    connected = true;
+  }
+
+  @Override
+  public int rank() {
+    return rank;
+  }
+
+  @Override
+  public int size() {
+    return size;
+  }
+
+  /** The group's channels. */
+  public DataChannels channels() {
+    return channels;
+  }
+
+  /** Collectives started so far, i.e. the round number of the last one. */
+  public long round() {
+    return round;
+  }
+
+  /** Frames rejected because their run key (or schema) was not this run's; never applied. */
+  public long rejectedFrames() {
+    return rejectedFrames;
+  }
+
+  /** Frames of a later round that a fast peer sent early, left in the log until their round. */
+  public long deferredFrames() {
+    return deferredFrames;
+  }
+
+  /** Frames with this run's key from a publication that is not a member's; never applied. */
+  public long foreignFrames() {
+    return foreignFrames;
+  }
+
+  /** Whether {@link #abort} was called or a call failed (every later call throws). */
+  public boolean isAborted() {
+    return abortCause.get() != null;
+  }
+
+  /**
+   * Fails the call in flight and every later call with {@link CollectiveAbortedException} carrying
+   * {@code cause} (the first cause wins). Any thread; returns at once. The peers are not told: the
+   * coordinator aborts them too, or they fail at their stall timeout.
+   */
+  public void abort(final Throwable cause) {
+    abortCause.compareAndSet(null, Objects.requireNonNull(cause, "cause"));
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>Buffers: 1-D, contiguous, {@code FLOAT} or {@code DOUBLE}, at most 65535 per round, the same
+   * lengths and types in the same order on every member; overwritten in place.
+   *
+   * @throws IllegalArgumentException at once, before anything is sent, for a buffer this member
+   *     cannot reduce; during the round, on a member that receives frames that do not match its
+   *     buffers (that member is then aborted)
+   */
+  @Override
+  public void allReduceSum(final INDArray... buffers) {
+    checkUsable();
+    final long totalBytes = prepare(buffers);
+    connect();
+    round++;
+    if (size == 1 || bufferCount == 0) {
+      return;
+    }
+    try {
+      callStartNs = System.nanoTime();
+      idle.reset();
+      if (totalBytes <= SMALL_ROUND_BYTES) {
+        directAllReduce();
+      } else {
+        ringAllReduce();
+      }
+      for (final INDArray b : buffers) {
+        Nd4j.getAffinityManager().tagLocation(b, AffinityManager.Location.HOST);
+      }
+    } catch (RuntimeException | Error e) {
+      throw fail(e);
+    }
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The root's buffer is read, every other member's overwritten; the root returns once its data
+   * is in the logs, the others once it arrived.
+   */
+  @Override
+  public void broadcast(final INDArray buffer, final int root) {
+    checkUsable();
+    Objects.checkIndex(root, size);
+    prepare(buffer);
+    connect();
+    round++;
+    if (size == 1) {
+      return;
+    }
+    try {
+      callStartNs = System.nanoTime();
+      idle.reset();
+      if (rank == root) {
+        setPlans(PLAN_NONE);
+        for (int k = 1; k < size; k++) {
+          sendRange((rank + k) % size, PHASE_BROADCAST, 0, 0, length[0]);
+        }
+      } else {
+        setPlans(PLAN_NONE);
+        setPlan(peers[root], PLAN_BROADCAST);
+        awaitPeers();
+        Nd4j.getAffinityManager().tagLocation(buffer, AffinityManager.Location.HOST);
+      }
+    } catch (RuntimeException | Error e) {
+      throw fail(e);
+    }
+  }
+
+  @Override
+  public void barrier() {
+    checkUsable();
+    connect();
+    round++;
+    if (size == 1) {
+      return;
+    }
+    try {
+      callStartNs = System.nanoTime();
+      idle.reset();
+      bufferCount = 0;
+      setPlans(PLAN_BARRIER);
+      frameEncoder.round(round).phase(PHASE_BARRIER).bufferIndex(0).elementOffset(0).count(0);
+      for (int k = 1; k < size; k++) {
+        final int q = (rank + k) % size;
+        offer(q, 0);
+      }
+      awaitPeers();
+    } catch (RuntimeException | Error e) {
+      throw fail(e);
+    }
+  }
+
+  /**
+   * Closes this member's publications and inbox (not the Aeron client, which the caller owns).
+   * Owner thread only, never while a call is in flight (abort it first and let it return); every
+   * later call throws. Idempotent.
+   */
+  @Override
+  public void close() {
+    if (closed) {
+      return;
+    }
+    closed = true;
+    abortCause.compareAndSet(null, new IllegalStateException(channels.describe(rank) + " closed"));
+    CloseHelper.closeAll(outbox);
+    CloseHelper.quietClose(inbox);
+    for (final Peer p : peers) {
+      if (p != null) {
+        p.freeScratch();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Ring all-reduce
+  // ---------------------------------------------------------------------------------------------
+
+  /*
+   * Step s = 0 .. 2N-3 (reduce-scatter for s < N-1, then all-gather): rank r sends chunk
+   * X(s) = (r - s) mod N to r+1 and receives chunk Y(s) = (r - s - 1) mod N from r-1 (adding for
+   * s < N-1, copying after). X(s+1) = Y(s): a step sends what the previous one received, so step s
+   * is sent only once step s-1 has been received completely (awaitStep).
+   *
+   * Fragments of a later step t > s from r-1 are applied as soon as they arrive, possibly while
+   * step s is still being offered. They never touch the chunk being sent:
+   *  - Y(t) = X(s) (mod N) only for t = s + N - 1 (t - s < N for t <= 2N-3, s >= 0).
+   *  - For r-1 to send step t at all, it must have received step t-1 from r-2, which needed step
+   *    t-2 from r-3, ..., back to step t-(N-1) = s from r itself, complete. So while r is still
+   *    offering step s, no fragment of step s+N-1 exists; every other t >= s targets another chunk.
+   *    (N = 2: Y(s+1) = X(s) is exactly this case: r-1 copies back the chunk r sent at step 0 only
+   *    after receiving all of it, and r has finished offering it by then.)
+   * And an early fragment finds its chunk in the state it needs: an add at step t < N-1 needs this
+   * member's own values in Y(t), which no earlier step wrote (Y(t') = Y(t) only for t' = t - N < 0);
+   * a copy at t >= N-1 overwrites Y(t) after the add of step t-N and the send of step t-N+1 into
+   * which it was consumed, both complete by the same chain argument.
+   * Fragments of the next round stay in the log (ABORT) until this member starts that round.
+   */
+  private void ringAllReduce() {
+    final Peer predecessor = peers[(rank - 1 + size) % size];
+    final int successor = (rank + 1) % size;
+    setPlans(PLAN_NONE);
+    setPlan(predecessor, PLAN_RING);
+    final int steps = 2 * size - 2;
+    for (int s = 0; s < steps; s++) {
+      awaitStep(predecessor, s);
+      final int chunk = Math.floorMod(rank - s, size);
+      for (int i = 0; i < bufferCount; i++) {
+        sendRange(
+            successor,
+            s,
+            i,
+            Chunks.start(length[i], size, chunk),
+            Chunks.start(length[i], size, chunk + 1));
+      }
+    }
+    awaitPeers();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Direct exchange
+  // ---------------------------------------------------------------------------------------------
+
+  private void directAllReduce() {
+    long scratchBytes = 0;
+    for (int i = 0; i < bufferCount; i++) {
+      scratchOffset[i] = scratchBytes;
+      scratchBytes += (length[i] * elementSize(i) + 7) & ~7L;
+    }
+    for (final Peer p : peers) {
+      if (p != null) {
+        p.ensureScratch(Math.max(scratchBytes, SMALL_ROUND_BYTES + 8L * 64));
+      }
+    }
+    setPlans(PLAN_DIRECT);
+    for (int k = 1; k < size; k++) {
+      final int q = (rank + k) % size;
+      for (int i = 0; i < bufferCount; i++) {
+        sendRange(q, PHASE_DIRECT, i, 0, length[i]);
+      }
+    }
+    awaitPeers();
+    // Every chunk in the fixed order, from our buffer and the peers' copies. Our own buffer is
+    // written only once a chunk is complete (chunk r accumulates in place: b_r is its first term).
+    for (int i = 0; i < bufferCount; i++) {
+      final int es = elementSize(i);
+      for (int c = 0; c < size; c++) {
+        final long lo = Chunks.start(length[i], size, c);
+        final int n = (int) (Chunks.start(length[i], size, c + 1) - lo);
+        if (n == 0) {
+          continue;
+        }
+        final long own = address[i] + lo * es;
+        final long acc = c == rank ? own : peers[c].scratchAddress + scratchOffset[i] + lo * es;
+        for (int k = 1; k < size; k++) {
+          final int q = (c + k) % size;
+          final long term = q == rank ? own : peers[q].scratchAddress + scratchOffset[i] + lo * es;
+          if (isDouble[i]) {
+            addDoubles(null, term, acc, n);
+          } else {
+            addFloats(null, term, acc, n);
+          }
+        }
+        if (acc != own) {
+          UnsafeApi.copyMemory(acc, own, (long) n * es);
+        }
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Sending
+  // ---------------------------------------------------------------------------------------------
+
+  /** Offers elements [lo, hi) of buffer i to rank q, in messages, straight from tensor memory. */
+  private void sendRange(final int q, final int phase, final int i, final long lo, final long hi) {
+    final int es = elementSize(i);
+    final int maxElements =
+        (Math.min(outbox[q].maxMessageLength(), MAX_MESSAGE_BYTES) - FRAME_HEADER_LENGTH) / es;
+    frameEncoder.round(round).phase(phase).bufferIndex(i);
+    for (long first = lo; first < hi; ) {
+      final int count = (int) Math.min(maxElements, hi - first);
+      final int bytes = count * es;
+      frameEncoder.elementOffset(first).count(count);
+      payload.wrap(address[i] + first * es, bytes);
+      offer(q, bytes);
+      first += count;
+    }
+  }
+
+  /**
+   * Offers the header in {@link #headerBuffer} plus {@code bytes} of {@link #payload} to rank q,
+   * polling the inbox while back pressured (a peer blocked offering to us needs us to consume).
+   */
+  private void offer(final int q, final int bytes) {
+    final ExclusivePublication pub = outbox[q];
+    long notConnectedSince = 0;
+    while (true) {
+      final long result =
+          bytes == 0
+              ? pub.offer(headerBuffer, 0, FRAME_HEADER_LENGTH)
+              : pub.offer(headerBuffer, 0, FRAME_HEADER_LENGTH, payload, 0, bytes);
+      if (result > 0) {
+        poll();
+        return;
+      }
+      if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION) {
+        notConnectedSince = 0;
+      } else if (result == Publication.NOT_CONNECTED) {
+        final long now = System.nanoTime();
+        if (notConnectedSince == 0) {
+          notConnectedSince = now;
+        } else if (now - notConnectedSince > connectTimeoutNs) {
+          throw new CollectiveAbortedException(
+              "round "
+                  + round
+                  + ": "
+                  + channels.describe(q)
+                  + " has not been connected for "
+                  + Duration.ofNanos(now - notConnectedSince)
+                  + "; is it still running?",
+              null);
+        }
+      } else if (result == Publication.CLOSED) {
+        throw new CollectiveAbortedException(
+            "round " + round + ": the publication to " + channels.describe(q) + " is closed", null);
+      } else if (result == Publication.MAX_POSITION_EXCEEDED) {
+        throw new CollectiveAbortedException(
+            "round "
+                + round
+                + ": the publication to "
+                + channels.describe(q)
+                + " reached its maximum position; recreate the group",
+            null);
+      } else {
+        throw new IllegalStateException("unexpected offer result " + result);
+      }
+      final int work = poll();
+      if (work == 0) {
+        checkWaiting(q);
+      }
+      idle.idle(work);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Receiving
+  // ---------------------------------------------------------------------------------------------
+
+  private int poll() {
+    final int work = inbox.controlledPoll(handler, FRAGMENT_LIMIT);
+    if (failure != null) {
+      final RuntimeException f = failure;
+      failure = null;
+      throw f;
+    }
+    return work;
+  }
+
+  private void awaitStep(final Peer p, final int step) {
+    while (p.step < step) {
+      final int work = poll();
+      if (work == 0) {
+        checkWaiting(p.rank);
+      }
+      idle.idle(work);
+    }
+  }
+
+  private void awaitPeers() {
+    while (pendingPeers > 0) {
+      final int work = poll();
+      if (work == 0) {
+        int waitingFor = -1;
+        for (int q = 0; q < size && waitingFor < 0; q++) {
+          if (q != rank && !peers[q].done) {
+            waitingFor = q;
+          }
+        }
+        checkWaiting(waitingFor);
+      }
+      idle.idle(work);
+    }
+  }
+
+  /** In a wait loop without progress: aborted? stalled? the connection we wait on gone? */
+  private void checkWaiting(final int q) {
+    if (Thread.currentThread().isInterrupted()) { // the flag stays set for the caller
+      abort(new InterruptedException(channels.describe(rank) + ": interrupted in round " + round));
+    }
+    if (abortCause.get() != null) {
+      throw aborted();
+    }
+    if (q >= 0 && q != rank && peers[q].image.isClosed()) {
+      throw new CollectiveAbortedException(
+          "round "
+              + round
+              + ": the connection from "
+              + channels.describe(q)
+              + " closed (the member exited or stopped responding)",
+          null);
+    }
+    final long waited = System.nanoTime() - callStartNs;
+    if (waited > stallTimeoutNs) {
+      throw new CollectiveAbortedException(
+          "round "
+              + round
+              + " on "
+              + channels.describe(rank)
+              + ": no progress for "
+              + Duration.ofNanos(waited)
+              + (q >= 0 ? ", waiting for " + channels.describe(q) : ""),
+          new TimeoutException("stall timeout " + Duration.ofNanos(stallTimeoutNs)));
+    }
+  }
+
+  private Action onFragment(
+      final DirectBuffer buffer, final int offset, final int length, final Header header) {
+    if (failure != null) {
+      return Action.ABORT;
+    }
+    final Peer p = peerOf(header);
+    final byte flags = header.flags();
+    if ((flags & FrameDescriptor.BEGIN_FRAG_FLAG) != 0) {
+      return onBegin(p, buffer, offset, length, header, flags);
+    }
+    if (p == null) {
+      return Action.CONTINUE; // rest of a foreign message, counted at its first fragment
+    }
+    if (p.skipping) {
+      p.skipping = (flags & FrameDescriptor.END_FRAG_FLAG) == 0;
+      return Action.CONTINUE;
+    }
+    if (!p.inMessage) {
+      return fail("a continuation fragment without a first fragment from " + describe(p));
+    }
+    if (!apply(p, buffer, offset, length)) {
+      return Action.ABORT;
+    }
+    if ((flags & FrameDescriptor.END_FRAG_FLAG) != 0) {
+      return endMessage(p);
+    }
+    return Action.CONTINUE;
+  }
+
+  private Action onBegin(
+      final Peer p,
+      final DirectBuffer buffer,
+      final int offset,
+      final int length,
+      final Header header,
+      final byte flags) {
+    final boolean unfragmented = (flags & FrameDescriptor.END_FRAG_FLAG) != 0;
+    if (length < FRAME_HEADER_LENGTH
+        || headerDecoder.wrap(buffer, offset).templateId() != ReduceFrameDecoder.TEMPLATE_ID
+        || headerDecoder.schemaId() != ReduceFrameDecoder.SCHEMA_ID
+        || frameDecoder
+                .wrap(
+                    buffer,
+                    offset + MessageHeaderDecoder.ENCODED_LENGTH,
+                    headerDecoder.blockLength(),
+                    headerDecoder.version())
+                .runKey()
+            != runKey) {
+      rejectedFrames++; // single writer: this member's thread
+      if (p != null) {
+        p.skipping = !unfragmented;
+      }
+      return Action.CONTINUE;
+    }
+    if (p == null) {
+      foreignFrames++;
+      return Action.CONTINUE;
+    }
+    if (p.inMessage) {
+      return fail("a new message inside another from " + describe(p));
+    }
+    final long frameRound = frameDecoder.round();
+    if (frameDecoder.phase() == PHASE_ABORT) {
+      final int bytes = Math.min(frameDecoder.count(), length - FRAME_HEADER_LENGTH);
+      failure =
+          new CollectiveAbortedException(
+              "round "
+                  + round
+                  + " on "
+                  + channels.describe(rank)
+                  + ": a peer failed in its round "
+                  + frameRound
+                  + ": "
+                  + buffer.getStringWithoutLengthUtf8(
+                      offset + FRAME_HEADER_LENGTH, Math.max(0, bytes)),
+              null);
+      return Action.ABORT;
+    }
+    if (frameRound > round) {
+      if (p.plan != PLAN_NONE && !p.done) {
+        return mismatch(p, "started round " + frameRound);
+      }
+      if (header.position() != p.deferredPosition) {
+        p.deferredPosition = header.position();
+        deferredFrames++;
+      }
+      return Action.ABORT; // stays in the log; polled again in its round
+    }
+    final int phase = frameDecoder.phase();
+    final int bufferIndex = frameDecoder.bufferIndex();
+    final long elementOffset = frameDecoder.elementOffset();
+    final int count = frameDecoder.count();
+    if (frameRound < round || p.plan == PLAN_NONE || p.done) {
+      return mismatch(
+          p,
+          "sent round "
+              + frameRound
+              + " phase "
+              + phase
+              + " buffer "
+              + bufferIndex
+              + " elements ["
+              + elementOffset
+              + ", +"
+              + count
+              + ")");
+    }
+    if (phase != p.phase
+        || bufferIndex != p.buffer
+        || elementOffset != p.next
+        || count < 0
+        || count > p.end - p.next
+        || (count == 0 && p.plan != PLAN_BARRIER)) {
+      return mismatch(
+          p,
+          "sent phase "
+              + phase
+              + " buffer "
+              + bufferIndex
+              + " elements ["
+              + elementOffset
+              + ", +"
+              + count
+              + ")");
+    }
+    p.inMessage = true;
+    p.messageCount = count;
+    p.messageRemaining = (long) count * p.elementSize;
+    p.messageTarget = p.base + elementOffset * p.elementSize;
+    if (!apply(p, buffer, offset + FRAME_HEADER_LENGTH, length - FRAME_HEADER_LENGTH)) {
+      return Action.ABORT;
+    }
+    return unfragmented ? endMessage(p) : Action.CONTINUE;
+  }
+
+  /** Adds or copies one fragment's elements into the peer's current target. */
+  private boolean apply(
+      final Peer p, final DirectBuffer buffer, final int offset, final int bytes) {
+    if (bytes > p.messageRemaining || (bytes & (p.elementSize - 1)) != 0) {
+      mismatch(
+          p,
+          "sent "
+              + bytes
+              + " bytes where "
+              + p.messageRemaining
+              + " bytes of "
+              + (p.elementSize == 8 ? "DOUBLE" : "FLOAT")
+              + " remained (another data type or length?)");
+      return false;
+    }
+    final long src = buffer.addressOffset() + offset;
+    final byte[] srcArray = buffer.byteArray();
+    if (!p.add) {
+      UnsafeApi.copyMemory(srcArray, src, null, p.messageTarget, bytes);
+    } else if (p.elementSize == 8) {
+      addDoubles(srcArray, src, p.messageTarget, bytes >> 3);
+    } else {
+      addFloats(srcArray, src, p.messageTarget, bytes >> 2);
+    }
+    p.messageTarget += bytes;
+    p.messageRemaining -= bytes;
+    return true;
+  }
+
+  private Action endMessage(final Peer p) {
+    if (p.messageRemaining != 0) {
+      return mismatch(
+          p,
+          "ended a message " + p.messageRemaining + " bytes short (another data type or length?)");
+    }
+    p.inMessage = false;
+    p.next += p.messageCount;
+    if (p.next == p.end) {
+      p.buffer++;
+      seek(p);
+    }
+    return Action.CONTINUE;
+  }
+
+  private Peer peerOf(final Header header) {
+    final int sessionId = header.sessionId();
+    if (sessionId >= 0 && sessionId < size && sessionId != rank) {
+      final Peer p = peers[sessionId];
+      if (p.image == header.context()) {
+        return p;
+      }
+    }
+    return null;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // What each peer sends this round: segments (phase, buffer, [next, end)) in order
+  // ---------------------------------------------------------------------------------------------
+
+  /** Every peer gets {@code plan}; the ring and broadcast then give one peer another. */
+  private void setPlans(final int plan) {
+    pendingPeers = 0;
+    for (final Peer p : peers) {
+      if (p != null) {
+        setPlan(p, plan);
+      }
+    }
+  }
+
+  /** After {@link #setPlans}: p had nothing (more) to send, so it is not among the pending. */
+  private void setPlan(final Peer p, final int plan) {
+    p.plan = plan;
+    p.step = 0;
+    p.buffer = 0;
+    p.done = plan == PLAN_NONE;
+    p.inMessage = false;
+    if (plan != PLAN_NONE) {
+      pendingPeers++;
+      seek(p);
+    }
+  }
+
+  /** Moves p to its next non-empty segment from (step, buffer) on, or marks it done. */
+  private void seek(final Peer p) {
+    final int steps = p.plan == PLAN_RING ? 2 * size - 2 : 1;
+    final int buffers = p.plan == PLAN_BARRIER ? 1 : bufferCount;
+    while (true) {
+      if (p.buffer >= buffers) {
+        p.step++;
+        p.buffer = 0;
+      }
+      if (p.step >= steps) {
+        p.done = true;
+        p.step = Integer.MAX_VALUE;
+        pendingPeers--;
+        return;
+      }
+      final int i = p.buffer;
+      switch (p.plan) {
+        case PLAN_RING -> {
+          final int chunk = Math.floorMod(rank - p.step - 1, size);
+          p.next = Chunks.start(length[i], size, chunk);
+          p.end = Chunks.start(length[i], size, chunk + 1);
+          p.phase = p.step;
+          p.add = p.step < size - 1;
+          p.base = address[i];
+        }
+        case PLAN_DIRECT -> {
+          p.next = 0;
+          p.end = length[i];
+          p.phase = PHASE_DIRECT;
+          p.add = false;
+          p.base = p.scratchAddress + scratchOffset[i];
+        }
+        case PLAN_BROADCAST -> {
+          p.next = 0;
+          p.end = length[i];
+          p.phase = PHASE_BROADCAST;
+          p.add = false;
+          p.base = address[i];
+        }
+        default -> { // PLAN_BARRIER: one empty message
+          p.next = 0;
+          p.end = 0;
+          p.phase = PHASE_BARRIER;
+          p.add = false;
+          p.base = 0;
+          p.elementSize = 4;
+          return;
+        }
+      }
+      p.elementSize = elementSize(i);
+      if (p.end > p.next) {
+        return;
+      }
+      p.buffer++;
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Validation, failure
+  // ---------------------------------------------------------------------------------------------
+
+  /** Validates the buffers and records their addresses; returns the round's bytes. */
+  private long prepare(final INDArray... buffers) {
+    Objects.requireNonNull(buffers, "buffers");
+    if (buffers.length > 0xFFFF) {
+      throw new IllegalArgumentException(
+          buffers.length + " buffers in one round: at most 65535 (frames carry a uint16 index)");
+    }
+    if (buffers.length > address.length) {
+      final int n = Math.max(buffers.length, 2 * address.length);
+      address = new long[n];
+      length = new long[n];
+      isDouble = new boolean[n];
+      scratchOffset = new long[n];
+    }
+    long total = 0;
+    for (int i = 0; i < buffers.length; i++) {
+      final INDArray b = buffers[i];
+      if (b == null) {
+        throw new IllegalArgumentException("buffer " + i + " is null");
+      }
+      final DataType type = b.dataType();
+      if ((type != DataType.FLOAT && type != DataType.DOUBLE)
+          || b.rank() != 1
+          || (b.length() > 1 && b.stride(0) != 1)) {
+        throw new IllegalArgumentException(
+            "buffer "
+                + i
+                + ": "
+                + type
+                + " rank "
+                + b.rank()
+                + " length "
+                + b.length()
+                + (b.rank() == 1 ? " stride " + b.stride(0) : "")
+                + "; collectives take 1-D contiguous FLOAT or DOUBLE buffers (use ravel() or a"
+                + " FLOAT/DOUBLE copy)");
+      }
+      isDouble[i] = type == DataType.DOUBLE;
+      length[i] = b.length();
+      if (length[i] > 0) {
+        Nd4j.getAffinityManager().ensureLocation(b, AffinityManager.Location.HOST);
+        address[i] = b.data().address() + b.offset() * elementSize(i);
+      } else {
+        address[i] = 0;
+      }
+      total += length[i] * elementSize(i);
+    }
+    bufferCount = buffers.length;
+    return total;
+  }
+
+  private int elementSize(final int i) {
+    return isDouble[i] ? 8 : 4;
+  }
+
+  private void checkUsable() {
+    if (abortCause.get() != null) {
+      throw aborted();
+    }
+  }
+
+  private CollectiveAbortedException aborted() {
+    final Throwable cause = abortCause.get();
+    return new CollectiveAbortedException(
+        "collective aborted on "
+            + channels.describe(rank)
+            + " of group "
+            + groupId
+            + " in round "
+            + round
+            + ": "
+            + cause,
+        cause);
+  }
+
+  /**
+   * A failed call poisons the member (its peers are mid-round, nothing can resume) and tells the
+   * peers, best effort: one abort frame each, not retried, so a peer that is back pressured or gone
+   * learns it from its own stall timeout or the coordinator instead.
+   */
+  private RuntimeException fail(final Throwable e) {
+    abortCause.compareAndSet(null, e);
+    final Throwable first = abortCause.get();
+    tellPeers(first);
+    if (first != e && e.getCause() != first) { // aborted meanwhile: report the first cause
+      final CollectiveAbortedException aborted = aborted();
+      aborted.addSuppressed(e);
+      return aborted;
+    }
+    if (e instanceof RuntimeException r) {
+      return r;
+    }
+    throw (Error) e;
+  }
+
+  private void tellPeers(final Throwable e) {
+    if (peersTold || closed || !connected) {
+      return;
+    }
+    peersTold = true;
+    final byte[] utf8 = (channels.describe(rank) + ": " + e).getBytes(StandardCharsets.UTF_8);
+    final int length = Math.min(utf8.length, MAX_REASON_BYTES);
+    frameEncoder.round(round).phase(PHASE_ABORT).bufferIndex(0).elementOffset(0).count(length);
+    payload.wrap(utf8, 0, length);
+    for (int q = 0; q < size; q++) {
+      if (q != rank) {
+        outbox[q].offer(headerBuffer, 0, FRAME_HEADER_LENGTH, payload, 0, length);
+      }
+    }
+  }
+
+  private Action fail(final String what) {
+    failure =
+        new IllegalStateException(
+            "round " + round + " on " + channels.describe(rank) + ": protocol error: " + what);
+    return Action.ABORT;
+  }
+
+  private Action mismatch(final Peer p, final String what) {
+    failure =
+        new IllegalArgumentException(
+            "members disagree on the collective: in round "
+                + round
+                + ", "
+                + describe(p)
+                + " "
+                + what
+                + " while "
+                + channels.describe(rank)
+                + " expects "
+                + expectation(p)
+                + "; every member must make the same calls with buffers of the same lengths and"
+                + " types");
+    return Action.ABORT;
+  }
+
+  private String expectation(final Peer p) {
+    if (p.plan == PLAN_NONE || p.done) {
+      return "nothing more from it this round";
+    }
+    return "phase "
+        + p.phase
+        + " buffer "
+        + p.buffer
+        + " ("
+        + (p.elementSize == 8 ? "DOUBLE" : "FLOAT")
+        + ") elements ["
+        + p.next
+        + ", "
+        + p.end
+        + ")";
+  }
+
+  private String describe(final Peer p) {
+    return channels.describe(p.rank);
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Element loops. Plain int-counted loops over raw addresses: C2 vectorizes them (bounds-checked
+  // UnsafeBuffer accessors would not be). IEEE addition is commutative, so term + acc is the same
+  // value as acc + term: only the association, fixed above, decides the bits.
+  // ---------------------------------------------------------------------------------------------
+
+  /** dst[k] = src[k] + dst[k] for n floats; src in {@code srcArray} (null: off heap). */
+  static void addFloats(final Object srcArray, final long src, final long dst, final int n) {
+    for (int k = 0; k < n; k++) {
+      final long o = ((long) k) << 2;
+      UnsafeApi.putFloat(
+          null, dst + o, UnsafeApi.getFloat(srcArray, src + o) + UnsafeApi.getFloat(null, dst + o));
+    }
+  }
+
+  /** dst[k] = src[k] + dst[k] for n doubles. */
+  static void addDoubles(final Object srcArray, final long src, final long dst, final int n) {
+    for (int k = 0; k < n; k++) {
+      final long o = ((long) k) << 3;
+      UnsafeApi.putDouble(
+          null,
+          dst + o,
+          UnsafeApi.getDouble(srcArray, src + o) + UnsafeApi.getDouble(null, dst + o));
+    }
+  }
+
+  /** Receive state of one peer's stream (its image in this member's inbox). */
+  private static final class Peer {
+    final int rank;
+    final Image image;
+    int plan;
+    boolean done;
+    int step;
+    int buffer;
+    int phase;
+    boolean add;
+    int elementSize;
+    long base;
+    long next;
+    long end;
+    boolean inMessage;
+    boolean skipping;
+    int messageCount;
+    long messageRemaining;
+    long messageTarget;
+    long deferredPosition = -1;
+    ByteBuffer scratch;
+    long scratchAddress;
+
+    Peer(final int rank, final Image image) {
+      this.rank = rank;
+      this.image = image;
+    }
+
+    void ensureScratch(final long bytes) {
+      if (scratch != null && scratch.capacity() >= bytes + 64) {
+        return;
+      }
+      freeScratch();
+      // Not allocateDirectAligned: that returns a slice, which cannot be freed deterministically.
+      scratch = ByteBuffer.allocateDirect(Math.toIntExact(bytes + 64));
+      scratchAddress = (BufferUtil.address(scratch) + 63) & ~63L;
+    }
+
+    void freeScratch() {
+      if (scratch != null) {
+        BufferUtil.free(scratch);
+        scratch = null;
+        scratchAddress = 0;
+      }
+    }
+  }
+}

@@ -1,0 +1,258 @@
+package io.synctower.worker.transport;
+
+import io.aeron.ChannelUriStringBuilder;
+import java.util.List;
+import java.util.Objects;
+
+/**
+ * Where the data plane of a group lives: for receiver rank {@code p} of group {@code g}, one inbox
+ * (a subscription) on stream {@link #streamId(int, int) STREAM_BASE + g * 1024 + p}, and one
+ * exclusive publication from every other member to it, with session id = sender rank. Several
+ * groups therefore share one UDP port (one endpoint per member), and a receiver tells its senders
+ * apart by session id without any handshake.
+ *
+ * <ul>
+ *   <li>IPC: {@code aeron:ipc?mtu=..|term-length=..|session-id=<sender>}; inbox {@code aeron:ipc}.
+ *   <li>UDP: {@code aeron:udp?endpoint=<endpoint of p>|mtu=..|term-length=..|session-id=<sender>};
+ *       inbox {@code aeron:udp?endpoint=<endpoint of p>}.
+ * </ul>
+ *
+ * <p>Session ids are the sender's rank, inside the driver's reserved range (default -1..1000), so
+ * they never clash with the ids the driver assigns itself; a second run that uses the same driver
+ * and the same stream fails loudly when it adds its publications instead of mixing into this one.
+ *
+ * <p>The tuned parameters are the constants below, with the measurement that chose them. Immutable;
+ * the {@code with...} methods return a copy (used by tests, e.g. a tiny term to force back
+ * pressure, and by tuning runs).
+ */
+public final class DataChannels {
+  /** Stream id of group 0, rank 0; groups are 1024 streams apart. */
+  public static final int STREAM_BASE = 1_000_000;
+
+  /** Streams per group, so also the largest group: ranks are the low ten bits of a stream id. */
+  public static final int STREAMS_PER_GROUP = 1024;
+
+  /** Largest group: session ids (= sender rank) must stay inside the driver's reserved range. */
+  public static final int MAX_GROUP_SIZE = 1000;
+
+  /**
+   * IPC MTU. A fragment is the unit the receiver handles (one handler call, one add loop), so on
+   * IPC, where no packet is involved, the largest fragment Aeron allows cuts the per-fragment
+   * overhead; see {@code AeronCollective} for the figures.
+   */
+  public static final int IPC_MTU = 65_504;
+
+  /** IPC term length: the publisher may run half a term ahead of the slowest subscriber. */
+  public static final int IPC_TERM_LENGTH = 4 << 20;
+
+  /** UDP MTU: loopback and jumbo-frame links carry it unfragmented; see the measurement. */
+  public static final int UDP_MTU = 8_192;
+
+  /** UDP term length. */
+  public static final int UDP_TERM_LENGTH = 4 << 20;
+
+  /** UDP socket buffers (SO_SNDBUF / SO_RCVBUF), within the usual 4 MiB rmem_max / wmem_max. */
+  public static final int UDP_SOCKET_BUFFER = 2 << 20;
+
+  /** UDP receiver window: how far a sender may run ahead of the receiver's consumption. */
+  public static final int UDP_RECEIVER_WINDOW = 2 << 20;
+
+  private final TransportKind kind;
+  private final List<String> endpoints;
+  private final int mtu;
+  private final int termLength;
+  private final int socketBufferLength;
+  private final int receiverWindowLength;
+
+  private DataChannels(
+      final TransportKind kind,
+      final List<String> endpoints,
+      final int mtu,
+      final int termLength,
+      final int socketBufferLength,
+      final int receiverWindowLength) {
+    this.kind = Objects.requireNonNull(kind, "kind");
+    this.endpoints = List.copyOf(Objects.requireNonNull(endpoints, "endpoints"));
+    if (this.endpoints.isEmpty() || this.endpoints.size() > MAX_GROUP_SIZE) {
+      throw new IllegalArgumentException(
+          "dataEndpoints: one entry per rank of the group, 1.."
+              + MAX_GROUP_SIZE
+              + " entries, got "
+              + this.endpoints.size());
+    }
+    if (kind == TransportKind.UDP) {
+      for (int p = 0; p < this.endpoints.size(); p++) {
+        checkEndpoint(p, this.endpoints.get(p));
+      }
+    }
+    if (mtu % 32 != 0 || mtu < 128 || mtu > 65_504) {
+      throw new IllegalArgumentException(
+          "mtu "
+              + mtu
+              + ": must be a multiple of 32 in [128, 65504] (Aeron frames are 32-aligned)");
+    }
+    if (Integer.bitCount(termLength) != 1 || termLength < (64 << 10) || termLength > (1 << 30)) {
+      throw new IllegalArgumentException(
+          "termLength " + termLength + ": must be a power of two in [64 KiB, 1 GiB]");
+    }
+    if (socketBufferLength < 0 || receiverWindowLength < 0) {
+      throw new IllegalArgumentException(
+          "socketBufferLength "
+              + socketBufferLength
+              + ", receiverWindowLength "
+              + receiverWindowLength
+              + ": must be >= 0 (0: the driver's default)");
+    }
+    this.mtu = mtu;
+    this.termLength = termLength;
+    this.socketBufferLength = socketBufferLength;
+    this.receiverWindowLength = receiverWindowLength;
+  }
+
+  /**
+   * The tuned channels of a group.
+   *
+   * @param endpoints one entry per rank, so its size is the group's size: {@code host:port} of each
+   *     member's inbox for UDP; for IPC the entries are not used (any placeholder will do)
+   */
+  public static DataChannels tuned(final TransportKind kind, final List<String> endpoints) {
+    return kind == TransportKind.IPC
+        ? new DataChannels(kind, endpoints, IPC_MTU, IPC_TERM_LENGTH, 0, 0)
+        : new DataChannels(
+            kind, endpoints, UDP_MTU, UDP_TERM_LENGTH, UDP_SOCKET_BUFFER, UDP_RECEIVER_WINDOW);
+  }
+
+  /** A copy with another term length (a power of two, 64 KiB .. 1 GiB). */
+  public DataChannels withTermLength(final int termLength) {
+    return new DataChannels(
+        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+  }
+
+  /** A copy with another MTU (a multiple of 32, 128 .. 65504). */
+  public DataChannels withMtu(final int mtu) {
+    return new DataChannels(
+        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+  }
+
+  /** A copy with other UDP socket buffer and receiver window lengths (0: driver default). */
+  public DataChannels withUdpWindow(final int socketBufferLength, final int receiverWindowLength) {
+    return new DataChannels(
+        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+  }
+
+  public TransportKind kind() {
+    return kind;
+  }
+
+  /** Members of the group. */
+  public int size() {
+    return endpoints.size();
+  }
+
+  public int mtu() {
+    return mtu;
+  }
+
+  public int termLength() {
+    return termLength;
+  }
+
+  /** The UDP endpoint ({@code host:port}) of {@code rank}'s inbox; the placeholder for IPC. */
+  public String endpoint(final int rank) {
+    return endpoints.get(rank);
+  }
+
+  /** The inbox stream of {@code receiver} in group {@code groupId}. */
+  public int streamId(final int groupId, final int receiver) {
+    Objects.checkIndex(receiver, size());
+    if (groupId < 0 || groupId > (Integer.MAX_VALUE - STREAM_BASE) / STREAMS_PER_GROUP - 1) {
+      throw new IllegalArgumentException(
+          "groupId "
+              + groupId
+              + ": must be in [0, "
+              + maxGroupId()
+              + "] to give a valid stream id");
+    }
+    return STREAM_BASE + groupId * STREAMS_PER_GROUP + receiver;
+  }
+
+  private static int maxGroupId() {
+    return (Integer.MAX_VALUE - STREAM_BASE) / STREAMS_PER_GROUP - 1;
+  }
+
+  /** The session id of every publication {@code sender} owns (one per receiver). */
+  public int sessionId(final int sender) {
+    return Objects.checkIndex(sender, size());
+  }
+
+  /** The channel {@code sender} publishes on to reach {@code receiver}'s inbox. */
+  public String publicationChannel(final int sender, final int receiver) {
+    final ChannelUriStringBuilder b =
+        new ChannelUriStringBuilder().mtu(mtu).termLength(termLength).sessionId(sessionId(sender));
+    if (kind == TransportKind.IPC) {
+      return b.media("ipc").build();
+    }
+    b.media("udp").endpoint(endpoints.get(receiver));
+    if (socketBufferLength > 0) {
+      b.socketSndbufLength(socketBufferLength);
+    }
+    return b.build();
+  }
+
+  /** The channel of {@code receiver}'s inbox. */
+  public String subscriptionChannel(final int receiver) {
+    if (kind == TransportKind.IPC) {
+      return "aeron:ipc";
+    }
+    final ChannelUriStringBuilder b =
+        new ChannelUriStringBuilder().media("udp").endpoint(endpoints.get(receiver));
+    if (socketBufferLength > 0) {
+      b.socketRcvbufLength(socketBufferLength);
+    }
+    if (receiverWindowLength > 0) {
+      b.receiverWindowLength(receiverWindowLength);
+    }
+    return b.build();
+  }
+
+  /** For error messages: {@code "rank 2 (udp 10.0.0.3:40125)"} or {@code "rank 2 (ipc)"}. */
+  public String describe(final int rank) {
+    return kind == TransportKind.IPC
+        ? "rank " + rank + " (ipc)"
+        : "rank " + rank + " (udp " + endpoints.get(rank) + ")";
+  }
+
+  @Override
+  public String toString() {
+    return kind
+        + " mtu="
+        + mtu
+        + " term-length="
+        + termLength
+        + (kind == TransportKind.UDP
+            ? " so-bufs=" + socketBufferLength + " rcv-wnd=" + receiverWindowLength
+            : "")
+        + " members="
+        + size();
+  }
+
+  private static void checkEndpoint(final int rank, final String endpoint) {
+    final int colon = endpoint == null ? -1 : endpoint.lastIndexOf(':');
+    int port = -1;
+    if (colon > 0) {
+      try {
+        port = Integer.parseInt(endpoint.substring(colon + 1));
+      } catch (NumberFormatException e) {
+        port = -1;
+      }
+    }
+    if (port < 1 || port > 65_535) {
+      throw new IllegalArgumentException(
+          "dataEndpoints["
+              + rank
+              + "] = '"
+              + endpoint
+              + "': a UDP endpoint is host:port with a port in 1..65535, e.g. 10.0.0.3:40125");
+    }
+  }
+}
