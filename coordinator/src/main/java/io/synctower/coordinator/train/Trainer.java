@@ -48,7 +48,11 @@ public final class Trainer implements AutoCloseable {
    *     training); null otherwise
    */
   public record Summary(
-      Model model, List<EpochRecord> epochs, long steps, EpochMetrics trainInInference) {
+      Model model,
+      List<EpochRecord> epochs,
+      long steps,
+      EpochMetrics trainInInference,
+      StepTimings timings) {
     public EpochRecord last() {
       return epochs.get(epochs.size() - 1);
     }
@@ -267,6 +271,7 @@ public final class Trainer implements AutoCloseable {
 
     final List<EpochRecord> records = new ArrayList<>();
     final int checkEvery = t.replicaCheckEvery();
+    final StepTimings timings = new StepTimings();
     long step = 0;
     for (int epoch = 1; epoch <= t.epochs() && step < totalSteps; epoch++) {
       final long start = System.nanoTime();
@@ -279,8 +284,10 @@ public final class Trainer implements AutoCloseable {
           final boolean lastStep = step + 1 == totalSteps;
           final boolean check =
               towers.towers() > 1 && checkEvery > 0 && ((step + 1) % checkEvery == 0 || lastStep);
+          final long sent = System.nanoTime();
           towers.send(new Command.TrainStep(runId, epoch, b, step, lr, check));
           final List<Report> round = towers.collect();
+          timings.add(System.nanoTime() - sent, round);
           for (final Report r : round) {
             final Report.StepDone d = (Report.StepDone) r;
             train.add(d.lossSum(), d.correctPositions(), d.correctSequences(), d.samples());
@@ -326,8 +333,9 @@ public final class Trainer implements AutoCloseable {
           100 * trainInInference.accuracy(),
           100 * records.get(records.size() - 1).trainAccuracy());
     }
+    out.println(timings.summary());
     towers.copyWeightsTo(model, scratchDirectory());
-    return new Summary(model, records, step, trainInInference);
+    return new Summary(model, records, step, trainInInference, timings);
   }
 
   /**
