@@ -4,6 +4,9 @@ import io.synctower.common.backend.NativeVariant;
 import io.synctower.common.checkpoint.WeightsMismatchException;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.data.DataException;
+import io.synctower.coordinator.towers.ReplicaMismatchException;
+import io.synctower.coordinator.towers.TowerFailedException;
+import io.synctower.worker.remote.TransportException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -13,7 +16,15 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     versionProvider = Version.class,
     description = "Data-parallel training with batch normalization that is right by construction.",
-    subcommands = {TrainCommand.class, BenchCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      TrainCommand.class,
+      LaunchCommand.class,
+      CoordinatorCommand.class,
+      WorkerCommand.class,
+      DriverCommand.class,
+      BenchCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class SyncTowerCli implements Runnable {
   @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
@@ -34,6 +45,13 @@ public final class SyncTowerCli implements Runnable {
               || e instanceof WeightsMismatchException) {
             commandLine.getErr().println("error: " + e.getMessage());
             return 2;
+          }
+          if (e instanceof TowerFailedException
+              || e instanceof TransportException
+              || e instanceof ReplicaMismatchException) {
+            // The run failed for a reason the message explains; a stack trace would bury it.
+            commandLine.getErr().println("error: " + e.getMessage());
+            return 1;
           }
           throw e;
         });

@@ -2,17 +2,12 @@ package io.synctower.coordinator.cli;
 
 import io.synctower.common.checkpoint.ImportOptions;
 import io.synctower.common.checkpoint.ImportReport;
-import io.synctower.common.checkpoint.WeightLayout;
 import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
 import java.nio.file.Path;
-import java.time.LocalDateTime;
-import java.time.format.DateTimeFormatter;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -29,15 +24,6 @@ import picocli.CommandLine.Option;
     })
 final class TrainCommand implements Callable<Integer> {
   @Mixin ConfigOptions configOptions = new ConfigOptions();
-
-  @Option(names = "--epochs", description = "Number of epochs (overrides training.epochs).")
-  Integer epochs;
-
-  @Option(
-      names = "--steps",
-      paramLabel = "N",
-      description = "Stop after N optimizer steps (overrides training.steps).")
-  Long steps;
 
   @Option(
       names = "--init-weights",
@@ -67,54 +53,15 @@ final class TrainCommand implements Callable<Integer> {
       })
   boolean initPartial;
 
-  @Option(
-      names = "--weights-layout",
-      paramLabel = "LAYOUT",
-      defaultValue = "PYTORCH",
-      description = {
-        "Layout of --init-weights and --export-weights, case-insensitive: ${COMPLETION-CANDIDATES}",
-        "(default ${DEFAULT-VALUE}). pytorch: conv [out,in,kh,kw], dense [out,in], BN weight/bias/",
-        "running_mean/running_var. keras: conv [kh,kw,in,out], dense [in,out] with rows in",
-        "(H,W,C) order after a flatten, BN gamma/beta/moving_mean/moving_variance."
-      })
-  WeightLayout weightsLayout;
-
-  @Option(
-      names = "--export-weights",
-      paramLabel = "OUT.npz",
-      description = "Write the trained weights (PyTorch layout and naming) here.")
-  Path exportWeights;
-
-  @Option(
-      names = "--run-dir",
-      paramLabel = "DIR",
-      description = "Run directory (default: runs/<name>-<timestamp>).")
-  Path runDir;
-
-  @Option(names = "--no-progress", description = "No progress bar (logs stay clean in CI).")
-  boolean noProgress;
+  @Mixin RunOptions run = new RunOptions();
 
   @Override
   public Integer call() throws Exception {
-    final Map<String, String> extra = new LinkedHashMap<>();
-    if (epochs != null) {
-      extra.put("training.epochs", epochs.toString());
-    }
-    if (steps != null) {
-      extra.put("training.steps", steps.toString());
-    }
-    final RunConfig config = configOptions.load(extra);
-    final Path dir =
-        runDir != null
-            ? runDir
-            : Path.of(
-                "runs",
-                config.name()
-                    + "-"
-                    + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+    final RunConfig config = configOptions.load(run.overrides());
+    final Path dir = run.runDir(config);
     final TrainingData data = TrainingData.load(config, configOptions.base());
     try (Trainer trainer =
-        new Trainer(config, data, new Trainer.Options(dir, !noProgress, System.out))) {
+        new Trainer(config, data, new Trainer.Options(dir, !run.noProgress, System.out))) {
       return train(trainer, dir);
     }
   }
@@ -127,14 +74,20 @@ final class TrainCommand implements Callable<Integer> {
                   WeightsFile.load(
                       model,
                       initWeights,
-                      weightsLayout,
+                      run.weightsLayout,
                       new ImportOptions(!initPartial, Set.copyOf(initLayers))));
       printImport(report);
     }
+    return finish(trainer, dir, run);
+  }
+
+  /** Runs the training and writes what the options ask for; shared with launch and coordinator. */
+  static int finish(final Trainer trainer, final Path dir, final RunOptions run)
+      throws InterruptedException {
     final Trainer.Summary summary = trainer.run();
-    if (exportWeights != null) {
-      WeightsFile.save(trainer.model(), exportWeights, weightsLayout);
-      System.out.println("weights written to " + exportWeights);
+    if (run.exportWeights != null) {
+      WeightsFile.save(trainer.model(), run.exportWeights, run.weightsLayout);
+      System.out.println("weights written to " + run.exportWeights);
     }
     System.out.println("run directory: " + dir + " (" + summary.steps() + " steps)");
     return 0;

@@ -1,0 +1,68 @@
+package io.synctower.coordinator.cli;
+
+import io.aeron.Aeron;
+import io.aeron.driver.MediaDriver;
+import io.synctower.worker.remote.ControlChannels;
+import io.synctower.worker.remote.MediaDrivers;
+import io.synctower.worker.transport.TransportKind;
+import java.util.concurrent.Callable;
+import org.agrona.CloseHelper;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code synctower coordinator}: the control plane of a run whose towers are started elsewhere. */
+@Command(
+    name = "coordinator",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Plan a run whose towers are worker processes started separately (`synctower worker`,",
+      "e.g. by Slurm or Kubernetes): wait for --towers workers to join, then train.",
+      "Listens on UDP --bind:--port (default 127.0.0.1:40100; open it to the workers' hosts)."
+    })
+final class CoordinatorCommand implements Callable<Integer> {
+  @Mixin ConfigOptions configOptions = new ConfigOptions();
+  @Mixin RunOptions run = new RunOptions();
+  @Mixin TransportOptions transport = new TransportOptions();
+
+  @Option(
+      names = "--transport",
+      defaultValue = "UDP",
+      description = "udp (workers on any host) or ipc (this host only; default ${DEFAULT-VALUE}).")
+  TransportKind kind;
+
+  @Option(
+      names = "--bind",
+      paramLabel = "HOST",
+      defaultValue = "127.0.0.1",
+      description = "Interface to listen on (default ${DEFAULT-VALUE}: this host only).")
+  String bind;
+
+  @Option(
+      names = "--port",
+      defaultValue = "" + ControlChannels.COORDINATOR_PORT,
+      description = "UDP port to listen on (default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Override
+  public Integer call() throws Exception {
+    transport.checkHeartbeats();
+    final byte[] secret = transport.secret(System.getenv());
+    MediaDriver driver = null;
+    Aeron aeron = null;
+    try {
+      final String dir;
+      if (transport.aeronDir != null) {
+        dir = transport.aeronDir;
+      } else {
+        driver = MediaDrivers.launchEmbedded("coordinator");
+        dir = driver.aeronDirectoryName();
+      }
+      aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
+      return RemoteTraining.run(
+          configOptions, run, transport, aeron, kind, bind + ":" + port, secret, towers -> {});
+    } finally {
+      CloseHelper.closeAll(aeron, driver);
+    }
+  }
+}

@@ -1,0 +1,115 @@
+package io.synctower.coordinator.cli;
+
+import io.synctower.common.config.ConfigException;
+import io.synctower.common.protocol.JoinAuth;
+import io.synctower.worker.transport.TransportKind;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Option;
+
+/** Options of every command that talks to worker processes over Aeron. */
+final class TransportOptions {
+  static final String SECRET_FILE_ENV = "SYNCTOWER_SECRET_FILE";
+  static final String SECRET_ENV = "SYNCTOWER_SECRET";
+
+  @Option(
+      names = "--secret-file",
+      paramLabel = "FILE",
+      description = {
+        "The run's secret (hex, e.g. from `openssl rand -hex 32`; chmod 600). Workers prove it",
+        "to join. Default: $" + SECRET_FILE_ENV + ", else $" + SECRET_ENV + " (the hex itself)."
+      })
+  Path secretFile;
+
+  @Option(
+      names = "--aeron-dir",
+      paramLabel = "DIR",
+      description = {
+        "Use the media driver in DIR (e.g. a standalone `synctower driver`) instead of an",
+        "embedded one. Workers over IPC need the coordinator's (launch passes it)."
+      })
+  String aeronDir;
+
+  @Option(
+      names = "--heartbeat-interval",
+      paramLabel = "DURATION",
+      defaultValue = "500ms",
+      converter = DurationConverter.class,
+      description = "How often both sides send heartbeats (default ${DEFAULT-VALUE}).")
+  Duration heartbeatInterval;
+
+  @Option(
+      names = "--heartbeat-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "5s",
+      converter = DurationConverter.class,
+      description = {
+        "A tower (or the coordinator) silent this long is lost: the run stops with an error",
+        "naming it (default ${DEFAULT-VALUE})."
+      })
+  Duration heartbeatTimeout;
+
+  @Option(
+      names = "--join-timeout",
+      paramLabel = "DURATION",
+      defaultValue = "120s",
+      converter = DurationConverter.class,
+      description = "How long to wait for every tower to join (default ${DEFAULT-VALUE}).")
+  Duration joinTimeout;
+
+  /** The secret from --secret-file, $SYNCTOWER_SECRET_FILE or $SYNCTOWER_SECRET. */
+  byte[] secret(final Map<String, String> env) {
+    try {
+      return readSecret(env);
+    } catch (IllegalArgumentException | IOException e) {
+      throw new ConfigException(
+          "--secret-file",
+          List.of(
+              (e instanceof java.nio.file.NoSuchFileException
+                      ? "no such file: " + e.getMessage()
+                      : e.getMessage())
+                  + " (create one with `umask 077; openssl rand -hex 32 > FILE`)"));
+    }
+  }
+
+  private byte[] readSecret(final Map<String, String> env) throws IOException {
+    if (secretFile != null) {
+      return JoinAuth.readSecret(secretFile);
+    }
+    if (env.get(SECRET_FILE_ENV) != null && !env.get(SECRET_FILE_ENV).isBlank()) {
+      return JoinAuth.readSecret(Path.of(env.get(SECRET_FILE_ENV)));
+    }
+    if (env.get(SECRET_ENV) != null && !env.get(SECRET_ENV).isBlank()) {
+      return JoinAuth.parseSecret(
+          env.get(SECRET_ENV).getBytes(StandardCharsets.UTF_8), "$" + SECRET_ENV);
+    }
+    throw new ConfigException(
+        "--secret-file",
+        List.of(
+            "no run secret: pass --secret-file FILE or set "
+                + SECRET_FILE_ENV
+                + " (create one with `umask 077; openssl rand -hex 32 > FILE`); every process of"
+                + " the run needs the same secret"));
+  }
+
+  void checkHeartbeats() {
+    if (heartbeatTimeout.compareTo(heartbeatInterval.multipliedBy(3)) < 0) {
+      throw new ConfigException(
+          "--heartbeat-timeout",
+          List.of(
+              "--heartbeat-timeout "
+                  + heartbeatTimeout.toMillis()
+                  + "ms must be at least 3 x --heartbeat-interval ("
+                  + heartbeatInterval.toMillis()
+                  + "ms), or one late heartbeat loses a healthy tower"));
+    }
+  }
+
+  static TransportKind defaultKind() {
+    return TransportKind.UDP;
+  }
+}

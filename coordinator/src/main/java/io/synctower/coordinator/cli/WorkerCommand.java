@@ -1,0 +1,183 @@
+package io.synctower.coordinator.cli;
+
+import io.aeron.Aeron;
+import io.aeron.driver.MediaDriver;
+import io.synctower.common.comm.Collective;
+import io.synctower.common.config.ConfigException;
+import io.synctower.common.config.ConfigLoader;
+import io.synctower.common.config.RunConfig;
+import io.synctower.common.nn.Model;
+import io.synctower.coordinator.cluster.ClusterEnvironment;
+import io.synctower.coordinator.towers.TowerAssembly;
+import io.synctower.coordinator.train.Trainer;
+import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.TowerRuntime;
+import io.synctower.worker.remote.ControlChannels;
+import io.synctower.worker.remote.MediaDrivers;
+import io.synctower.worker.remote.WorkerEndpoint;
+import io.synctower.worker.transport.TransportKind;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.agrona.CloseHelper;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+/** {@code synctower worker}: one tower as a process, joining a coordinator. */
+@Command(
+    name = "worker",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Run one tower as a process: join the coordinator, build the replica from the",
+      "configuration it sends, train until it says stop. Rank, world size, coordinator and",
+      "device come from the flags, else RANK/WORLD_SIZE/LOCAL_RANK/COORDINATOR, else Slurm",
+      "(SLURM_PROCID, SLURM_NTASKS, SLURM_LOCALID, SLURM_JOB_NODELIST), else a Kubernetes",
+      "indexed Job (JOB_COMPLETION_INDEX)."
+    })
+final class WorkerCommand implements Callable<Integer> {
+  @Mixin TransportOptions transport = new TransportOptions();
+
+  @Option(names = "--rank", description = "This tower's rank, 0..N-1.")
+  Integer rank;
+
+  @Option(names = "--world-size", description = "Number of towers N (the coordinator's --towers).")
+  Integer worldSize;
+
+  @Option(
+      names = "--coordinator",
+      paramLabel = "HOST:PORT",
+      description = "The coordinator's address (UDP).")
+  String coordinator;
+
+  @Option(names = "--device", description = "Device to bind (default: the local rank).")
+  Integer device;
+
+  @Option(
+      names = "--transport",
+      defaultValue = "UDP",
+      description = "udp or ipc (same host as the coordinator; default ${DEFAULT-VALUE}).")
+  TransportKind kind;
+
+  @Option(
+      names = "--bind",
+      paramLabel = "HOST",
+      defaultValue = "127.0.0.1",
+      description = "Interface to listen on (default ${DEFAULT-VALUE}: this host only).")
+  String bind;
+
+  @Option(
+      names = "--advertise",
+      paramLabel = "HOST",
+      description = "Address the others use to reach this worker (default: --bind).")
+  String advertise;
+
+  @Option(
+      names = "--port",
+      description = "UDP port for control and collective traffic (default 40200 + local rank).")
+  Integer port;
+
+  @Option(
+      names = "--data-dir",
+      paramLabel = "DIR",
+      defaultValue = ".",
+      description = "Relative data paths of the configuration resolve here (default: cwd).")
+  Path dataDir;
+
+  @Override
+  public Integer call() throws Exception {
+    transport.checkHeartbeats();
+    final Map<String, String> env = System.getenv();
+    final String coordinatorAddress =
+        kind == TransportKind.IPC && coordinator == null && env.get("COORDINATOR") == null
+            ? "127.0.0.1:" + ControlChannels.COORDINATOR_PORT // unused over IPC
+            : coordinator;
+    final ClusterEnvironment cluster =
+        ClusterEnvironment.resolve(rank, worldSize, coordinatorAddress, device, env);
+    final byte[] secret = transport.secret(env);
+    final String host = advertise != null ? advertise : bind;
+    if (kind == TransportKind.UDP && (host.equals("0.0.0.0") || host.equals("::"))) {
+      throw new ConfigException(
+          "--advertise",
+          List.of(
+              "--bind "
+                  + bind
+                  + " listens on every interface, so the other towers need an address to reach"
+                  + " this one: pass --advertise with this host's address"));
+    }
+    if (kind == TransportKind.IPC && transport.aeronDir == null) {
+      throw new ConfigException(
+          "--aeron-dir",
+          List.of(
+              "--transport ipc shares the coordinator's media driver: pass its directory with"
+                  + " --aeron-dir (synctower launch does this for you)"));
+    }
+    final int udpPort = port != null ? port : ControlChannels.WORKER_PORT + cluster.localRank();
+    final WorkerEndpoint.Options options =
+        new WorkerEndpoint.Options(
+            cluster.rank(),
+            cluster.worldSize(),
+            cluster.device(),
+            kind,
+            cluster.coordinatorHost() + ":" + cluster.coordinatorPort(),
+            bind + ":" + udpPort,
+            host + ":" + udpPort,
+            secret,
+            transport.heartbeatInterval,
+            transport.heartbeatTimeout,
+            transport.joinTimeout);
+    System.out.printf(
+        "tower %d of %d: %s; coordinator %s%n",
+        cluster.rank(),
+        cluster.worldSize(),
+        cluster.source(),
+        kind == TransportKind.IPC ? "over IPC" : options.coordinatorEndpoint());
+    MediaDriver driver = null;
+    Aeron aeron = null;
+    try {
+      final String dir;
+      if (transport.aeronDir != null) {
+        dir = transport.aeronDir;
+      } else {
+        driver = MediaDrivers.launchEmbedded("worker" + cluster.rank());
+        dir = driver.aeronDirectoryName();
+      }
+      aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
+      try (WorkerEndpoint endpoint = new WorkerEndpoint(aeron, options, System.out)) {
+        final int exit =
+            endpoint.run((w, g, in, rep, ab) -> buildTower(w, g, in, rep, ab, options.device()));
+        System.out.println(
+            "tower " + cluster.rank() + ": stopped; rejected messages: " + endpoint.rejections());
+        return exit;
+      }
+    } finally {
+      CloseHelper.closeAll(aeron, driver);
+    }
+  }
+
+  /** Runs on the tower thread: the same tower the in-process trainer builds. */
+  private TowerRuntime buildTower(
+      final io.synctower.common.protocol.Join.Welcome welcome,
+      final WorkerEndpoint.Groups groups,
+      final java.util.concurrent.BlockingQueue<io.synctower.common.protocol.Command> inbox,
+      final java.util.function.Consumer<io.synctower.common.protocol.Report> reports,
+      final Runnable abort,
+      final int towerDevice) {
+    final RunConfig config =
+        ConfigLoader.parse(welcome.configYaml(), "the coordinator's configuration", Map.of());
+    final TrainingData data = TrainingData.load(config, dataDir);
+    final TowerAssembly assembly =
+        new TowerAssembly(
+            welcome.runId(), config, data.train(), data.validation(), data.normalization());
+    final Model model = Trainer.newModel(config, data);
+    final int r = welcome.rank();
+    final Collective world = groups.open(0, 0, welcome.worldSize());
+    Collective sync = null;
+    if (assembly.usesSyncGroups()) {
+      final int size = assembly.syncGroupSize();
+      sync = groups.open(1 + r / size, (r / size) * size, size);
+    }
+    return assembly.runtime(r, towerDevice, model, world, sync, inbox, reports, abort);
+  }
+}
