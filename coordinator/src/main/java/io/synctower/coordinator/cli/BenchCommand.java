@@ -28,7 +28,7 @@ import picocli.CommandLine.Option;
     name = "bench",
     mixinStandardHelpOptions = true,
     description = "Benchmarks that print figures.",
-    subcommands = {BenchCommand.Step.class})
+    subcommands = {BenchCommand.Step.class, BenchAllReduce.class})
 final class BenchCommand implements Runnable {
   @Override
   public void run() {
