@@ -96,6 +96,9 @@ final class LaunchCommand implements Callable<Integer> {
               "-Xmx" + workerHeap,
               System.out,
               (rank, exitCode) -> {
+                if (exitCode == 0) {
+                  return; // workers exit 0 only after the coordinator's Shutdown
+                }
                 final RemoteTowers t = joined.get();
                 final String why = "its process exited with code " + exitCode;
                 if (t != null) {

@@ -2,7 +2,6 @@ package io.synctower.coordinator.cli;
 
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.protocol.JoinAuth;
-import io.synctower.worker.transport.TransportKind;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -107,9 +106,5 @@ final class TransportOptions {
                   + heartbeatInterval.toMillis()
                   + "ms), or one late heartbeat loses a healthy tower"));
     }
-  }
-
-  static TransportKind defaultKind() {
-    return TransportKind.UDP;
   }
 }

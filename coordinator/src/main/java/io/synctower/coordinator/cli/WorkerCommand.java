@@ -147,8 +147,7 @@ final class WorkerCommand implements Callable<Integer> {
       try (WorkerEndpoint endpoint = new WorkerEndpoint(aeron, options, System.out)) {
         final int exit =
             endpoint.run((w, g, in, rep, ab) -> buildTower(w, g, in, rep, ab, options.device()));
-        System.out.println(
-            "tower " + cluster.rank() + ": stopped; rejected messages: " + endpoint.rejections());
+        System.out.println("tower " + cluster.rank() + ": stopped; " + endpoint.rejections());
         return exit;
       }
     } finally {

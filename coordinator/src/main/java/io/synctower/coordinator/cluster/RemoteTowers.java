@@ -125,6 +125,7 @@ public final class RemoteTowers implements Towers {
   private volatile TowerFailedException lost;
   private volatile int lostRank = -1;
   private volatile boolean running = true;
+  private volatile boolean closing;
   private Thread io;
   private boolean joinPhase = true;
 
@@ -316,7 +317,7 @@ public final class RemoteTowers implements Towers {
    * current) {@link #collect} throws naming it. Idempotent; the first loss wins.
    */
   public synchronized void lost(final int rank, final String reason) {
-    if (lost != null || !running) {
+    if (lost != null || closing) {
       return;
     }
     final String name = joined[rank] != null ? joined[rank].name() : "tower " + rank;
@@ -535,6 +536,7 @@ public final class RemoteTowers implements Towers {
    */
   @Override
   public void close() throws InterruptedException {
+    closing = true;
     if (io != null) {
       for (final Joined j : joined) {
         if (j.request().rank() == lostRank) {

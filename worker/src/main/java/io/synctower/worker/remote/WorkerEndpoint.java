@@ -128,6 +128,7 @@ public final class WorkerEndpoint implements AutoCloseable {
   private volatile boolean coordinatorGone;
   private long lastCoordinatorBeat;
   private boolean shutdown;
+  private volatile boolean towerFailed;
   private final Join.Request request;
 
   public WorkerEndpoint(final Aeron aeron, final Options options, final PrintStream log) {
@@ -212,8 +213,6 @@ public final class WorkerEndpoint implements AutoCloseable {
       tower.join(TimeUnit.SECONDS.toMillis(5));
     }
   }
-
-  private volatile boolean towerFailed;
 
   private Thread startTower(final TowerFactory factory) {
     final Consumer<Report> reports =
@@ -376,7 +375,7 @@ public final class WorkerEndpoint implements AutoCloseable {
 
   /** Rejected messages, by reason, for the log. */
   public String rejections() {
-    return gate == null ? "none" : gate.summary();
+    return gate == null ? "rejected: none" : gate.summary();
   }
 
   @Override
