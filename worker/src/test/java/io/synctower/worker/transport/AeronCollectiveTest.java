@@ -424,7 +424,7 @@ class AeronCollectiveTest {
     final List<Spec> round = List.of(f(400_003), d(150_001));
     try (AeronGroup group =
         AeronGroup.start(
-            kind, n, c -> c.withTermLength(64 << 10).withMtu(1408), Duration.ofSeconds(60))) {
+            kind, n, c -> c.withMtu(1408).withTermLength(64 << 10), Duration.ofSeconds(60))) {
       final List<INDArray[]> actual =
           group.onMembers(
               m -> {
@@ -433,6 +433,9 @@ class AeronCollectiveTest {
                 return in;
               });
       assertRoundsEqual(inProcess(n, round, 5), actual, kind + " 64 KiB term");
+      for (final AeronCollective m : group.members) {
+        assertTrue(m.backPressureWaits() > 0, "no back pressure on rank " + m.rank());
+      }
     }
   }
 
