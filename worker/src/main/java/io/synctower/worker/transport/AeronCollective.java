@@ -105,11 +105,13 @@ public final class AeronCollective implements Collective, AutoCloseable {
 
   /**
    * Rounds up to this many bytes (all buffers together) use the direct exchange, larger ones the
-   * ring. Median µs, direct / ring, 2 members, 2-vCPU machine (see {@link DataChannels}): UDP
-   * loopback 4 KiB 38 / 82, 16 KiB 30 / 75, 64 KiB 99 / 94, 256 KiB 209 / 235; IPC 4 KiB 3.9 / 3.9,
-   * 16 KiB 14.8 / 13.6, 64 KiB 11.2 / 10.0, 256 KiB 42 / 28. One hop instead of two pays where a
-   * hop costs (UDP: the driver's threads carry each one), up to between 16 and 64 KiB; with more
-   * members the ring saves more bytes, so the threshold sits low. Also bounds each peer's scratch.
+   * ring. Median µs, direct / ring, 2 members as threads, 10,000 warm-up calls, 2-vCPU machine: IPC
+   * 4 KiB 1.3 / 2.8, 16 KiB 3.1 / 2.7, 32 KiB 6.1 / 4.3, 64 KiB 12 / 7.9; UDP loopback 4 KiB 14 /
+   * 187, 16 KiB 18 / 193, 32 KiB 37 / 203, 64 KiB 108 / 194, 128 KiB 133 / 235. A hop costs ~1 µs
+   * on IPC but ~90 µs through the UDP driver's threads here, so the crossover is ~16 KiB on IPC and
+   * above 128 KiB on UDP; with more members the direct exchange sends {@code N-1} times the data
+   * where the ring sends {@code 2(N-1)/N}, so one threshold, low: 32 KiB. Also bounds each peer's
+   * scratch memory.
    */
   public static final long SMALL_ROUND_BYTES = 32 << 10;
 
