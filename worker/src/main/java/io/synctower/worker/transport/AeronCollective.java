@@ -277,8 +277,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
    * park. Within a round the gaps between a peer's messages reach ~100 µs at 1 MiB, and a park
    * costs far more than it says (parkNanos(1 µs) sleeps ~80 µs here), so a short spin turns every
    * gap into a park, and a parked member makes its peer wait past its spin and park too. 2 members,
-   * median: 2,000 spins gives 4 KiB 3.8 µs, 256 KiB 268 µs, 1 MiB 396 µs; 20,000 spins 3.9, 24 and
-   * 100-124 µs; Agrona's default (10 spins, 5 yields) 27 µs at 4 KiB.
+   * median of a 1 MiB all-reduce: 2,000 spins 396-427 µs, 20,000 spins 100-156 µs; Agrona's default
+   * (10 spins, 5 yields) 223 µs, and 15-27 µs at 4 KiB where the others take 1-5 µs.
    *
    * <p>UDP: the driver's sender and receiver threads carry every byte, so a member must give its
    * core away at once where cores are few: Agrona's default (10 spins, 5 yields). With the IPC
@@ -320,21 +320,20 @@ public final class AeronCollective implements Collective, AutoCloseable {
     idle.reset();
     while (true) {
       int missing = -1;
-      String what = null;
+      boolean outbound = false;
       for (int q = 0; q < size && missing < 0; q++) {
-        if (q == rank) {
-          continue;
-        }
-        if (!outbox[q].isConnected()) {
+        if (q != rank && !outbox[q].isConnected()) {
           missing = q;
-          what = "its publication to " + channels.describe(q) + " is not connected";
-        } else if (inbox.imageBySessionId(channels.sessionId(q)) == null) {
+          outbound = true;
+        } else if (q != rank && inbox.imageBySessionId(channels.sessionId(q)) == null) {
           missing = q;
-          what = "no publication from " + channels.describe(q) + " reached its inbox";
         }
       }
       if (missing < 0) {
         break;
+      }
+      if (Thread.currentThread().isInterrupted()) { // the flag stays set for the caller
+        abort(new InterruptedException(channels.describe(rank) + ": interrupted in connect"));
       }
       if (abortCause.get() != null) {
         throw aborted();
@@ -346,7 +345,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
                 + ", "
                 + channels.describe(rank)
                 + ": "
-                + what
+                + (outbound
+                    ? "its publication to " + channels.describe(missing) + " is not connected"
+                    : "no publication from " + channels.describe(missing) + " reached its inbox")
                 + " after "
                 + Duration.ofNanos(connectTimeoutNs)
                 + " (stream "
