@@ -163,6 +163,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private final ReduceFrameDecoder frameDecoder = new ReduceFrameDecoder();
   private final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
   private final AtomicReference<Throwable> abortCause = new AtomicReference<>();
+  private final INDArray[] single = new INDArray[1];
 
   // The round in flight (owner thread only).
   private long round;
@@ -464,7 +465,12 @@ public final class AeronCollective implements Collective, AutoCloseable {
   public void broadcast(final INDArray buffer, final int root) {
     checkUsable();
     Objects.checkIndex(root, size);
-    prepare(buffer);
+    single[0] = buffer; // not prepare(buffer): varargs would allocate an array per call
+    try {
+      prepare(single);
+    } finally {
+      single[0] = null;
+    }
     connect();
     round++;
     if (size == 1) {

@@ -13,6 +13,7 @@ import io.synctower.common.comm.CollectiveAbortedException;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.protocol.sbe.MessageHeaderEncoder;
 import io.synctower.common.protocol.sbe.ReduceFrameEncoder;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
@@ -248,6 +249,36 @@ class AeronCollectiveTest {
         assertBitsEqual(inputs(n - 1, small, 3)[0], results.get(r)[0], "small, member " + r);
         assertBitsEqual(inputs(0, large, 4)[0], results.get(r)[1], "large, member " + r);
       }
+    }
+  }
+
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(TransportKind.class)
+  void steadyRoundsShouldAllocateNothingOnTheMembersThread(final TransportKind kind)
+      throws Exception {
+    try (AeronGroup group = AeronGroup.start(kind, 2)) {
+      final List<Long> allocated =
+          group.onMembers(
+              m -> {
+                final com.sun.management.ThreadMXBean threads =
+                    (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+                final INDArray[] ring = {
+                  Nd4j.zeros(DataType.FLOAT, 100_000), Nd4j.zeros(DataType.DOUBLE, 1000)
+                };
+                final INDArray[] direct = {Nd4j.zeros(DataType.DOUBLE, 1000)};
+                long before = 0;
+                for (int i = 0; i < 700; i++) {
+                  if (i == 500) {
+                    before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+                  }
+                  m.allReduceSum(ring);
+                  m.allReduceSum(direct);
+                  m.barrier();
+                  m.broadcast(direct[0], 1);
+                }
+                return threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+              });
+      assertEquals(List.of(0L, 0L), allocated, "bytes allocated over 200 x 4 collectives");
     }
   }
 
