@@ -550,7 +550,7 @@ class AeronCollectiveTest {
   }
 
   @Test
-  void closingTheGroupShouldLeaveNoDriverDirectoryBehind() throws Exception {
+  void closingTheGroupShouldLeaveNoDriverDirectoryOrThreadBehind() throws Exception {
     final AeronGroup group = AeronGroup.start(TransportKind.UDP, 2);
     group.onMembers(
         m -> {
@@ -558,8 +558,10 @@ class AeronCollectiveTest {
           return null;
         });
     assertTrue(group.driverDirExists());
+    assertFalse(group.liveThreads().isEmpty());
     group.close();
     assertFalse(group.driverDirExists());
+    assertEquals(List.of(), group.liveThreads());
     assertThrows(CollectiveAbortedException.class, () -> group.members.get(0).barrier());
   }
 
