@@ -717,6 +717,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
       final int work = poll();
       if (work == 0) {
         checkWaiting(q);
+      } else if (abortCause.get() != null) {
+        throw aborted();
       }
       idle.idle(work);
     }
@@ -744,6 +746,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
       final int work = poll();
       if (work == 0) {
         checkWaiting(p.rank);
+      } else if (abortCause.get() != null) {
+        throw aborted();
       }
       idle.idle(work);
     }
@@ -760,6 +764,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
           }
         }
         checkWaiting(waitingFor);
+      } else if (abortCause.get() != null) {
+        throw aborted();
       }
       idle.idle(work);
     }
