@@ -262,8 +262,7 @@ public final class WorkerEndpoint implements AutoCloseable {
             groupId,
             options.rank() - firstRank,
             JoinAuth.dataKey(options.secret(), runId),
-            new BackoffIdleStrategy(
-                10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100)),
+            null, // the collective's measured default for this transport
             options.joinTimeout());
     synchronized (collectives) {
       collectives.add(c);

@@ -105,21 +105,27 @@ public final class AeronCollective implements Collective, AutoCloseable {
 
   /**
    * Rounds up to this many bytes (all buffers together) use the direct exchange, larger ones the
-   * ring. Measured with two and three members over IPC and UDP loopback (see the class notes in
-   * {@code AllReduceBenchmark}).
+   * ring. Median µs, direct / ring, 2 members as threads, 10,000 warm-up calls, 2-vCPU machine: IPC
+   * 4 KiB 1.3 / 2.8, 16 KiB 3.1 / 2.7, 32 KiB 6.1 / 4.3, 64 KiB 12 / 7.9; UDP loopback 4 KiB 14 /
+   * 187, 16 KiB 18 / 193, 32 KiB 37 / 203, 64 KiB 108 / 194, 128 KiB 133 / 235. A hop costs ~1 µs
+   * on IPC but ~90 µs through the UDP driver's threads here, so the crossover is ~16 KiB on IPC and
+   * above 128 KiB on UDP; with more members the direct exchange sends {@code N-1} times the data
+   * where the ring sends {@code 2(N-1)/N}, so one threshold, low: 32 KiB. Also bounds each peer's
+   * scratch memory.
    */
-  public static final long SMALL_ROUND_BYTES = 64 << 10;
+  public static final long SMALL_ROUND_BYTES = 32 << 10;
 
   /** Longest a single call may make no progress before it fails. */
   public static final Duration DEFAULT_STALL_TIMEOUT = Duration.ofMinutes(5);
 
   /**
-   * Largest message: big enough that the 40-byte header and the per-offer cost vanish, small enough
-   * that several are in flight within a term window.
+   * Largest message (also capped by the publication's max message length, term / 8): the 40-byte
+   * header and the per-offer cost vanish, and several messages fit in a window. 16 KiB, 64 KiB, 256
+   * KiB and 1 MiB measured alike (IPC, 1-64 MiB rounds): the receiver works per fragment anyway.
    */
   static final int MAX_MESSAGE_BYTES = 256 << 10;
 
-  /** Fragments per poll. */
+  /** Fragments per poll: up to 4 MiB per poll with 64 KiB IPC fragments. */
   private static final int FRAGMENT_LIMIT = 64;
 
   static final int PHASE_DIRECT = 0xFFFE;
@@ -157,6 +163,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private final ReduceFrameDecoder frameDecoder = new ReduceFrameDecoder();
   private final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
   private final AtomicReference<Throwable> abortCause = new AtomicReference<>();
+  private final INDArray[] single = new INDArray[1];
 
   // The round in flight (owner thread only).
   private long round;
@@ -166,7 +173,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private boolean[] isDouble = new boolean[8];
   private long[] scratchOffset = new long[8];
   private int pendingPeers;
-  private long callStartNs;
+  private long lastProgressNs;
+  private boolean progressed;
   private RuntimeException failure;
   private boolean connected;
   private boolean closed;
@@ -175,6 +183,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private volatile long rejectedFrames;
   private volatile long deferredFrames;
   private volatile long foreignFrames;
+  private volatile long backPressureWaits;
 
   /**
    * A member with the tuned channels of {@link DataChannels#tuned} and the default stall timeout.
@@ -182,7 +191,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
    * @param aeron the client, owned by the caller (not closed by {@link #close})
    * @param dataEndpoints one entry per rank of this group (its size is the group size): each
    *     member's {@code host:port} for UDP, unused for IPC
-   * @param idle how to wait; {@code null} for {@link #defaultIdleStrategy()}
+   * @param idle how to wait; {@code null} for {@link #defaultIdleStrategy(TransportKind)}
    */
   public AeronCollective(
       final Aeron aeron,
@@ -211,8 +220,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
    * @param channels the group's channels; its size is the group size
    * @param groupId this group's id: separates the streams of groups that share endpoints
    * @param runKey identifies the run; frames with another key are counted and dropped
-   * @param idle how to wait; {@code null} for {@link #defaultIdleStrategy()}; used by this member
-   *     only (an idle strategy has state)
+   * @param idle how to wait; {@code null} for {@link #defaultIdleStrategy(TransportKind)}; used by
+   *     this member only (an idle strategy has state)
    * @param connectTimeout how long {@link #connect} waits for every peer
    * @param stallTimeout how long any call may go without progress before it fails
    */
@@ -231,7 +240,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
     this.rank = Objects.checkIndex(rank, size);
     this.groupId = groupId;
     this.runKey = runKey;
-    this.idle = idle == null ? defaultIdleStrategy() : idle;
+    this.idle = idle == null ? defaultIdleStrategy(channels.kind()) : idle;
     this.connectTimeoutNs = positiveNanos(connectTimeout, "connectTimeout");
     this.stallTimeoutNs = positiveNanos(stallTimeout, "stallTimeout");
     channels.streamId(groupId, rank); // validates the group id
@@ -261,9 +270,30 @@ public final class AeronCollective implements Collective, AutoCloseable {
     this.inbox = sub;
   }
 
-  /** Spins briefly, then yields, then parks 1 µs growing to 1 ms: low latency, idle cores idle. */
-  public static IdleStrategy defaultIdleStrategy() {
-    return new BackoffIdleStrategy(200, 50, 1_000, 1_000_000);
+  /**
+   * How a member waits by default. Both end in parks of 1 µs doubling to 1 ms, so a member that
+   * waits for a slow peer stops using its core.
+   *
+   * <p>IPC: spin ~0.5 ms (20,000 {@code Thread.onSpinWait}, ~27 ns each here), 50 yields, then
+   * park. Within a round the gaps between a peer's messages reach ~100 µs at 1 MiB, and a park
+   * costs far more than it says (parkNanos(1 µs) sleeps ~80 µs here), so a short spin turns every
+   * gap into a park, and a parked member makes its peer wait past its spin and park too. 2 members,
+   * median of a 1 MiB all-reduce: 2,000 spins 396-427 µs, 20,000 spins 100-156 µs; Agrona's default
+   * (10 spins, 5 yields) 223 µs, and 15-27 µs at 4 KiB where the others take 1-5 µs.
+   *
+   * <p>UDP: the driver's sender and receiver threads carry every byte, so a member must give its
+   * core away at once where cores are few: Agrona's default (10 spins, 5 yields). With the IPC
+   * strategy on 2 cores a 4 KiB all-reduce took 2.3 ms (the driver starved); with this one 38-66
+   * µs.
+   *
+   * <p>Where members outnumber cores (3 members on 2 cores) spinning only delays the peer that
+   * holds the other core: pass a yielding strategy, e.g. {@code new BackoffIdleStrategy(100, 1000,
+   * 1_000, 1_000_000)} (IPC, 3 members: 4 KiB 37 µs against 1 ms with the default).
+   */
+  public static IdleStrategy defaultIdleStrategy(final TransportKind kind) {
+    return kind == TransportKind.IPC
+        ? new BackoffIdleStrategy(20_000, 50, 1_000, 1_000_000)
+        : new BackoffIdleStrategy(10, 5, 1_000, 1_000_000);
   }
 
   private static long positiveNanos(final Duration d, final String name) {
@@ -291,21 +321,20 @@ public final class AeronCollective implements Collective, AutoCloseable {
     idle.reset();
     while (true) {
       int missing = -1;
-      String what = null;
+      boolean outbound = false;
       for (int q = 0; q < size && missing < 0; q++) {
-        if (q == rank) {
-          continue;
-        }
-        if (!outbox[q].isConnected()) {
+        if (q != rank && !outbox[q].isConnected()) {
           missing = q;
-          what = "its publication to " + channels.describe(q) + " is not connected";
-        } else if (inbox.imageBySessionId(channels.sessionId(q)) == null) {
+          outbound = true;
+        } else if (q != rank && inbox.imageBySessionId(channels.sessionId(q)) == null) {
           missing = q;
-          what = "no publication from " + channels.describe(q) + " reached its inbox";
         }
       }
       if (missing < 0) {
         break;
+      }
+      if (Thread.currentThread().isInterrupted()) { // the flag stays set for the caller
+        abort(new InterruptedException(channels.describe(rank) + ": interrupted in connect"));
       }
       if (abortCause.get() != null) {
         throw aborted();
@@ -317,7 +346,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
                 + ", "
                 + channels.describe(rank)
                 + ": "
-                + what
+                + (outbound
+                    ? "its publication to " + channels.describe(missing) + " is not connected"
+                    : "no publication from " + channels.describe(missing) + " reached its inbox")
                 + " after "
                 + Duration.ofNanos(connectTimeoutNs)
                 + " (stream "
@@ -369,6 +400,13 @@ public final class AeronCollective implements Collective, AutoCloseable {
     return foreignFrames;
   }
 
+  /**
+   * Messages whose offer had to wait for the receiver (back pressure): a sign of a small window.
+   */
+  public long backPressureWaits() {
+    return backPressureWaits;
+  }
+
   /** Whether {@link #abort} was called or a call failed (every later call throws). */
   public boolean isAborted() {
     return abortCause.get() != null;
@@ -403,8 +441,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
       return;
     }
     try {
-      callStartNs = System.nanoTime();
-      idle.reset();
+      startCall();
       if (totalBytes <= SMALL_ROUND_BYTES) {
         directAllReduce();
       } else {
@@ -428,15 +465,19 @@ public final class AeronCollective implements Collective, AutoCloseable {
   public void broadcast(final INDArray buffer, final int root) {
     checkUsable();
     Objects.checkIndex(root, size);
-    prepare(buffer);
+    single[0] = buffer; // not prepare(buffer): varargs would allocate an array per call
+    try {
+      prepare(single);
+    } finally {
+      single[0] = null;
+    }
     connect();
     round++;
     if (size == 1) {
       return;
     }
     try {
-      callStartNs = System.nanoTime();
-      idle.reset();
+      startCall();
       if (rank == root) {
         setPlans(PLAN_NONE);
         for (int k = 1; k < size; k++) {
@@ -462,8 +503,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
       return;
     }
     try {
-      callStartNs = System.nanoTime();
-      idle.reset();
+      startCall();
       bufferCount = 0;
       setPlans(PLAN_BARRIER);
       frameEncoder.round(round).phase(PHASE_BARRIER).bufferIndex(0).elementOffset(0).count(0);
@@ -496,6 +536,12 @@ public final class AeronCollective implements Collective, AutoCloseable {
         p.freeScratch();
       }
     }
+  }
+
+  private void startCall() {
+    lastProgressNs = System.nanoTime();
+    progressed = false;
+    idle.reset();
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -555,7 +601,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
     }
     for (final Peer p : peers) {
       if (p != null) {
-        p.ensureScratch(Math.max(scratchBytes, SMALL_ROUND_BYTES + 8L * 64));
+        // Enough for any round up to the threshold whose padding fits in 1 KiB: allocated once.
+        p.ensureScratch(Math.max(scratchBytes, SMALL_ROUND_BYTES + 1024));
       }
     }
     setPlans(PLAN_DIRECT);
@@ -620,17 +667,23 @@ public final class AeronCollective implements Collective, AutoCloseable {
    */
   private void offer(final int q, final int bytes) {
     final ExclusivePublication pub = outbox[q];
-    long notConnectedSince = 0;
+    long notConnectedSince = 0; // 0: connected at the last attempt
+    boolean waited = false;
     while (true) {
       final long result =
           bytes == 0
               ? pub.offer(headerBuffer, 0, FRAME_HEADER_LENGTH)
               : pub.offer(headerBuffer, 0, FRAME_HEADER_LENGTH, payload, 0, bytes);
       if (result > 0) {
+        progressed = true;
         poll();
         return;
       }
       if (result == Publication.BACK_PRESSURED || result == Publication.ADMIN_ACTION) {
+        if (!waited) {
+          waited = true;
+          backPressureWaits++; // single writer: this member's thread
+        }
         notConnectedSince = 0;
       } else if (result == Publication.NOT_CONNECTED) {
         final long now = System.nanoTime();
@@ -664,6 +717,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
       final int work = poll();
       if (work == 0) {
         checkWaiting(q);
+      } else if (abortCause.get() != null) {
+        throw aborted();
       }
       idle.idle(work);
     }
@@ -680,6 +735,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
       failure = null;
       throw f;
     }
+    if (work > 0) {
+      progressed = true;
+    }
     return work;
   }
 
@@ -688,6 +746,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
       final int work = poll();
       if (work == 0) {
         checkWaiting(p.rank);
+      } else if (abortCause.get() != null) {
+        throw aborted();
       }
       idle.idle(work);
     }
@@ -704,6 +764,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
           }
         }
         checkWaiting(waitingFor);
+      } else if (abortCause.get() != null) {
+        throw aborted();
       }
       idle.idle(work);
     }
@@ -726,7 +788,12 @@ public final class AeronCollective implements Collective, AutoCloseable {
               + " closed (the member exited or stopped responding)",
           null);
     }
-    final long waited = System.nanoTime() - callStartNs;
+    final long now = System.nanoTime();
+    if (progressed) {
+      progressed = false;
+      lastProgressNs = now;
+    }
+    final long waited = now - lastProgressNs;
     if (waited > stallTimeoutNs) {
       throw new CollectiveAbortedException(
           "round "

@@ -35,26 +35,52 @@ public final class DataChannels {
   /** Largest group: session ids (= sender rank) must stay inside the driver's reserved range. */
   public static final int MAX_GROUP_SIZE = 1000;
 
+  /*
+   * The tuned parameters. Measured 2026-11-23 on the 2-vCPU EPYC dev machine, 2 members as threads
+   * of one JVM on one embedded driver (SHARED threading), all-reduce of one float buffer, best of
+   * 2-3 runs of the median (the machine is shared and noisy: repeat before relying on a figure).
+   */
+
   /**
-   * IPC MTU. A fragment is the unit the receiver handles (one handler call, one add loop), so on
-   * IPC, where no packet is involved, the largest fragment Aeron allows cuts the per-fragment
-   * overhead; see {@code AeronCollective} for the figures.
+   * IPC MTU: the largest Aeron allows. A fragment is the unit the receiver handles (one handler
+   * call, one add loop) and IPC has no packets, so bigger fragments only cut overhead.
    */
   public static final int IPC_MTU = 65_504;
 
-  /** IPC term length: the publisher may run half a term ahead of the slowest subscriber. */
-  public static final int IPC_TERM_LENGTH = 4 << 20;
+  /**
+   * IPC term length, 16 MiB (three terms, 48 MiB of log per publication; the publisher may run half
+   * a term ahead of its subscriber). IPC flow control goes through the driver's conductor, which
+   * raises a publisher's limit when it runs; a small window makes every member wait for that thread
+   * to wake. 64 MiB all-reduce busbw by term: 256 KiB 0.11 GB/s, 1 MiB 0.55-1.3, 4 MiB 2.1-3.7, 8
+   * MiB 3.6, 16 MiB 4.0-4.4, 64 MiB 4.1-4.2: 16 MiB is where it levels off.
+   */
+  public static final int IPC_TERM_LENGTH = 16 << 20;
 
-  /** UDP MTU: loopback and jumbo-frame links carry it unfragmented; see the measurement. */
+  /**
+   * UDP MTU between hosts: 8 KiB datagrams, one jumbo frame on a 9000-byte-MTU link. On loopback
+   * (64 MiB busbw, 4 MiB term, 2 MiB socket buffers and window) 1408, Aeron's default, gives 0.11
+   * GB/s, 8192 0.5-0.6 and 65504 1.3-1.6: per-datagram cost dominates. On a standard 1500-byte
+   * link, lower it to 1408 with {@link #withMtu} (the kernel would otherwise fragment every
+   * datagram and one lost fragment drops all of it).
+   */
   public static final int UDP_MTU = 8_192;
 
-  /** UDP term length. */
+  /** UDP MTU when every endpoint is a literal loopback address: no link, nothing to fragment. */
+  public static final int UDP_LOOPBACK_MTU = 65_504;
+
+  /** UDP term length: the window below, not the term, limits UDP; 16 MiB measured no faster. */
   public static final int UDP_TERM_LENGTH = 4 << 20;
 
-  /** UDP socket buffers (SO_SNDBUF / SO_RCVBUF), within the usual 4 MiB rmem_max / wmem_max. */
+  /**
+   * UDP socket buffers (SO_SNDBUF / SO_RCVBUF), within the usual 4 MiB rmem_max / wmem_max: 2.5x
+   * the 64 MiB busbw of the driver's defaults on loopback (1.55 against 0.60 GB/s); 4 MiB no
+   * better.
+   */
   public static final int UDP_SOCKET_BUFFER = 2 << 20;
 
-  /** UDP receiver window: how far a sender may run ahead of the receiver's consumption. */
+  /**
+   * UDP receiver window: how far a sender may run ahead of the receiver; sized with the buffers.
+   */
   public static final int UDP_RECEIVER_WINDOW = 2 << 20;
 
   private final TransportKind kind;
@@ -95,6 +121,16 @@ public final class DataChannels {
       throw new IllegalArgumentException(
           "termLength " + termLength + ": must be a power of two in [64 KiB, 1 GiB]");
     }
+    if (mtu > termLength / 8) {
+      throw new IllegalArgumentException(
+          "mtu "
+              + mtu
+              + " with termLength "
+              + termLength
+              + ": a message may be at most termLength / 8 = "
+              + termLength / 8
+              + " bytes, so the mtu must not exceed it; lower the mtu or raise the term length");
+    }
     if (socketBufferLength < 0 || receiverWindowLength < 0) {
       throw new IllegalArgumentException(
           "socketBufferLength "
@@ -116,10 +152,29 @@ public final class DataChannels {
    *     member's inbox for UDP; for IPC the entries are not used (any placeholder will do)
    */
   public static DataChannels tuned(final TransportKind kind, final List<String> endpoints) {
-    return kind == TransportKind.IPC
-        ? new DataChannels(kind, endpoints, IPC_MTU, IPC_TERM_LENGTH, 0, 0)
-        : new DataChannels(
-            kind, endpoints, UDP_MTU, UDP_TERM_LENGTH, UDP_SOCKET_BUFFER, UDP_RECEIVER_WINDOW);
+    if (kind == TransportKind.IPC) {
+      return new DataChannels(kind, endpoints, IPC_MTU, IPC_TERM_LENGTH, 0, 0);
+    }
+    final boolean loopback = endpoints.stream().allMatch(DataChannels::isLoopback);
+    return new DataChannels(
+        kind,
+        endpoints,
+        loopback ? UDP_LOOPBACK_MTU : UDP_MTU,
+        UDP_TERM_LENGTH,
+        UDP_SOCKET_BUFFER,
+        UDP_RECEIVER_WINDOW);
+  }
+
+  /** Literal loopback hosts only (127.x.x.x, ::1, localhost): no name is resolved here. */
+  static boolean isLoopback(final String endpoint) {
+    if (endpoint == null || endpoint.lastIndexOf(':') < 0) {
+      return false;
+    }
+    String host = endpoint.substring(0, endpoint.lastIndexOf(':'));
+    if (host.startsWith("[") && host.endsWith("]")) {
+      host = host.substring(1, host.length() - 1);
+    }
+    return host.equals("localhost") || host.startsWith("127.") || host.equals("::1");
   }
 
   /** A copy with another term length (a power of two, 64 KiB .. 1 GiB). */

@@ -13,11 +13,13 @@ import io.synctower.common.comm.CollectiveAbortedException;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.protocol.sbe.MessageHeaderEncoder;
 import io.synctower.common.protocol.sbe.ReduceFrameEncoder;
+import java.lang.management.ManagementFactory;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Random;
+import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -251,6 +253,49 @@ class AeronCollectiveTest {
     }
   }
 
+  /**
+   * Allocation per call, measured call by call on the member's thread: a per-call or per-message
+   * allocation would show in every call. A single call per run, at a random point, was seen to
+   * allocate 0.6-17 KiB once (most likely the JIT deoptimizing and materializing objects it had
+   * scalar-replaced; not traced), so the test bounds the number of calls that allocate at all.
+   */
+  @ParameterizedTest(name = "{0}")
+  @EnumSource(TransportKind.class)
+  void steadyRoundsShouldAllocateNothingPerCall(final TransportKind kind) throws Exception {
+    try (AeronGroup group = AeronGroup.start(kind, 2)) {
+      final List<Integer> allocatingCalls =
+          group.onMembers(
+              m -> {
+                final com.sun.management.ThreadMXBean threads =
+                    (com.sun.management.ThreadMXBean) ManagementFactory.getThreadMXBean();
+                final long thread = Thread.currentThread().getId();
+                final INDArray[] ring = {
+                  Nd4j.zeros(DataType.FLOAT, 100_000), Nd4j.zeros(DataType.DOUBLE, 1000)
+                };
+                final INDArray[] direct = {Nd4j.zeros(DataType.DOUBLE, 1000)};
+                int allocating = 0;
+                for (int i = 0; i < 1000; i++) {
+                  for (int call = 0; call < 4; call++) {
+                    final long before = threads.getThreadAllocatedBytes(thread);
+                    switch (call) {
+                      case 0 -> m.allReduceSum(ring);
+                      case 1 -> m.allReduceSum(direct);
+                      case 2 -> m.barrier();
+                      default -> m.broadcast(direct[0], 1);
+                    }
+                    if (i >= 500 && threads.getThreadAllocatedBytes(thread) != before) {
+                      allocating++;
+                    }
+                  }
+                }
+                return allocating;
+              });
+      for (final int calls : allocatingCalls) {
+        assertTrue(calls <= 5, calls + " of 2000 calls allocated");
+      }
+    }
+  }
+
   @Test
   void barrierShouldHoldEveryMemberUntilTheLastArrives() throws Exception {
     try (AeronGroup group = AeronGroup.start(TransportKind.IPC, 3)) {
@@ -277,16 +322,26 @@ class AeronCollectiveTest {
     final int n = 3;
     final List<Spec> round = List.of(f(1000), d(77));
     try (AeronGroup group = AeronGroup.start(kind, n)) {
-      // The root's broadcast returns once offered; it then sends its all-reduce data while the
-      // others are still asleep, so they find round 2's frames behind round 1's.
+      // A broadcast root returns once its frames are in the logs, so the root runs rounds 1 and 2
+      // before the others start: they find round 2's frames behind round 1's and must leave them
+      // in the log until they get there. (The short sleep lets UDP's driver deliver both.)
+      final CountDownLatch rootAhead = new CountDownLatch(1);
       final List<INDArray[]> actual =
           group.onMembers(
               m -> {
-                final INDArray flag = Nd4j.createFromArray(m.rank() == 0 ? 1.0 : 0.0);
+                final INDArray first = Nd4j.createFromArray(m.rank() == 0 ? 1.0 : 0.0);
+                final INDArray second = Nd4j.createFromArray(m.rank() == 0 ? 2.0f : 0.0f);
                 if (m.rank() != 0) {
-                  sleep(200);
+                  await(rootAhead);
+                  sleep(50);
                 }
-                m.broadcast(flag, 0);
+                m.broadcast(first, 0);
+                m.broadcast(second, 0);
+                if (m.rank() == 0) {
+                  rootAhead.countDown();
+                }
+                assertEquals(1.0, first.getDouble(0));
+                assertEquals(2.0f, second.getFloat(0));
                 final INDArray[] in = inputs(m.rank(), round, 9);
                 m.allReduceSum(in);
                 return in;
@@ -424,7 +479,7 @@ class AeronCollectiveTest {
     final List<Spec> round = List.of(f(400_003), d(150_001));
     try (AeronGroup group =
         AeronGroup.start(
-            kind, n, c -> c.withTermLength(64 << 10).withMtu(1408), Duration.ofSeconds(60))) {
+            kind, n, c -> c.withMtu(1408).withTermLength(64 << 10), Duration.ofSeconds(60))) {
       final List<INDArray[]> actual =
           group.onMembers(
               m -> {
@@ -433,6 +488,9 @@ class AeronCollectiveTest {
                 return in;
               });
       assertRoundsEqual(inProcess(n, round, 5), actual, kind + " 64 KiB term");
+      for (final AeronCollective m : group.members) {
+        assertTrue(m.backPressureWaits() > 0, "no back pressure on rank " + m.rank());
+      }
     }
   }
 
@@ -516,7 +574,7 @@ class AeronCollectiveTest {
   }
 
   @Test
-  void closingTheGroupShouldLeaveNoDriverDirectoryBehind() throws Exception {
+  void closingTheGroupShouldLeaveNoDriverDirectoryOrThreadBehind() throws Exception {
     final AeronGroup group = AeronGroup.start(TransportKind.UDP, 2);
     group.onMembers(
         m -> {
@@ -524,8 +582,10 @@ class AeronCollectiveTest {
           return null;
         });
     assertTrue(group.driverDirExists());
+    assertFalse(group.liveThreads().isEmpty());
     group.close();
     assertFalse(group.driverDirExists());
+    assertEquals(List.of(), group.liveThreads());
     assertThrows(CollectiveAbortedException.class, () -> group.members.get(0).barrier());
   }
 
@@ -552,6 +612,15 @@ class AeronCollectiveTest {
       }
     }
     assertTrue(differ > 100, differ + " of 10000 differ");
+  }
+
+  private static void await(final CountDownLatch latch) {
+    try {
+      assertTrue(latch.await(20, TimeUnit.SECONDS), "latch");
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+      throw new IllegalStateException(e);
+    }
   }
 
   private static void sleep(final long millis) {

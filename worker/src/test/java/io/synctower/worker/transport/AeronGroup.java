@@ -158,6 +158,24 @@ final class AeronGroup implements AutoCloseable {
     return new File(driverDir).exists();
   }
 
+  /**
+   * Live threads this group started: the driver's (named after its directory), the Aeron client's
+   * conductor and executor, and the members' pool.
+   */
+  List<String> liveThreads() {
+    final List<String> out = new ArrayList<>();
+    for (final Thread t : Thread.getAllStackTraces().keySet()) {
+      final String name = t.getName();
+      if (t.isAlive() && (name.contains(driverDir) || name.startsWith("aeron-"))) {
+        out.add(name);
+      }
+    }
+    if (!pool.isTerminated()) {
+      out.add("member pool");
+    }
+    return out;
+  }
+
   @Override
   public void close() throws InterruptedException {
     for (final AeronCollective m : members) {
