@@ -2,10 +2,13 @@ package io.synctower.worker.remote;
 
 import io.aeron.driver.MediaDriver;
 import io.aeron.driver.ThreadingMode;
+import java.io.IOException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import org.agrona.IoUtil;
 import org.agrona.concurrent.BackoffIdleStrategy;
 
 /**
@@ -24,6 +27,8 @@ public final class MediaDrivers {
 
   /**
    * A fresh directory name for one run's driver: {@code <shm>/synctower-<user>-<role>-<pid>-<n>}.
+   * Directories of this user's processes that no longer exist (killed before they could delete
+   * theirs) are removed first, so /dev/shm does not fill up with dead runs' log buffers.
    */
   public static String newDirectory(final String role) {
     final Path shm = Path.of("/dev/shm");
@@ -31,16 +36,41 @@ public final class MediaDrivers {
         Files.isDirectory(shm) && Files.isWritable(shm)
             ? shm
             : Path.of(System.getProperty("java.io.tmpdir"));
+    final String prefix =
+        "synctower-"
+            + System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9_.-]", "_")
+            + "-";
+    removeDeadDirectories(base, prefix);
     return base.resolve(
-            "synctower-"
-                + System.getProperty("user.name", "user").replaceAll("[^A-Za-z0-9_.-]", "_")
-                + "-"
+            prefix
                 + role
                 + "-"
                 + ProcessHandle.current().pid()
                 + "-"
                 + Integer.toHexString(ThreadLocalRandom.current().nextInt()))
         .toString();
+  }
+
+  private static void removeDeadDirectories(final Path base, final String prefix) {
+    try (DirectoryStream<Path> dirs = Files.newDirectoryStream(base, prefix + "*")) {
+      for (final Path dir : dirs) {
+        final String[] parts = dir.getFileName().toString().split("-");
+        if (parts.length < 3) {
+          continue;
+        }
+        final long pid;
+        try {
+          pid = Long.parseLong(parts[parts.length - 2]);
+        } catch (NumberFormatException e) {
+          continue;
+        }
+        if (ProcessHandle.of(pid).isEmpty()) {
+          IoUtil.delete(dir.toFile(), true);
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Best effort: a directory that cannot be listed or deleted is left for the user.
+    }
   }
 
   /** Starts an embedded driver in {@link #newDirectory(String)}; close it to stop and delete it. */
