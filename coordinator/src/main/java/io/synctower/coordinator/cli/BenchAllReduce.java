@@ -1,8 +1,8 @@
 package io.synctower.coordinator.cli;
 
-import io.aeron.Aeron;
 import io.aeron.driver.MediaDriver;
 import io.synctower.coordinator.launch.WorkerProcesses;
+import io.synctower.worker.remote.AeronConnection;
 import io.synctower.worker.remote.MediaDrivers;
 import io.synctower.worker.transport.AeronCollective;
 import io.synctower.worker.transport.AllReduceBenchmark;
@@ -151,23 +151,14 @@ final class BenchAllReduce implements Callable<Integer> {
   }
 
   private List<AllReduceBenchmark.Result> measure(final int rank) {
-    MediaDriver driver = null;
-    Aeron aeron = null;
-    AeronCollective collective = null;
-    try {
-      String dir = aeronDir;
-      if (kind == TransportKind.UDP) {
-        driver = MediaDrivers.launchEmbedded("bench" + rank);
-        dir = driver.aeronDirectoryName();
-      }
-      aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
-      collective =
-          new AeronCollective(
-              aeron, kind, endpoints, 0, rank, runKey, null, Duration.ofSeconds(60));
+    // IPC: every member uses the leader's driver; UDP: each its own, as between hosts.
+    try (AeronConnection c =
+            AeronConnection.open("bench" + rank, kind == TransportKind.UDP ? null : aeronDir);
+        AeronCollective collective =
+            new AeronCollective(
+                c.aeron(), kind, endpoints, 0, rank, runKey, null, Duration.ofSeconds(60))) {
       collective.connect();
       return AllReduceBenchmark.run(collective, 4 << 10, maxBytes, 4);
-    } finally {
-      CloseHelper.closeAll(collective, aeron, driver);
     }
   }
 

@@ -1,12 +1,9 @@
 package io.synctower.coordinator.cli;
 
-import io.aeron.Aeron;
-import io.aeron.driver.MediaDriver;
+import io.synctower.worker.remote.AeronConnection;
 import io.synctower.worker.remote.ControlChannels;
-import io.synctower.worker.remote.MediaDrivers;
 import io.synctower.worker.transport.TransportKind;
 import java.util.concurrent.Callable;
-import org.agrona.CloseHelper;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -48,21 +45,9 @@ final class CoordinatorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     transport.checkHeartbeats();
     final byte[] secret = transport.secret(System.getenv());
-    MediaDriver driver = null;
-    Aeron aeron = null;
-    try {
-      final String dir;
-      if (transport.aeronDir != null) {
-        dir = transport.aeronDir;
-      } else {
-        driver = MediaDrivers.launchEmbedded("coordinator");
-        dir = driver.aeronDirectoryName();
-      }
-      aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
+    try (AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
       return RemoteTraining.run(
-          configOptions, run, transport, aeron, kind, bind + ":" + port, secret, towers -> {});
-    } finally {
-      CloseHelper.closeAll(aeron, driver);
+          configOptions, run, transport, c.aeron(), kind, bind + ":" + port, secret, t -> {});
     }
   }
 }

@@ -1,13 +1,11 @@
 package io.synctower.coordinator.cli;
 
-import io.aeron.Aeron;
-import io.aeron.driver.MediaDriver;
 import io.synctower.common.protocol.JoinAuth;
 import io.synctower.coordinator.cluster.RemoteTowers;
 import io.synctower.coordinator.launch.LocalWorkers;
 import io.synctower.coordinator.launch.WorkerProcesses;
+import io.synctower.worker.remote.AeronConnection;
 import io.synctower.worker.remote.ControlChannels;
-import io.synctower.worker.remote.MediaDrivers;
 import io.synctower.worker.transport.TransportKind;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -68,14 +66,12 @@ final class LaunchCommand implements Callable<Integer> {
         PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
     Files.writeString(secretFile, JoinAuth.newSecretHex(new SecureRandom()));
     final byte[] secret = JoinAuth.readSecret(secretFile);
-    MediaDriver driver = null;
-    Aeron aeron = null;
+    AeronConnection connection = null;
     final AtomicReference<RemoteTowers> joined = new AtomicReference<>();
     final Thread main = Thread.currentThread();
     WorkerProcesses workers = null;
     try {
-      driver = MediaDrivers.launchEmbedded("launch");
-      aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
+      connection = AeronConnection.open("launch", null);
       final int offset = port - ControlChannels.COORDINATOR_PORT;
       final LocalWorkers local =
           new LocalWorkers(
@@ -85,7 +81,7 @@ final class LaunchCommand implements Callable<Integer> {
               secretFile,
               port,
               ControlChannels.WORKER_PORT + offset,
-              driver.aeronDirectoryName(),
+              connection.directory(),
               configOptions.base(),
               transport.heartbeatInterval,
               transport.heartbeatTimeout,
@@ -113,7 +109,14 @@ final class LaunchCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
       try {
         return RemoteTraining.run(
-            configOptions, run, transport, aeron, kind, "127.0.0.1:" + port, secret, joined::set);
+            configOptions,
+            run,
+            transport,
+            connection.aeron(),
+            kind,
+            "127.0.0.1:" + port,
+            secret,
+            joined::set);
       } catch (InterruptedException e) {
         System.out.println("launch: stopped: a worker exited during start-up (its log is above)");
         return 1;
@@ -129,7 +132,7 @@ final class LaunchCommand implements Callable<Integer> {
       if (workers != null) {
         workers.destroy();
       }
-      CloseHelper.closeAll(aeron, driver);
+      CloseHelper.close(connection);
       Files.deleteIfExists(secretFile);
       Files.deleteIfExists(secretDir);
     }

@@ -1,7 +1,5 @@
 package io.synctower.coordinator.cli;
 
-import io.aeron.Aeron;
-import io.aeron.driver.MediaDriver;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
@@ -12,15 +10,14 @@ import io.synctower.coordinator.towers.TowerAssembly;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
 import io.synctower.worker.TowerRuntime;
+import io.synctower.worker.remote.AeronConnection;
 import io.synctower.worker.remote.ControlChannels;
-import io.synctower.worker.remote.MediaDrivers;
 import io.synctower.worker.remote.WorkerEndpoint;
 import io.synctower.worker.transport.TransportKind;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
-import org.agrona.CloseHelper;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -133,25 +130,12 @@ final class WorkerCommand implements Callable<Integer> {
         cluster.worldSize(),
         cluster.source(),
         kind == TransportKind.IPC ? "over IPC" : options.coordinatorEndpoint());
-    MediaDriver driver = null;
-    Aeron aeron = null;
-    try {
-      final String dir;
-      if (transport.aeronDir != null) {
-        dir = transport.aeronDir;
-      } else {
-        driver = MediaDrivers.launchEmbedded("worker" + cluster.rank());
-        dir = driver.aeronDirectoryName();
-      }
-      aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(dir));
-      try (WorkerEndpoint endpoint = new WorkerEndpoint(aeron, options, System.out)) {
-        final int exit =
-            endpoint.run((w, g, in, rep, ab) -> buildTower(w, g, in, rep, ab, options.device()));
-        System.out.println("tower " + cluster.rank() + ": stopped; " + endpoint.rejections());
-        return exit;
-      }
-    } finally {
-      CloseHelper.closeAll(aeron, driver);
+    try (AeronConnection c = AeronConnection.open("worker" + cluster.rank(), transport.aeronDir);
+        WorkerEndpoint endpoint = new WorkerEndpoint(c.aeron(), options, System.out)) {
+      final int exit =
+          endpoint.run((w, g, in, rep, ab) -> buildTower(w, g, in, rep, ab, options.device()));
+      System.out.println("tower " + cluster.rank() + ": stopped; " + endpoint.rejections());
+      return exit;
     }
   }
 

@@ -48,7 +48,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
 /**
@@ -119,9 +118,7 @@ public final class RemoteTowers implements Towers {
   private final BlockingQueue<Report> reports = new LinkedBlockingQueue<>();
   private final long[] lastBeat;
   private final AtomicLong currentStep = new AtomicLong(-1);
-  private final IdleStrategy idle =
-      new BackoffIdleStrategy(
-          10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
+  private final IdleStrategy idle = ControlChannels.idleStrategy();
   private volatile TowerFailedException lost;
   private volatile int lostRank = -1;
   private volatile boolean running = true;

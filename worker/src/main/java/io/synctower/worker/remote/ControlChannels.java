@@ -2,6 +2,9 @@ package io.synctower.worker.remote;
 
 import io.synctower.worker.transport.DataChannels;
 import io.synctower.worker.transport.TransportKind;
+import java.util.concurrent.TimeUnit;
+import org.agrona.concurrent.BackoffIdleStrategy;
+import org.agrona.concurrent.IdleStrategy;
 
 /**
  * Where control messages travel. The coordinator listens on one stream; each worker on its own.
@@ -32,6 +35,16 @@ public final class ControlChannels {
   private static final String TERM = "term-length=4m";
 
   private ControlChannels() {}
+
+  /**
+   * How the control loops (coordinator I/O, worker endpoint) wait: a few spins and yields, then
+   * parks of at most 100 us, so a reply reaches the training thread within a tenth of a millisecond
+   * while an idle loop costs almost no CPU.
+   */
+  public static IdleStrategy idleStrategy() {
+    return new BackoffIdleStrategy(
+        10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
+  }
 
   /** The coordinator's inbox (subscription at the coordinator, publication at each worker). */
   public static String toCoordinator(final TransportKind kind, final String endpoint) {

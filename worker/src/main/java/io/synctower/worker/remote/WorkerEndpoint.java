@@ -30,7 +30,6 @@ import java.util.concurrent.TimeUnit;
 import java.util.function.Consumer;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
-import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 
 /**
@@ -114,9 +113,7 @@ public final class WorkerEndpoint implements AutoCloseable {
   private final Subscription inbox;
   private final Publication toCoordinator;
   private final FragmentAssembler assembler;
-  private final IdleStrategy idle =
-      new BackoffIdleStrategy(
-          10, 20, TimeUnit.MICROSECONDS.toNanos(1), TimeUnit.MICROSECONDS.toNanos(100));
+  private final IdleStrategy idle = ControlChannels.idleStrategy();
   private final List<AeronCollective> collectives = new ArrayList<>();
   private final BlockingQueue<Command> towerInbox = new LinkedBlockingQueue<>();
 
