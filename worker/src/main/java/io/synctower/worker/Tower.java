@@ -3,11 +3,14 @@ package io.synctower.worker;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.nn.Model;
+import io.synctower.common.nn.NonFinite;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.optim.Optimizer;
 import java.util.Objects;
+import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One model replica and the step it executes: DESIGN.md's step contract for one tower.
@@ -24,6 +27,12 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * backward, reduction of gradients and BN union statistics over the towers, the moving-statistic
  * update ("update ops"), then the optimizer. With one tower the reduction is the identity.
  *
+ * <p>Non-finite steps: each tower tests its loss and gradients (one sum on the finite path) and
+ * adds a flag to the same all-reduce; when any tower's values were NaN or Inf, no tower applies the
+ * moving statistics or the optimizer update, and the result says so ({@link StepResult#skipped}),
+ * with where the values first went bad on this tower ({@link StepResult#nonFinite}). Whether the
+ * run then stops or goes on is the caller's policy.
+ *
  * <p>Memory: {@code x} is read, never kept; every buffer the step uses is preallocated by the
  * layers, the loss and the optimizer.
  */
@@ -32,6 +41,9 @@ public final class Tower {
   private final SoftmaxCrossEntropy loss;
   private final Optimizer optimizer;
   private final Collective world;
+  // One float64 flag reduced with the gradients: > 0 after the all-reduce when any tower's loss or
+  // gradients were non-finite, so every tower takes the same decision without another round.
+  private final INDArray nonFiniteTowers = Nd4j.zeros(DataType.DOUBLE, 1);
 
   /** A tower training alone (no collective). */
   public Tower(final Model model, final SoftmaxCrossEntropy loss, final Optimizer optimizer) {
@@ -82,14 +94,34 @@ public final class Tower {
       model.backward(loss.gradient().reshape('c', logits.shape()), ctx);
     }
     final long t2 = System.nanoTime();
+    final boolean localNonFinite =
+        !Double.isFinite(metrics.lossSum()) || NonFinite.any(model.gradients());
+    final String where = localNonFinite ? NonFinite.locate(model, x, metrics.lossSum()) : "";
+    nonFiniteTowers.putScalar(0, localNonFinite ? 1.0 : 0.0);
     // Gradients are already scaled by 1/(global batch): their SUM is the global gradient. The BN
     // union partials ride in the same round, so the moving statistics see the whole batch.
-    world.allReduceSum(model.gradients(), model.unionStatistics());
+    world.allReduceSum(model.gradients(), model.unionStatistics(), nonFiniteTowers);
     final long t3 = System.nanoTime();
-    model.applyMovingStatistics();
-    optimizer.step(model.parameters(), model.gradients(), learningRate);
+    final boolean skipped = nonFiniteTowers.getDouble(0) > 0;
+    if (!skipped) {
+      // Nothing of a non-finite step is applied: neither moving statistics nor parameters change.
+      model.applyMovingStatistics();
+      optimizer.step(model.parameters(), model.gradients(), learningRate);
+    }
     final long t4 = System.nanoTime();
-    return new StepResult(metrics, t1 - t0, t2 - t1, t3 - t2, t4 - t3);
+    return new StepResult(
+        metrics,
+        t1 - t0,
+        t2 - t1,
+        t3 - t2,
+        t4 - t3,
+        skipped,
+        localNonFinite ? nonEmpty(where) : "");
+  }
+
+  private static String nonEmpty(final String where) {
+    // Finite everywhere we can look, yet the loss or the gradient sum was not: say so plainly.
+    return where.isEmpty() ? "the loss or gradient sum (no single layer found)" : where;
   }
 
   private static final SoftmaxCrossEntropy.Result EMPTY =

@@ -37,8 +37,18 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * }</pre>
  */
 public final class Model {
-  /** One named tensor of the model and where it lives. */
-  public record Tensor(String key, Layer layer, ParamSpec spec, INDArray value, INDArray flat) {}
+  /**
+   * One named tensor of the model and where it lives.
+   *
+   * @param gradientFlat the flat view of its gradient ({@code null} for state tensors)
+   */
+  public record Tensor(
+      String key,
+      Layer layer,
+      ParamSpec spec,
+      INDArray value,
+      INDArray flat,
+      INDArray gradientFlat) {}
 
   private final List<Layer> layers;
   private final DataType dtype;
@@ -50,6 +60,10 @@ public final class Model {
   private final List<BatchNorm> batchNorms;
   private final TrainableRanges trainableRanges;
   private final int firstLayerNeedingGradient;
+  // References to the arrays the layers returned in the last forward (layer-owned, reused): read
+  // only when a step turned out non-finite, to say where it started. Keeping them allocates
+  // nothing.
+  private final INDArray[] lastOutputs;
 
   public Model(final List<Layer> layers, final DataType dtype) {
     if (layers.isEmpty()) {
@@ -98,11 +112,10 @@ public final class Model {
         final INDArray flat = slice(buffer, offset, spec.length());
         final INDArray value = flat.reshape('c', spec.shape());
         values.add(value);
-        grads.add(
-            isParameter
-                ? slice(gradients, offset, spec.length()).reshape('c', spec.shape())
-                : null);
-        all.add(new Tensor(layer.name() + "." + spec.name(), layer, spec, value, flat));
+        final INDArray gradientFlat = isParameter ? slice(gradients, offset, spec.length()) : null;
+        grads.add(gradientFlat == null ? null : gradientFlat.reshape('c', spec.shape()));
+        all.add(
+            new Tensor(layer.name() + "." + spec.name(), layer, spec, value, flat, gradientFlat));
         if (isParameter) {
           ranges.add(spec.length(), spec.trainable());
           parameterOffset += spec.length();
@@ -122,6 +135,7 @@ public final class Model {
     this.tensors = Collections.unmodifiableList(all);
     this.trainableRanges = ranges.build();
     this.firstLayerNeedingGradient = firstNeedingGradient;
+    this.lastOutputs = new INDArray[this.layers.size()];
   }
 
   private static INDArray slice(final INDArray flat, final long offset, final long length) {
@@ -177,8 +191,9 @@ public final class Model {
       unionStatistics.assign(0);
     }
     INDArray a = x;
-    for (final Layer layer : layers) {
-      a = layer.forward(a, ctx);
+    for (int i = 0; i < layers.size(); i++) {
+      a = layers.get(i).forward(a, ctx);
+      lastOutputs[i] = a;
     }
     return a;
   }
@@ -223,6 +238,14 @@ public final class Model {
     for (final BatchNorm bn : batchNorms) {
       bn.applyMovingStatistics();
     }
+  }
+
+  /**
+   * The outputs of the last forward, by layer (null before the first); valid until the next
+   * forward. For diagnostics ({@link NonFinite#locate}).
+   */
+  public List<INDArray> lastOutputs() {
+    return java.util.Arrays.asList(lastOutputs);
   }
 
   public List<Layer> layers() {
