@@ -182,10 +182,17 @@ public final class Npy {
 
   /** The complete header (magic through {@code '\n'}) NumPy would write for this array. */
   static byte[] header(final NpyArray array) {
-    final long[] shape = array.shape();
+    return header(array.dtype(), array.shape());
+  }
+
+  /**
+   * The complete header NumPy would write for an array of {@code dtype} and {@code shape}; the
+   * little-endian elements follow it directly (for writers that stream elements from elsewhere).
+   */
+  public static byte[] header(final NpyDtype dtype, final long[] shape) {
     final StringBuilder dict = new StringBuilder();
     dict.append("{'descr': '")
-        .append(array.dtype().descr())
+        .append(dtype.descr())
         .append("', 'fortran_order': False, 'shape': (");
     for (int i = 0; i < shape.length; i++) {
       if (i > 0) {
