@@ -110,8 +110,8 @@ public final class TowerRuntime implements Runnable {
           reports.accept(train(s));
         } else if (command instanceof Command.Evaluate e) {
           reports.accept(evaluate(e.dataset()));
-        } else if (command instanceof Command.Checkpoint c) {
-          reports.accept(checkpoint(c));
+        } else if (command instanceof Command.ExportWeights c) {
+          reports.accept(exportWeights(c));
         } else if (command instanceof Command.Shutdown) {
           return;
         }
@@ -229,7 +229,7 @@ public final class TowerRuntime implements Runnable {
   }
 
   /** Tower 0 writes its replica's weights (all replicas are identical); the others only answer. */
-  private Report.CheckpointDone checkpoint(final Command.Checkpoint c) {
+  private Report.CheckpointDone exportWeights(final Command.ExportWeights c) {
     if (setup.rank() != 0) {
       return new Report.CheckpointDone(setup.runId(), setup.rank(), c.step(), "");
     }

@@ -31,8 +31,13 @@ public sealed interface Command extends Message {
    */
   record Abort(long runId, long step, int culprit, String reason) implements Command {}
 
-  /** Write the replica's weights (tower 0 only: replicas are identical) to {@code path}. */
-  record Checkpoint(long runId, long step, String path) implements Command {}
+  /**
+   * Tower 0 writes its replica's weights, as of step {@code step}, to the file {@code path} as an
+   * npz in the PyTorch layout (replicas are identical, so one copy is the model); the other towers
+   * write nothing. Every tower answers with {@link Report.CheckpointDone}, tower 0 once the file is
+   * written. Weights only: no optimizer state, no data position.
+   */
+  record ExportWeights(long runId, long step, String path) implements Command {}
 
   /** Which of the run's datasets. */
   enum DatasetRole {

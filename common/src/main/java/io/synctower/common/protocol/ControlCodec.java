@@ -7,12 +7,12 @@ import io.synctower.common.protocol.sbe.ChallengeDecoder;
 import io.synctower.common.protocol.sbe.ChallengeEncoder;
 import io.synctower.common.protocol.sbe.CheckpointDoneDecoder;
 import io.synctower.common.protocol.sbe.CheckpointDoneEncoder;
-import io.synctower.common.protocol.sbe.CheckpointRequestDecoder;
-import io.synctower.common.protocol.sbe.CheckpointRequestEncoder;
 import io.synctower.common.protocol.sbe.EvaluateDecoder;
 import io.synctower.common.protocol.sbe.EvaluateEncoder;
 import io.synctower.common.protocol.sbe.EvaluationDoneDecoder;
 import io.synctower.common.protocol.sbe.EvaluationDoneEncoder;
+import io.synctower.common.protocol.sbe.ExportWeightsRequestDecoder;
+import io.synctower.common.protocol.sbe.ExportWeightsRequestEncoder;
 import io.synctower.common.protocol.sbe.FailedDecoder;
 import io.synctower.common.protocol.sbe.FailedEncoder;
 import io.synctower.common.protocol.sbe.GroupSizeEncodingDecoder;
@@ -103,7 +103,7 @@ import org.agrona.MutableDirectBuffer;
  * #senderOf}): a {@link Command}, a {@link Join.Challenge} and a {@link Join.Welcome} are sent by
  * {@link Join#COORDINATOR}; a {@link Report} by its {@code rank()}; a {@link Heartbeat} by its
  * {@code sender()}; a {@link Join.Request} and a {@link Join.Proof} by their {@code rank()}. {@link
- * Command.Checkpoint} travels as the schema's {@code CheckpointRequest}.
+ * Command.ExportWeights} travels as the schema's {@code ExportWeightsRequest}.
  */
 public final class ControlCodec {
   /** Bytes of the HMAC-SHA256 tag after every authenticated message. */
@@ -149,10 +149,10 @@ public final class ControlCodec {
     EVALUATE("Evaluate", EvaluateDecoder.TEMPLATE_ID, EvaluateDecoder.BLOCK_LENGTH, true),
     SHUTDOWN("Shutdown", ShutdownDecoder.TEMPLATE_ID, ShutdownDecoder.BLOCK_LENGTH, true),
     ABORT("Abort", AbortDecoder.TEMPLATE_ID, AbortDecoder.BLOCK_LENGTH, true),
-    CHECKPOINT_REQUEST(
-        "CheckpointRequest",
-        CheckpointRequestDecoder.TEMPLATE_ID,
-        CheckpointRequestDecoder.BLOCK_LENGTH,
+    EXPORT_WEIGHTS_REQUEST(
+        "ExportWeightsRequest",
+        ExportWeightsRequestDecoder.TEMPLATE_ID,
+        ExportWeightsRequestDecoder.BLOCK_LENGTH,
         true),
     HEARTBEAT("Heartbeat", HeartbeatDecoder.TEMPLATE_ID, HeartbeatDecoder.BLOCK_LENGTH, true),
     STEP_DONE("StepDone", StepDoneDecoder.TEMPLATE_ID, StepDoneDecoder.BLOCK_LENGTH, true),
@@ -219,7 +219,8 @@ public final class ControlCodec {
   private final EvaluateEncoder evaluateEncoder = new EvaluateEncoder();
   private final ShutdownEncoder shutdownEncoder = new ShutdownEncoder();
   private final AbortEncoder abortEncoder = new AbortEncoder();
-  private final CheckpointRequestEncoder checkpointRequestEncoder = new CheckpointRequestEncoder();
+  private final ExportWeightsRequestEncoder exportWeightsRequestEncoder =
+      new ExportWeightsRequestEncoder();
   private final HeartbeatEncoder heartbeatEncoder = new HeartbeatEncoder();
   private final StepDoneEncoder stepDoneEncoder = new StepDoneEncoder();
   private final EvaluationDoneEncoder evaluationDoneEncoder = new EvaluationDoneEncoder();
@@ -236,7 +237,8 @@ public final class ControlCodec {
   private final EvaluateDecoder evaluateDecoder = new EvaluateDecoder();
   private final ShutdownDecoder shutdownDecoder = new ShutdownDecoder();
   private final AbortDecoder abortDecoder = new AbortDecoder();
-  private final CheckpointRequestDecoder checkpointRequestDecoder = new CheckpointRequestDecoder();
+  private final ExportWeightsRequestDecoder exportWeightsRequestDecoder =
+      new ExportWeightsRequestDecoder();
   private final HeartbeatDecoder heartbeatDecoder = new HeartbeatDecoder();
   private final StepDoneDecoder stepDoneDecoder = new StepDoneDecoder();
   private final EvaluationDoneDecoder evaluationDoneDecoder = new EvaluationDoneDecoder();
@@ -333,8 +335,9 @@ public final class ControlCodec {
       length += ShutdownEncoder.BLOCK_LENGTH;
     } else if (message instanceof Command.Abort m) {
       length += AbortEncoder.BLOCK_LENGTH + text(m.reason(), "Command.Abort.reason");
-    } else if (message instanceof Command.Checkpoint m) {
-      length += CheckpointRequestEncoder.BLOCK_LENGTH + text(m.path(), "Command.Checkpoint.path");
+    } else if (message instanceof Command.ExportWeights m) {
+      length +=
+          ExportWeightsRequestEncoder.BLOCK_LENGTH + text(m.path(), "Command.ExportWeights.path");
     } else if (message instanceof Heartbeat) {
       length += HeartbeatEncoder.BLOCK_LENGTH;
     } else if (message instanceof Report.StepDone) {
@@ -511,9 +514,9 @@ public final class ControlCodec {
               .culprit(m.culprit());
       e.limit(putText(buffer, e.limit(), m.reason()));
       return e.encodedLength();
-    } else if (message instanceof Command.Checkpoint m) {
-      final CheckpointRequestEncoder e =
-          checkpointRequestEncoder
+    } else if (message instanceof Command.ExportWeights m) {
+      final ExportWeightsRequestEncoder e =
+          exportWeightsRequestEncoder
               .wrapAndApplyHeader(buffer, offset, headerEncoder)
               .runId(m.runId())
               .seq(seq)
@@ -719,7 +722,7 @@ public final class ControlCodec {
       case EVALUATE -> evaluate(buffer, body, blockLength, version);
       case SHUTDOWN -> shutdown(buffer, body, blockLength, version);
       case ABORT -> abort(buffer, body, blockLength, version);
-      case CHECKPOINT_REQUEST -> checkpointRequest(buffer, body, blockLength, version);
+      case EXPORT_WEIGHTS_REQUEST -> exportWeightsRequest(buffer, body, blockLength, version);
       case HEARTBEAT -> heartbeat(buffer, body, blockLength, version);
       case STEP_DONE -> stepDone(buffer, body, blockLength, version);
       case EVALUATION_DONE -> evaluationDone(buffer, body, blockLength, version);
@@ -891,18 +894,18 @@ public final class ControlCodec {
     return ok(d.seq(), d.sender(), new Command.Abort(d.runId(), d.step(), d.culprit(), reason));
   }
 
-  private Decoded checkpointRequest(
+  private Decoded exportWeightsRequest(
       final DirectBuffer buffer, final int body, final int blockLength, final int version) {
-    final CheckpointRequestDecoder d =
-        checkpointRequestDecoder.wrap(buffer, body, blockLength, version);
+    final ExportWeightsRequestDecoder d =
+        exportWeightsRequestDecoder.wrap(buffer, body, blockLength, version);
     if (d.sender() != Join.COORDINATOR) {
-      return notFromCoordinator(Kind.CHECKPOINT_REQUEST, d.sender());
+      return notFromCoordinator(Kind.EXPORT_WEIGHTS_REQUEST, d.sender());
     }
-    final String path = reader.text("CheckpointRequest.path");
+    final String path = reader.text("ExportWeightsRequest.path");
     if (path == null) {
       return rejected(Rejection.MALFORMED, reader.failure);
     }
-    return ok(d.seq(), d.sender(), new Command.Checkpoint(d.runId(), d.step(), path));
+    return ok(d.seq(), d.sender(), new Command.ExportWeights(d.runId(), d.step(), path));
   }
 
   private Decoded heartbeat(

@@ -13,9 +13,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.synctower.common.protocol.sbe.AbortDecoder;
 import io.synctower.common.protocol.sbe.ChallengeDecoder;
 import io.synctower.common.protocol.sbe.CheckpointDoneDecoder;
-import io.synctower.common.protocol.sbe.CheckpointRequestDecoder;
 import io.synctower.common.protocol.sbe.EvaluateDecoder;
 import io.synctower.common.protocol.sbe.EvaluationDoneDecoder;
+import io.synctower.common.protocol.sbe.ExportWeightsRequestDecoder;
 import io.synctower.common.protocol.sbe.FailedDecoder;
 import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.JoinProofDecoder;
@@ -54,7 +54,7 @@ class ControlCodecFuzzTest {
     {EvaluateDecoder.TEMPLATE_ID, EvaluateDecoder.BLOCK_LENGTH},
     {ShutdownDecoder.TEMPLATE_ID, ShutdownDecoder.BLOCK_LENGTH},
     {AbortDecoder.TEMPLATE_ID, AbortDecoder.BLOCK_LENGTH},
-    {CheckpointRequestDecoder.TEMPLATE_ID, CheckpointRequestDecoder.BLOCK_LENGTH},
+    {ExportWeightsRequestDecoder.TEMPLATE_ID, ExportWeightsRequestDecoder.BLOCK_LENGTH},
     {HeartbeatDecoder.TEMPLATE_ID, HeartbeatDecoder.BLOCK_LENGTH},
     {StepDoneDecoder.TEMPLATE_ID, StepDoneDecoder.BLOCK_LENGTH},
     {EvaluationDoneDecoder.TEMPLATE_ID, EvaluationDoneDecoder.BLOCK_LENGTH},

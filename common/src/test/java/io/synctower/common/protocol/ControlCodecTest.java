@@ -246,8 +246,10 @@ class ControlCodecTest {
     final IllegalArgumentException multibyte =
         assertThrows(
             IllegalArgumentException.class,
-            () -> ControlCodec.encodedLength(new Command.Checkpoint(RUN, 1, "é".repeat(600_000))));
-    assertTrue(multibyte.getMessage().contains("Command.Checkpoint.path"), multibyte.getMessage());
+            () ->
+                ControlCodec.encodedLength(new Command.ExportWeights(RUN, 1, "é".repeat(600_000))));
+    assertTrue(
+        multibyte.getMessage().contains("Command.ExportWeights.path"), multibyte.getMessage());
     assertTrue(multibyte.getMessage().contains("1200000 bytes"), multibyte.getMessage());
     final IllegalArgumentException surrogate =
         assertThrows(

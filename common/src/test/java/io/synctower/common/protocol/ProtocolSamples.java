@@ -54,7 +54,7 @@ final class ProtocolSamples {
         new Command.Shutdown(RUN),
         new Command.Abort(RUN, 42, 3, "tower 3 lost: ⚠ no heartbeat for 10 s"),
         new Command.Abort(RUN, -1, -1, ""),
-        new Command.Checkpoint(RUN, 1000, "/tmp/ckpt/步骤-1000.npz"),
+        new Command.ExportWeights(RUN, 1000, "/tmp/ckpt/步骤-1000.npz"),
         new Heartbeat(RUN, Join.COORDINATOR, 1_700_000_000_000L),
         new Heartbeat(RUN, 7, Long.MIN_VALUE),
         new Report.StepDone(
