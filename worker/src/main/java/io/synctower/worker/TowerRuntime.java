@@ -127,7 +127,8 @@ public final class TowerRuntime implements Runnable {
           consequence
               ? "stopped: another tower failed"
               : t.getClass().getSimpleName() + ": " + t.getMessage();
-      reports.accept(new Report.Failed(setup.runId(), setup.rank(), step, message, consequence));
+      final Report.Cause cause = consequence ? Report.Cause.ABORTED : Report.Cause.CRASHED;
+      reports.accept(new Report.Failed(setup.runId(), setup.rank(), step, message, cause));
     } finally {
       closePrefetcher();
     }

@@ -15,6 +15,7 @@ import io.synctower.common.protocol.sbe.ExportWeightsRequestDecoder;
 import io.synctower.common.protocol.sbe.ExportWeightsRequestEncoder;
 import io.synctower.common.protocol.sbe.FailedDecoder;
 import io.synctower.common.protocol.sbe.FailedEncoder;
+import io.synctower.common.protocol.sbe.FailureCause;
 import io.synctower.common.protocol.sbe.GroupSizeEncodingDecoder;
 import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.HeartbeatEncoder;
@@ -132,9 +133,22 @@ public final class ControlCodec {
   private static final int TEXT_HEADER = VarStringEncodingDecoder.lengthEncodingLength();
   private static final String HMAC = "HmacSHA256";
 
+  private static final Report.Cause[] CAUSES = Report.Cause.values();
+
+  /** The schema's FailureCause of each Report.Cause, by ordinal; matched by name. */
+  private static final FailureCause[] CAUSE_CODES = new FailureCause[CAUSES.length];
+
   static {
     if (VarStringEncodingDecoder.lengthMaxValue() != MAX_TEXT_BYTES) {
       throw new IllegalStateException("synctower.xml changed the text limit: update ControlCodec");
+    }
+    for (final Report.Cause cause : CAUSES) {
+      try {
+        CAUSE_CODES[cause.ordinal()] = FailureCause.valueOf(cause.name());
+      } catch (final IllegalArgumentException e) {
+        throw new IllegalStateException(
+            "synctower.xml's FailureCause lacks Report.Cause." + cause + ": add it", e);
+      }
     }
   }
 
@@ -345,6 +359,7 @@ public final class ControlCodec {
     } else if (message instanceof Report.EvaluationDone) {
       length += EvaluationDoneEncoder.BLOCK_LENGTH;
     } else if (message instanceof Report.Failed m) {
+      Objects.requireNonNull(m.cause(), "Report.Failed.cause");
       length += FailedEncoder.BLOCK_LENGTH + text(m.message(), "Report.Failed.message");
     } else if (message instanceof Report.CheckpointDone m) {
       length += CheckpointDoneEncoder.BLOCK_LENGTH + text(m.path(), "Report.CheckpointDone.path");
@@ -569,7 +584,7 @@ public final class ControlCodec {
               .seq(seq)
               .sender(sender)
               .step(m.step())
-              .consequence(m.consequence() ? BooleanType.TRUE : BooleanType.FALSE);
+              .cause(CAUSE_CODES[m.cause().ordinal()]);
       e.limit(putText(buffer, e.limit(), m.message()));
       return e.encodedLength();
     } else if (message instanceof Report.CheckpointDone m) {
@@ -954,19 +969,15 @@ public final class ControlCodec {
   private Decoded failed(
       final DirectBuffer buffer, final int body, final int blockLength, final int version) {
     final FailedDecoder d = failedDecoder.wrap(buffer, body, blockLength, version);
-    final short consequence = d.consequenceRaw();
-    if (!isBoolean(consequence)) {
-      return badCode("Failed.consequence", consequence);
+    final Report.Cause cause = cause(d.causeRaw());
+    if (cause == null) {
+      return badCode("Failed.cause", d.causeRaw());
     }
     final String text = reader.text("Failed.message");
     if (text == null) {
       return rejected(Rejection.MALFORMED, reader.failure);
     }
-    return ok(
-        d.seq(),
-        d.sender(),
-        new Report.Failed(
-            d.runId(), d.sender(), d.step(), text, consequence == BooleanType.TRUE.value()));
+    return ok(d.seq(), d.sender(), new Report.Failed(d.runId(), d.sender(), d.step(), text, cause));
   }
 
   private Decoded checkpointDone(
@@ -991,6 +1002,16 @@ public final class ControlCodec {
               + (ControlCodec.authenticated(message) ? " before its tag" : ""));
     }
     return new Decoded.Ok(seq, sender, message);
+  }
+
+  /** The cause with FailureCause code {@code code}, or null for a code the schema lacks. */
+  private static Report.Cause cause(final short code) {
+    for (final Report.Cause c : CAUSES) {
+      if (CAUSE_CODES[c.ordinal()].value() == code) {
+        return c;
+      }
+    }
+    return null;
   }
 
   private static boolean isBoolean(final short code) {

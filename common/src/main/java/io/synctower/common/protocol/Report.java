@@ -40,11 +40,54 @@ public sealed interface Report extends Message {
       implements Report {}
 
   /**
-   * The tower failed; it has aborted its collectives so no other tower waits for it. {@code
-   * consequence} is true when it only stopped because another tower's failure aborted a collective.
+   * The tower failed at step {@code step} (-1 before its first step); it has aborted its
+   * collectives so no other tower waits for it. {@code message} says what happened, {@code cause}
+   * which kind of failure it was: the coordinator names the first failure that is not {@link
+   * Cause#ABORTED} and decides from the cause whether a restart may retry ({@link #recoverable}).
    */
-  record Failed(long runId, int rank, long step, String message, boolean consequence)
-      implements Report {}
+  record Failed(long runId, int rank, long step, String message, Cause cause) implements Report {
+    /**
+     * Whether the tower only stopped because another tower's failure aborted a collective ({@link
+     * Cause#ABORTED}): a consequence, never the failure to name.
+     */
+    public boolean consequence() {
+      return cause == Cause.ABORTED;
+    }
+
+    /**
+     * Whether an elastic restart may retry the run from its last checkpoint: {@link Cause#CRASHED},
+     * {@link Cause#LOST} and {@link Cause#STALLED} may pass on another attempt; the others ({@link
+     * Cause#NON_FINITE}, {@link Cause#DATA}, {@link Cause#CHECKPOINT}) would fail the same way
+     * again, and {@link Cause#ABORTED} is only the echo of another failure.
+     */
+    public boolean recoverable() {
+      return cause == Cause.CRASHED || cause == Cause.LOST || cause == Cause.STALLED;
+    }
+  }
+
+  /** Why a tower failed; travels as the schema's {@code FailureCause}. */
+  enum Cause {
+    /** An unexpected exception on the tower (a bug, out of memory, a device error). */
+    CRASHED,
+    /**
+     * The tower only stopped because another tower's failure aborted a collective it was in; the
+     * other tower's report names the cause.
+     */
+    ABORTED,
+    /**
+     * The tower is gone: its process or host died, its connection closed, or its heartbeats stopped
+     * arriving. Only the coordinator observes this; a tower never reports it about itself.
+     */
+    LOST,
+    /** The tower missed the step deadline: alive, but the step did not finish in time. */
+    STALLED,
+    /** The loss or the gradients were NaN or infinite and the non-finite policy is stop. */
+    NON_FINITE,
+    /** The input data could not be read or is bad (a missing file, a corrupt record, a label). */
+    DATA,
+    /** A checkpoint could not be written or read. */
+    CHECKPOINT
+  }
 
   /** The weights of step {@code step} are in {@code path}. */
   record CheckpointDone(long runId, int rank, long step, String path) implements Report {}

@@ -13,6 +13,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.synctower.common.protocol.sbe.AbortDecoder;
 import io.synctower.common.protocol.sbe.EvaluateDecoder;
 import io.synctower.common.protocol.sbe.FailedDecoder;
+import io.synctower.common.protocol.sbe.FailureCause;
 import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.JoinRequestDecoder;
 import io.synctower.common.protocol.sbe.TrainStepDecoder;
@@ -81,6 +82,17 @@ class ControlCodecTest {
       covered.add(m.getClass().getName());
     }
     assertEquals(ProtocolSamples.allMessageTypes(), Set.copyOf(covered));
+  }
+
+  @Test
+  void samplesCoverEveryFailureCause() {
+    final Set<Report.Cause> covered = new HashSet<>();
+    for (final Message m : ProtocolSamples.small()) {
+      if (m instanceof Report.Failed f) {
+        covered.add(f.cause());
+      }
+    }
+    assertEquals(Set.of(Report.Cause.values()), covered);
   }
 
   @Test
@@ -254,7 +266,9 @@ class ControlCodecTest {
     final IllegalArgumentException surrogate =
         assertThrows(
             IllegalArgumentException.class,
-            () -> codec.encode(new Report.Failed(RUN, 0, 0, "a\uD800b", false), 1, buffer, 0));
+            () ->
+                codec.encode(
+                    new Report.Failed(RUN, 0, 0, "a\uD800b", Report.Cause.CRASHED), 1, buffer, 0));
     assertTrue(surrogate.getMessage().contains("unpaired surrogate"), surrogate.getMessage());
     assertThrows(
         IllegalArgumentException.class,
@@ -274,6 +288,11 @@ class ControlCodecTest {
     assertThrows(
         NullPointerException.class,
         () -> codec.encode(new Command.Evaluate(RUN, null), 1, buffer, 0));
+    final NullPointerException noCause =
+        assertThrows(
+            NullPointerException.class,
+            () -> codec.encode(new Report.Failed(RUN, 1, 1, "", null), 1, buffer, 0));
+    assertTrue(noCause.getMessage().contains("Report.Failed.cause"), noCause.getMessage());
   }
 
   @Test
@@ -315,7 +334,8 @@ class ControlCodecTest {
     final byte[] schema = heartbeat();
     le(schema).putShort(4, (short) 7302);
     assertRejected(Rejection.MALFORMED, "schema id 7302", schema);
-    for (final int version : new int[] {0, 2, 0xFFFF}) {
+    // 1: a process of the previous build, whose Failed and StepDone have other layouts.
+    for (final int version : new int[] {0, 1, ControlCodec.SCHEMA_VERSION + 1, 0xFFFF}) {
       final byte[] frame = heartbeat();
       le(frame).putShort(6, (short) version);
       assertRejected(Rejection.MALFORMED, "same SyncTower build", frame);
@@ -407,7 +427,8 @@ class ControlCodecTest {
   void shouldRejectTextThatIsNotUtf8(final String hex) {
     final byte[] bad = java.util.HexFormat.of().parseHex(hex);
     final byte[] frame =
-        encode(codec, new Report.Failed(RUN, 1, 1, "x".repeat(bad.length), true), 1);
+        encode(
+            codec, new Report.Failed(RUN, 1, 1, "x".repeat(bad.length), Report.Cause.CRASHED), 1);
     System.arraycopy(bad, 0, frame, 8 + FailedDecoder.BLOCK_LENGTH + 4, bad.length);
     assertRejected(Rejection.MALFORMED, "Failed.message is not valid UTF-8", retag(frame));
   }
@@ -421,9 +442,41 @@ class ControlCodecTest {
     final byte[] evaluate = encode(codec, new Command.Evaluate(RUN, Command.DatasetRole.TRAIN), 1);
     evaluate[8 + EvaluateDecoder.datasetEncodingOffset()] = (byte) code;
     assertRejected(Rejection.MALFORMED, "Evaluate.dataset has code " + code, retag(evaluate));
-    final byte[] failed = encode(codec, new Report.Failed(RUN, 1, 1, "", true), 1);
-    failed[8 + FailedDecoder.consequenceEncodingOffset()] = (byte) code;
-    assertRejected(Rejection.MALFORMED, "Failed.consequence has code " + code, retag(failed));
+  }
+
+  @ParameterizedTest(name = "code {0}")
+  @ValueSource(ints = {7, 8, 100, 128, 254, 255})
+  void shouldRejectAFailureCauseTheSchemaDoesNotDefineNamingTheField(final int code) {
+    final byte[] failed =
+        encode(codec, new Report.Failed(RUN, 1, 1, "", Report.Cause.CHECKPOINT), 1);
+    failed[8 + FailedDecoder.causeEncodingOffset()] = (byte) code;
+    assertRejected(Rejection.MALFORMED, "Failed.cause has code " + code, retag(failed));
+  }
+
+  @Test
+  void shouldCarryEveryFailureCauseAsItsSchemaCode() {
+    // The schema's FailureCause lists Report.Cause in its order: code = ordinal.
+    for (final Report.Cause cause : Report.Cause.values()) {
+      final Report.Failed f = new Report.Failed(RUN, 1, 1, "m", cause);
+      final byte[] frame = encode(codec, f, 1);
+      assertEquals(cause.ordinal(), frame[8 + FailedDecoder.causeEncodingOffset()], cause.name());
+      assertSameMessage(f, assertInstanceOf(Decoded.Ok.class, decode(frame)).message());
+    }
+    assertEquals(Report.Cause.values().length, FailureCause.values().length - 1, "NULL_VAL aside");
+  }
+
+  @Test
+  void shouldCallOnlyAbortedAConsequenceAndOnlyCrashedLostOrStalledRecoverable() {
+    final Set<Report.Cause> recoverable = new HashSet<>();
+    for (final Report.Cause cause : Report.Cause.values()) {
+      final Report.Failed f = new Report.Failed(RUN, 0, 0, "", cause);
+      assertEquals(cause == Report.Cause.ABORTED, f.consequence(), cause.name());
+      if (f.recoverable()) {
+        recoverable.add(cause);
+      }
+    }
+    assertEquals(
+        Set.of(Report.Cause.CRASHED, Report.Cause.LOST, Report.Cause.STALLED), recoverable);
   }
 
   @Test

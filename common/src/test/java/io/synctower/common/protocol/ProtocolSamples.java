@@ -62,8 +62,19 @@ final class ProtocolSamples {
         new Report.StepDone(RUN, 0, 1, -123.456e-300, 7, 3, 32, 0, 0, 0, 0, 0, 0),
         new Report.EvaluationDone(RUN, 2, -0.0, Long.MAX_VALUE, 0, 10_000),
         new Report.EvaluationDone(RUN, 3, Double.NEGATIVE_INFINITY, -1, -2, -3),
-        new Report.Failed(RUN, 2, 99, "java.lang.OutOfMemoryError: … 💥\n\tat x.y(Z.java:1)", true),
-        new Report.Failed(RUN, 0, 0, "", false),
+        new Report.Failed(
+            RUN,
+            2,
+            99,
+            "java.lang.OutOfMemoryError: … 💥\n\tat x.y(Z.java:1)",
+            Report.Cause.CRASHED),
+        new Report.Failed(RUN, 0, 0, "", Report.Cause.ABORTED),
+        new Report.Failed(RUN, 3, -1, "no heartbeat for 10 s", Report.Cause.LOST),
+        new Report.Failed(RUN, 1, Long.MAX_VALUE, "step deadline ⏱ 30 s", Report.Cause.STALLED),
+        new Report.Failed(
+            RUN, 0, 7, "gradient of layer 3 (conv2d 'conv2')", Report.Cause.NON_FINITE),
+        new Report.Failed(RUN, 5, 8, "train/shard-0003.bin: truncated record", Report.Cause.DATA),
+        new Report.Failed(RUN, 0, Long.MIN_VALUE, "", Report.Cause.CHECKPOINT),
         new Report.CheckpointDone(RUN, 0, 1000, "/tmp/ckpt/步骤-1000.npz"));
   }
 
