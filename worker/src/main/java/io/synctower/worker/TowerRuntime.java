@@ -164,7 +164,9 @@ public final class TowerRuntime implements Runnable {
         r.backwardNanos(),
         r.allReduceNanos(),
         r.optimizerNanos(),
-        s.reportHash() ? ReplicaHash.of(tower.model(), tower.optimizer().state()) : 0L);
+        s.reportHash() ? ReplicaHash.of(tower.model(), tower.optimizer().state()) : 0L,
+        false,
+        "");
   }
 
   private Batch nextBatch(final int epoch, final int batchInEpoch) throws InterruptedException {

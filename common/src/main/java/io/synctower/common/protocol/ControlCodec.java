@@ -354,8 +354,8 @@ public final class ControlCodec {
           ExportWeightsRequestEncoder.BLOCK_LENGTH + text(m.path(), "Command.ExportWeights.path");
     } else if (message instanceof Heartbeat) {
       length += HeartbeatEncoder.BLOCK_LENGTH;
-    } else if (message instanceof Report.StepDone) {
-      length += StepDoneEncoder.BLOCK_LENGTH;
+    } else if (message instanceof Report.StepDone m) {
+      length += StepDoneEncoder.BLOCK_LENGTH + text(m.nonFinite(), "Report.StepDone.nonFinite");
     } else if (message instanceof Report.EvaluationDone) {
       length += EvaluationDoneEncoder.BLOCK_LENGTH;
     } else if (message instanceof Report.Failed m) {
@@ -548,23 +548,26 @@ public final class ControlCodec {
           .sentEpochMillis(m.sentEpochMillis())
           .encodedLength();
     } else if (message instanceof Report.StepDone m) {
-      return stepDoneEncoder
-          .wrapAndApplyHeader(buffer, offset, headerEncoder)
-          .runId(m.runId())
-          .seq(seq)
-          .sender(sender)
-          .step(m.step())
-          .lossSum(m.lossSum())
-          .correctPositions(m.correctPositions())
-          .correctSequences(m.correctSequences())
-          .samples(m.samples())
-          .dataWaitNanos(m.dataWaitNanos())
-          .forwardNanos(m.forwardNanos())
-          .backwardNanos(m.backwardNanos())
-          .allReduceNanos(m.allReduceNanos())
-          .optimizerNanos(m.optimizerNanos())
-          .replicaHash(m.replicaHash())
-          .encodedLength();
+      final StepDoneEncoder e =
+          stepDoneEncoder
+              .wrapAndApplyHeader(buffer, offset, headerEncoder)
+              .runId(m.runId())
+              .seq(seq)
+              .sender(sender)
+              .step(m.step())
+              .lossSum(m.lossSum())
+              .correctPositions(m.correctPositions())
+              .correctSequences(m.correctSequences())
+              .samples(m.samples())
+              .dataWaitNanos(m.dataWaitNanos())
+              .forwardNanos(m.forwardNanos())
+              .backwardNanos(m.backwardNanos())
+              .allReduceNanos(m.allReduceNanos())
+              .optimizerNanos(m.optimizerNanos())
+              .replicaHash(m.replicaHash())
+              .skipped(m.skipped() ? BooleanType.TRUE : BooleanType.FALSE);
+      e.limit(putText(buffer, e.limit(), m.nonFinite()));
+      return e.encodedLength();
     } else if (message instanceof Report.EvaluationDone m) {
       return evaluationDoneEncoder
           .wrapAndApplyHeader(buffer, offset, headerEncoder)
@@ -932,6 +935,14 @@ public final class ControlCodec {
   private Decoded stepDone(
       final DirectBuffer buffer, final int body, final int blockLength, final int version) {
     final StepDoneDecoder d = stepDoneDecoder.wrap(buffer, body, blockLength, version);
+    final short skipped = d.skippedRaw();
+    if (!isBoolean(skipped)) {
+      return badCode("StepDone.skipped", skipped);
+    }
+    final String nonFinite = reader.text("StepDone.nonFinite");
+    if (nonFinite == null) {
+      return rejected(Rejection.MALFORMED, reader.failure);
+    }
     return ok(
         d.seq(),
         d.sender(),
@@ -948,7 +959,9 @@ public final class ControlCodec {
             d.backwardNanos(),
             d.allReduceNanos(),
             d.optimizerNanos(),
-            d.replicaHash()));
+            d.replicaHash(),
+            skipped == BooleanType.TRUE.value(),
+            nonFinite));
   }
 
   private Decoded evaluationDone(

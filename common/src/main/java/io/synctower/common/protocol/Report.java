@@ -12,6 +12,13 @@ public sealed interface Report extends Message {
    * Metrics and timings of one step on this tower's shard; {@code replicaHash} is 0 unless the plan
    * asked for it. Loss and counts are sums over the shard, so the coordinator's totals are exact
    * for uneven shards.
+   *
+   * <p>Non-finite values: {@code skipped} is true when the step's update was not applied because
+   * some tower's loss or gradients were NaN or infinite and the policy is to skip such steps (the
+   * same on every tower: the towers agree on it, so replicas stay identical). {@code nonFinite} is
+   * empty unless this tower's own loss or gradients were non-finite; then it says where, e.g.
+   * {@code "loss"} or {@code "gradient of layer 3 (conv2d 'conv2')"}, so the coordinator can name
+   * the tower and the place.
    */
   record StepDone(
       long runId,
@@ -26,7 +33,9 @@ public sealed interface Report extends Message {
       long backwardNanos,
       long allReduceNanos,
       long optimizerNanos,
-      long replicaHash)
+      long replicaHash,
+      boolean skipped,
+      String nonFinite)
       implements Report {}
 
   /** Sums over this tower's slice of an evaluated dataset. */

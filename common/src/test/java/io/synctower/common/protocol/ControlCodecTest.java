@@ -16,6 +16,7 @@ import io.synctower.common.protocol.sbe.FailedDecoder;
 import io.synctower.common.protocol.sbe.FailureCause;
 import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.JoinRequestDecoder;
+import io.synctower.common.protocol.sbe.StepDoneDecoder;
 import io.synctower.common.protocol.sbe.TrainStepDecoder;
 import io.synctower.common.protocol.sbe.WelcomeDecoder;
 import java.nio.ByteBuffer;
@@ -442,6 +443,24 @@ class ControlCodecTest {
     final byte[] evaluate = encode(codec, new Command.Evaluate(RUN, Command.DatasetRole.TRAIN), 1);
     evaluate[8 + EvaluateDecoder.datasetEncodingOffset()] = (byte) code;
     assertRejected(Rejection.MALFORMED, "Evaluate.dataset has code " + code, retag(evaluate));
+    final byte[] step =
+        encode(
+            codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss"), 1);
+    step[8 + StepDoneDecoder.skippedEncodingOffset()] = (byte) code;
+    assertRejected(Rejection.MALFORMED, "StepDone.skipped has code " + code, retag(step));
+  }
+
+  @Test
+  void shouldRejectAStepDoneWhoseNonFiniteTextIsCutOrNotUtf8() {
+    final byte[] frame =
+        encode(codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, false, "ab"), 1);
+    final int text = 8 + StepDoneDecoder.BLOCK_LENGTH;
+    final byte[] longer = frame.clone();
+    le(longer).putInt(text, 3);
+    assertRejected(Rejection.MALFORMED, "StepDone.nonFinite claims 3 bytes", retag(longer));
+    final byte[] bad = frame.clone();
+    bad[text + 4] = (byte) 0xC0;
+    assertRejected(Rejection.MALFORMED, "StepDone.nonFinite is not valid UTF-8", retag(bad));
   }
 
   @ParameterizedTest(name = "code {0}")
