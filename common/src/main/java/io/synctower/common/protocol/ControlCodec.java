@@ -7,6 +7,8 @@ import io.synctower.common.protocol.sbe.ChallengeDecoder;
 import io.synctower.common.protocol.sbe.ChallengeEncoder;
 import io.synctower.common.protocol.sbe.CheckpointDoneDecoder;
 import io.synctower.common.protocol.sbe.CheckpointDoneEncoder;
+import io.synctower.common.protocol.sbe.CheckpointRequestDecoder;
+import io.synctower.common.protocol.sbe.CheckpointRequestEncoder;
 import io.synctower.common.protocol.sbe.EvaluateDecoder;
 import io.synctower.common.protocol.sbe.EvaluateEncoder;
 import io.synctower.common.protocol.sbe.EvaluationDoneDecoder;
@@ -26,6 +28,8 @@ import io.synctower.common.protocol.sbe.JoinRequestEncoder;
 import io.synctower.common.protocol.sbe.MessageHeaderDecoder;
 import io.synctower.common.protocol.sbe.MessageHeaderEncoder;
 import io.synctower.common.protocol.sbe.ReduceFrameDecoder;
+import io.synctower.common.protocol.sbe.RestoreRequestDecoder;
+import io.synctower.common.protocol.sbe.RestoreRequestEncoder;
 import io.synctower.common.protocol.sbe.ShutdownDecoder;
 import io.synctower.common.protocol.sbe.ShutdownEncoder;
 import io.synctower.common.protocol.sbe.StepDoneDecoder;
@@ -104,7 +108,9 @@ import org.agrona.MutableDirectBuffer;
  * #senderOf}): a {@link Command}, a {@link Join.Challenge} and a {@link Join.Welcome} are sent by
  * {@link Join#COORDINATOR}; a {@link Report} by its {@code rank()}; a {@link Heartbeat} by its
  * {@code sender()}; a {@link Join.Request} and a {@link Join.Proof} by their {@code rank()}. {@link
- * Command.ExportWeights} travels as the schema's {@code ExportWeightsRequest}.
+ * Command.ExportWeights} travels as the schema's {@code ExportWeightsRequest}, {@link
+ * Command.Restore} as {@code RestoreRequest} and {@link Command.Checkpoint} as {@code
+ * CheckpointRequest}.
  */
 public final class ControlCodec {
   /** Bytes of the HMAC-SHA256 tag after every authenticated message. */
@@ -167,6 +173,16 @@ public final class ControlCodec {
         "ExportWeightsRequest",
         ExportWeightsRequestDecoder.TEMPLATE_ID,
         ExportWeightsRequestDecoder.BLOCK_LENGTH,
+        true),
+    RESTORE_REQUEST(
+        "RestoreRequest",
+        RestoreRequestDecoder.TEMPLATE_ID,
+        RestoreRequestDecoder.BLOCK_LENGTH,
+        true),
+    CHECKPOINT_REQUEST(
+        "CheckpointRequest",
+        CheckpointRequestDecoder.TEMPLATE_ID,
+        CheckpointRequestDecoder.BLOCK_LENGTH,
         true),
     HEARTBEAT("Heartbeat", HeartbeatDecoder.TEMPLATE_ID, HeartbeatDecoder.BLOCK_LENGTH, true),
     STEP_DONE("StepDone", StepDoneDecoder.TEMPLATE_ID, StepDoneDecoder.BLOCK_LENGTH, true),
@@ -235,6 +251,8 @@ public final class ControlCodec {
   private final AbortEncoder abortEncoder = new AbortEncoder();
   private final ExportWeightsRequestEncoder exportWeightsRequestEncoder =
       new ExportWeightsRequestEncoder();
+  private final RestoreRequestEncoder restoreRequestEncoder = new RestoreRequestEncoder();
+  private final CheckpointRequestEncoder checkpointRequestEncoder = new CheckpointRequestEncoder();
   private final HeartbeatEncoder heartbeatEncoder = new HeartbeatEncoder();
   private final StepDoneEncoder stepDoneEncoder = new StepDoneEncoder();
   private final EvaluationDoneEncoder evaluationDoneEncoder = new EvaluationDoneEncoder();
@@ -253,6 +271,8 @@ public final class ControlCodec {
   private final AbortDecoder abortDecoder = new AbortDecoder();
   private final ExportWeightsRequestDecoder exportWeightsRequestDecoder =
       new ExportWeightsRequestDecoder();
+  private final RestoreRequestDecoder restoreRequestDecoder = new RestoreRequestDecoder();
+  private final CheckpointRequestDecoder checkpointRequestDecoder = new CheckpointRequestDecoder();
   private final HeartbeatDecoder heartbeatDecoder = new HeartbeatDecoder();
   private final StepDoneDecoder stepDoneDecoder = new StepDoneDecoder();
   private final EvaluationDoneDecoder evaluationDoneDecoder = new EvaluationDoneDecoder();
@@ -352,6 +372,12 @@ public final class ControlCodec {
     } else if (message instanceof Command.ExportWeights m) {
       length +=
           ExportWeightsRequestEncoder.BLOCK_LENGTH + text(m.path(), "Command.ExportWeights.path");
+    } else if (message instanceof Command.Restore m) {
+      length += RestoreRequestEncoder.BLOCK_LENGTH + text(m.path(), "Command.Restore.path");
+    } else if (message instanceof Command.Checkpoint m) {
+      length += CheckpointRequestEncoder.BLOCK_LENGTH;
+      length += text(m.directory(), "Command.Checkpoint.directory");
+      length += text(m.trainerState(), "Command.Checkpoint.trainerState");
     } else if (message instanceof Heartbeat) {
       length += HeartbeatEncoder.BLOCK_LENGTH;
     } else if (message instanceof Report.StepDone m) {
@@ -538,6 +564,28 @@ public final class ControlCodec {
               .sender(sender)
               .step(m.step());
       e.limit(putText(buffer, e.limit(), m.path()));
+      return e.encodedLength();
+    } else if (message instanceof Command.Restore m) {
+      final RestoreRequestEncoder e =
+          restoreRequestEncoder
+              .wrapAndApplyHeader(buffer, offset, headerEncoder)
+              .runId(m.runId())
+              .seq(seq)
+              .sender(sender);
+      e.limit(putText(buffer, e.limit(), m.path()));
+      return e.encodedLength();
+    } else if (message instanceof Command.Checkpoint m) {
+      final CheckpointRequestEncoder e =
+          checkpointRequestEncoder
+              .wrapAndApplyHeader(buffer, offset, headerEncoder)
+              .runId(m.runId())
+              .seq(seq)
+              .sender(sender)
+              .step(m.step())
+              .keep(m.keep())
+              .awaitWrite(m.awaitWrite() ? BooleanType.TRUE : BooleanType.FALSE);
+      e.limit(putText(buffer, e.limit(), m.directory()));
+      e.limit(putText(buffer, e.limit(), m.trainerState()));
       return e.encodedLength();
     } else if (message instanceof Heartbeat m) {
       return heartbeatEncoder
@@ -741,6 +789,8 @@ public final class ControlCodec {
       case SHUTDOWN -> shutdown(buffer, body, blockLength, version);
       case ABORT -> abort(buffer, body, blockLength, version);
       case EXPORT_WEIGHTS_REQUEST -> exportWeightsRequest(buffer, body, blockLength, version);
+      case RESTORE_REQUEST -> restoreRequest(buffer, body, blockLength, version);
+      case CHECKPOINT_REQUEST -> checkpointRequest(buffer, body, blockLength, version);
       case HEARTBEAT -> heartbeat(buffer, body, blockLength, version);
       case STEP_DONE -> stepDone(buffer, body, blockLength, version);
       case EVALUATION_DONE -> evaluationDone(buffer, body, blockLength, version);
@@ -924,6 +974,47 @@ public final class ControlCodec {
       return rejected(Rejection.MALFORMED, reader.failure);
     }
     return ok(d.seq(), d.sender(), new Command.ExportWeights(d.runId(), d.step(), path));
+  }
+
+  private Decoded restoreRequest(
+      final DirectBuffer buffer, final int body, final int blockLength, final int version) {
+    final RestoreRequestDecoder d = restoreRequestDecoder.wrap(buffer, body, blockLength, version);
+    if (d.sender() != Join.COORDINATOR) {
+      return notFromCoordinator(Kind.RESTORE_REQUEST, d.sender());
+    }
+    final String path = reader.text("RestoreRequest.path");
+    if (path == null) {
+      return rejected(Rejection.MALFORMED, reader.failure);
+    }
+    return ok(d.seq(), d.sender(), new Command.Restore(d.runId(), path));
+  }
+
+  private Decoded checkpointRequest(
+      final DirectBuffer buffer, final int body, final int blockLength, final int version) {
+    final CheckpointRequestDecoder d =
+        checkpointRequestDecoder.wrap(buffer, body, blockLength, version);
+    if (d.sender() != Join.COORDINATOR) {
+      return notFromCoordinator(Kind.CHECKPOINT_REQUEST, d.sender());
+    }
+    final short awaitWrite = d.awaitWriteRaw();
+    if (!isBoolean(awaitWrite)) {
+      return badCode("CheckpointRequest.awaitWrite", awaitWrite);
+    }
+    final String directory = reader.text("CheckpointRequest.directory");
+    final String state = directory == null ? null : reader.text("CheckpointRequest.trainerState");
+    if (state == null) {
+      return rejected(Rejection.MALFORMED, reader.failure);
+    }
+    return ok(
+        d.seq(),
+        d.sender(),
+        new Command.Checkpoint(
+            d.runId(),
+            d.step(),
+            directory,
+            d.keep(),
+            awaitWrite == BooleanType.TRUE.value(),
+            state));
   }
 
   private Decoded heartbeat(

@@ -98,6 +98,12 @@ public sealed interface Report extends Message {
     CHECKPOINT
   }
 
-  /** The weights of step {@code step} are in {@code path}. */
+  /**
+   * The answer to {@link Command.ExportWeights}, {@link Command.Checkpoint} and {@link
+   * Command.Restore}: the weights or the checkpoint of step {@code step} are in {@code path}, the
+   * file or checkpoint directory written (for a checkpoint answered before its commit: being
+   * written) or loaded. A tower that writes nothing (every tower but 0 for an export or a
+   * checkpoint) answers with an empty path.
+   */
   record CheckpointDone(long runId, int rank, long step, String path) implements Report {}
 }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.common.protocol.sbe.AbortDecoder;
+import io.synctower.common.protocol.sbe.CheckpointRequestDecoder;
 import io.synctower.common.protocol.sbe.EvaluateDecoder;
 import io.synctower.common.protocol.sbe.FailedDecoder;
 import io.synctower.common.protocol.sbe.FailureCause;
@@ -86,14 +87,21 @@ class ControlCodecTest {
   }
 
   @Test
-  void samplesCoverEveryFailureCause() {
-    final Set<Report.Cause> covered = new HashSet<>();
+  void samplesCoverEveryFailureCauseAndBothValuesOfTheVersion2Flags() {
+    final Set<Object> covered = new HashSet<>();
     for (final Message m : ProtocolSamples.small()) {
       if (m instanceof Report.Failed f) {
         covered.add(f.cause());
+      } else if (m instanceof Command.Checkpoint c) {
+        covered.add("awaitWrite=" + c.awaitWrite());
+      } else if (m instanceof Report.StepDone s) {
+        covered.add("skipped=" + s.skipped());
       }
     }
-    assertEquals(Set.of(Report.Cause.values()), covered);
+    final Set<Object> expected = new HashSet<>(List.of(Report.Cause.values()));
+    expected.addAll(
+        List.of("awaitWrite=true", "awaitWrite=false", "skipped=true", "skipped=false"));
+    assertEquals(expected, covered);
   }
 
   @Test
@@ -211,6 +219,27 @@ class ControlCodecTest {
     assertEquals(length, codec.encode(big, 1, buffer, 0));
     final Decoded.Ok ok = assertInstanceOf(Decoded.Ok.class, codec.decode(buffer, 0, length));
     assertSameMessage(big, ok.message());
+  }
+
+  @Test
+  void shouldRoundTripACheckpointWhoseTrainerStateIsAtTheSchemaLimit() {
+    final String state = "s".repeat(ControlCodec.MAX_TEXT_BYTES - 4) + "𝄞"; // 4 bytes in UTF-8
+    final Command.Checkpoint c =
+        new Command.Checkpoint(RUN, 10, "/data/runs/r1/checkpoints", 5, true, state);
+    final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(64);
+    final int length = codec.encode(c, 1, buffer, 0);
+    assertEquals(ControlCodec.encodedLength(c), length);
+    final Decoded.Ok ok = assertInstanceOf(Decoded.Ok.class, codec.decode(buffer, 0, length));
+    assertSameMessage(c, ok.message());
+  }
+
+  @Test
+  void shouldRejectACheckpointRequestWhoseTrainerStateIsCutNamingTheField() {
+    final byte[] frame = encode(codec, new Command.Checkpoint(RUN, 1, "dir", 1, true, "ab"), 1);
+    final int state = 8 + CheckpointRequestDecoder.BLOCK_LENGTH + 4 + 3;
+    le(frame).putInt(state, 3);
+    assertRejected(
+        Rejection.MALFORMED, "CheckpointRequest.trainerState claims 3 bytes", retag(frame));
   }
 
   @Test
@@ -344,7 +373,7 @@ class ControlCodecTest {
   }
 
   @ParameterizedTest(name = "template id {0}")
-  @ValueSource(ints = {0, 5, 9, 15, 34, 49, 51, 0xFFFF})
+  @ValueSource(ints = {0, 5, 9, 17, 19, 34, 49, 51, 0xFFFF})
   void shouldRejectTemplateIdsThatAreNotControlMessages(final int templateId) {
     final byte[] frame = heartbeat();
     le(frame).putShort(2, (short) templateId);
@@ -448,6 +477,10 @@ class ControlCodecTest {
             codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss"), 1);
     step[8 + StepDoneDecoder.skippedEncodingOffset()] = (byte) code;
     assertRejected(Rejection.MALFORMED, "StepDone.skipped has code " + code, retag(step));
+    final byte[] checkpoint = encode(codec, new Command.Checkpoint(RUN, 1, "d", 1, false, ""), 1);
+    checkpoint[8 + CheckpointRequestDecoder.awaitWriteEncodingOffset()] = (byte) code;
+    assertRejected(
+        Rejection.MALFORMED, "CheckpointRequest.awaitWrite has code " + code, retag(checkpoint));
   }
 
   @Test
@@ -504,6 +537,9 @@ class ControlCodecTest {
         List.of(
             new Command.Shutdown(RUN),
             new Command.TrainStep(RUN, 1, 1, 1, 1, false),
+            new Command.ExportWeights(RUN, 1, "p"),
+            new Command.Checkpoint(RUN, 1, "d", 2, true, "s: 1"),
+            new Command.Restore(RUN, "d/1"),
             new Join.Welcome(RUN, 0, 1, List.of("a"), "y"))) {
       final byte[] frame = encode(codec, m, 1);
       le(frame).putInt(24, 2);

@@ -55,6 +55,18 @@ final class ProtocolSamples {
         new Command.Abort(RUN, 42, 3, "tower 3 lost: ⚠ no heartbeat for 10 s"),
         new Command.Abort(RUN, -1, -1, ""),
         new Command.ExportWeights(RUN, 1000, "/tmp/ckpt/步骤-1000.npz"),
+        new Command.ExportWeights(RUN, 0, ""),
+        new Command.Checkpoint(
+            RUN,
+            2000,
+            "/data/runs/ré-run/checkpoints",
+            3,
+            true,
+            "epoch: 4\nbatchInEpoch: 17\nnote: \"λ ✓ 𝄞\"\n"),
+        new Command.Checkpoint(RUN, -1, "", Integer.MIN_VALUE, false, ""),
+        new Command.Checkpoint(RUN, Long.MAX_VALUE, "ckpt", Integer.MAX_VALUE, false, "a: 1\n"),
+        new Command.Restore(RUN, "/data/runs/ré-run/checkpoints/步骤-000002000"),
+        new Command.Restore(RUN, ""),
         new Heartbeat(RUN, Join.COORDINATOR, 1_700_000_000_000L),
         new Heartbeat(RUN, 7, Long.MIN_VALUE),
         new Report.StepDone(
