@@ -110,8 +110,8 @@ public final class TowerRuntime implements Runnable {
           reports.accept(train(s));
         } else if (command instanceof Command.Evaluate e) {
           reports.accept(evaluate(e.dataset()));
-        } else if (command instanceof Command.Checkpoint c) {
-          reports.accept(checkpoint(c));
+        } else if (command instanceof Command.ExportWeights c) {
+          reports.accept(exportWeights(c));
         } else if (command instanceof Command.Shutdown) {
           return;
         }
@@ -127,7 +127,8 @@ public final class TowerRuntime implements Runnable {
           consequence
               ? "stopped: another tower failed"
               : t.getClass().getSimpleName() + ": " + t.getMessage();
-      reports.accept(new Report.Failed(setup.runId(), setup.rank(), step, message, consequence));
+      final Report.Cause cause = consequence ? Report.Cause.ABORTED : Report.Cause.CRASHED;
+      reports.accept(new Report.Failed(setup.runId(), setup.rank(), step, message, cause));
     } finally {
       closePrefetcher();
     }
@@ -163,7 +164,9 @@ public final class TowerRuntime implements Runnable {
         r.backwardNanos(),
         r.allReduceNanos(),
         r.optimizerNanos(),
-        s.reportHash() ? ReplicaHash.of(tower.model(), tower.optimizer().state()) : 0L);
+        s.reportHash() ? ReplicaHash.of(tower.model(), tower.optimizer().state()) : 0L,
+        false,
+        "");
   }
 
   private Batch nextBatch(final int epoch, final int batchInEpoch) throws InterruptedException {
@@ -229,7 +232,7 @@ public final class TowerRuntime implements Runnable {
   }
 
   /** Tower 0 writes its replica's weights (all replicas are identical); the others only answer. */
-  private Report.CheckpointDone checkpoint(final Command.Checkpoint c) {
+  private Report.CheckpointDone exportWeights(final Command.ExportWeights c) {
     if (setup.rank() != 0) {
       return new Report.CheckpointDone(setup.runId(), setup.rank(), c.step(), "");
     }

@@ -31,8 +31,35 @@ public sealed interface Command extends Message {
    */
   record Abort(long runId, long step, int culprit, String reason) implements Command {}
 
-  /** Write the replica's weights (tower 0 only: replicas are identical) to {@code path}. */
-  record Checkpoint(long runId, long step, String path) implements Command {}
+  /**
+   * Tower 0 writes its replica's weights, as of step {@code step}, to the file {@code path} as an
+   * npz in the PyTorch layout (replicas are identical, so one copy is the model); the other towers
+   * write nothing. Every tower answers with {@link Report.CheckpointDone}, tower 0 once the file is
+   * written. Weights only: no optimizer state, no data position (see {@link Checkpoint}).
+   */
+  record ExportWeights(long runId, long step, String path) implements Command {}
+
+  /**
+   * Tower 0 snapshots its full training state (replica and optimizer) and commits it as checkpoint
+   * {@code step} into the checkpoint store at {@code directory}, with {@code trainerState} (the
+   * coordinator's state of the run as YAML text, at most {@value ControlCodec#MAX_TEXT_BYTES} bytes
+   * of UTF-8) as one of the checkpoint's files, keeping the newest {@code keep} checkpoints of the
+   * store. Replicas are identical, so the other towers write nothing.
+   *
+   * <p>Every tower answers with {@link Report.CheckpointDone}. With {@code awaitWrite} tower 0
+   * answers only after the commit; without, right after the snapshot, before the checkpoint is
+   * written.
+   */
+  record Checkpoint(
+      long runId, long step, String directory, int keep, boolean awaitWrite, String trainerState)
+      implements Command {}
+
+  /**
+   * Every tower loads the checkpoint directory {@code path} (one checkpoint, as {@link Checkpoint}
+   * committed it) into its replica and its optimizer, and answers with {@link
+   * Report.CheckpointDone}.
+   */
+  record Restore(long runId, String path) implements Command {}
 
   /** Which of the run's datasets. */
   enum DatasetRole {

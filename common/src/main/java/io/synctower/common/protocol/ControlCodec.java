@@ -13,8 +13,11 @@ import io.synctower.common.protocol.sbe.EvaluateDecoder;
 import io.synctower.common.protocol.sbe.EvaluateEncoder;
 import io.synctower.common.protocol.sbe.EvaluationDoneDecoder;
 import io.synctower.common.protocol.sbe.EvaluationDoneEncoder;
+import io.synctower.common.protocol.sbe.ExportWeightsRequestDecoder;
+import io.synctower.common.protocol.sbe.ExportWeightsRequestEncoder;
 import io.synctower.common.protocol.sbe.FailedDecoder;
 import io.synctower.common.protocol.sbe.FailedEncoder;
+import io.synctower.common.protocol.sbe.FailureCause;
 import io.synctower.common.protocol.sbe.GroupSizeEncodingDecoder;
 import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.HeartbeatEncoder;
@@ -25,6 +28,8 @@ import io.synctower.common.protocol.sbe.JoinRequestEncoder;
 import io.synctower.common.protocol.sbe.MessageHeaderDecoder;
 import io.synctower.common.protocol.sbe.MessageHeaderEncoder;
 import io.synctower.common.protocol.sbe.ReduceFrameDecoder;
+import io.synctower.common.protocol.sbe.RestoreRequestDecoder;
+import io.synctower.common.protocol.sbe.RestoreRequestEncoder;
 import io.synctower.common.protocol.sbe.ShutdownDecoder;
 import io.synctower.common.protocol.sbe.ShutdownEncoder;
 import io.synctower.common.protocol.sbe.StepDoneDecoder;
@@ -103,7 +108,9 @@ import org.agrona.MutableDirectBuffer;
  * #senderOf}): a {@link Command}, a {@link Join.Challenge} and a {@link Join.Welcome} are sent by
  * {@link Join#COORDINATOR}; a {@link Report} by its {@code rank()}; a {@link Heartbeat} by its
  * {@code sender()}; a {@link Join.Request} and a {@link Join.Proof} by their {@code rank()}. {@link
- * Command.Checkpoint} travels as the schema's {@code CheckpointRequest}.
+ * Command.ExportWeights} travels as the schema's {@code ExportWeightsRequest}, {@link
+ * Command.Restore} as {@code RestoreRequest} and {@link Command.Checkpoint} as {@code
+ * CheckpointRequest}.
  */
 public final class ControlCodec {
   /** Bytes of the HMAC-SHA256 tag after every authenticated message. */
@@ -132,9 +139,22 @@ public final class ControlCodec {
   private static final int TEXT_HEADER = VarStringEncodingDecoder.lengthEncodingLength();
   private static final String HMAC = "HmacSHA256";
 
+  private static final Report.Cause[] CAUSES = Report.Cause.values();
+
+  /** The schema's FailureCause of each Report.Cause, by ordinal; matched by name. */
+  private static final FailureCause[] CAUSE_CODES = new FailureCause[CAUSES.length];
+
   static {
     if (VarStringEncodingDecoder.lengthMaxValue() != MAX_TEXT_BYTES) {
       throw new IllegalStateException("synctower.xml changed the text limit: update ControlCodec");
+    }
+    for (final Report.Cause cause : CAUSES) {
+      try {
+        CAUSE_CODES[cause.ordinal()] = FailureCause.valueOf(cause.name());
+      } catch (final IllegalArgumentException e) {
+        throw new IllegalStateException(
+            "synctower.xml's FailureCause lacks Report.Cause." + cause + ": add it", e);
+      }
     }
   }
 
@@ -149,6 +169,16 @@ public final class ControlCodec {
     EVALUATE("Evaluate", EvaluateDecoder.TEMPLATE_ID, EvaluateDecoder.BLOCK_LENGTH, true),
     SHUTDOWN("Shutdown", ShutdownDecoder.TEMPLATE_ID, ShutdownDecoder.BLOCK_LENGTH, true),
     ABORT("Abort", AbortDecoder.TEMPLATE_ID, AbortDecoder.BLOCK_LENGTH, true),
+    EXPORT_WEIGHTS_REQUEST(
+        "ExportWeightsRequest",
+        ExportWeightsRequestDecoder.TEMPLATE_ID,
+        ExportWeightsRequestDecoder.BLOCK_LENGTH,
+        true),
+    RESTORE_REQUEST(
+        "RestoreRequest",
+        RestoreRequestDecoder.TEMPLATE_ID,
+        RestoreRequestDecoder.BLOCK_LENGTH,
+        true),
     CHECKPOINT_REQUEST(
         "CheckpointRequest",
         CheckpointRequestDecoder.TEMPLATE_ID,
@@ -219,6 +249,9 @@ public final class ControlCodec {
   private final EvaluateEncoder evaluateEncoder = new EvaluateEncoder();
   private final ShutdownEncoder shutdownEncoder = new ShutdownEncoder();
   private final AbortEncoder abortEncoder = new AbortEncoder();
+  private final ExportWeightsRequestEncoder exportWeightsRequestEncoder =
+      new ExportWeightsRequestEncoder();
+  private final RestoreRequestEncoder restoreRequestEncoder = new RestoreRequestEncoder();
   private final CheckpointRequestEncoder checkpointRequestEncoder = new CheckpointRequestEncoder();
   private final HeartbeatEncoder heartbeatEncoder = new HeartbeatEncoder();
   private final StepDoneEncoder stepDoneEncoder = new StepDoneEncoder();
@@ -236,6 +269,9 @@ public final class ControlCodec {
   private final EvaluateDecoder evaluateDecoder = new EvaluateDecoder();
   private final ShutdownDecoder shutdownDecoder = new ShutdownDecoder();
   private final AbortDecoder abortDecoder = new AbortDecoder();
+  private final ExportWeightsRequestDecoder exportWeightsRequestDecoder =
+      new ExportWeightsRequestDecoder();
+  private final RestoreRequestDecoder restoreRequestDecoder = new RestoreRequestDecoder();
   private final CheckpointRequestDecoder checkpointRequestDecoder = new CheckpointRequestDecoder();
   private final HeartbeatDecoder heartbeatDecoder = new HeartbeatDecoder();
   private final StepDoneDecoder stepDoneDecoder = new StepDoneDecoder();
@@ -333,15 +369,23 @@ public final class ControlCodec {
       length += ShutdownEncoder.BLOCK_LENGTH;
     } else if (message instanceof Command.Abort m) {
       length += AbortEncoder.BLOCK_LENGTH + text(m.reason(), "Command.Abort.reason");
+    } else if (message instanceof Command.ExportWeights m) {
+      length +=
+          ExportWeightsRequestEncoder.BLOCK_LENGTH + text(m.path(), "Command.ExportWeights.path");
+    } else if (message instanceof Command.Restore m) {
+      length += RestoreRequestEncoder.BLOCK_LENGTH + text(m.path(), "Command.Restore.path");
     } else if (message instanceof Command.Checkpoint m) {
-      length += CheckpointRequestEncoder.BLOCK_LENGTH + text(m.path(), "Command.Checkpoint.path");
+      length += CheckpointRequestEncoder.BLOCK_LENGTH;
+      length += text(m.directory(), "Command.Checkpoint.directory");
+      length += text(m.trainerState(), "Command.Checkpoint.trainerState");
     } else if (message instanceof Heartbeat) {
       length += HeartbeatEncoder.BLOCK_LENGTH;
-    } else if (message instanceof Report.StepDone) {
-      length += StepDoneEncoder.BLOCK_LENGTH;
+    } else if (message instanceof Report.StepDone m) {
+      length += StepDoneEncoder.BLOCK_LENGTH + text(m.nonFinite(), "Report.StepDone.nonFinite");
     } else if (message instanceof Report.EvaluationDone) {
       length += EvaluationDoneEncoder.BLOCK_LENGTH;
     } else if (message instanceof Report.Failed m) {
+      Objects.requireNonNull(m.cause(), "Report.Failed.cause");
       length += FailedEncoder.BLOCK_LENGTH + text(m.message(), "Report.Failed.message");
     } else if (message instanceof Report.CheckpointDone m) {
       length += CheckpointDoneEncoder.BLOCK_LENGTH + text(m.path(), "Report.CheckpointDone.path");
@@ -511,6 +555,25 @@ public final class ControlCodec {
               .culprit(m.culprit());
       e.limit(putText(buffer, e.limit(), m.reason()));
       return e.encodedLength();
+    } else if (message instanceof Command.ExportWeights m) {
+      final ExportWeightsRequestEncoder e =
+          exportWeightsRequestEncoder
+              .wrapAndApplyHeader(buffer, offset, headerEncoder)
+              .runId(m.runId())
+              .seq(seq)
+              .sender(sender)
+              .step(m.step());
+      e.limit(putText(buffer, e.limit(), m.path()));
+      return e.encodedLength();
+    } else if (message instanceof Command.Restore m) {
+      final RestoreRequestEncoder e =
+          restoreRequestEncoder
+              .wrapAndApplyHeader(buffer, offset, headerEncoder)
+              .runId(m.runId())
+              .seq(seq)
+              .sender(sender);
+      e.limit(putText(buffer, e.limit(), m.path()));
+      return e.encodedLength();
     } else if (message instanceof Command.Checkpoint m) {
       final CheckpointRequestEncoder e =
           checkpointRequestEncoder
@@ -518,8 +581,11 @@ public final class ControlCodec {
               .runId(m.runId())
               .seq(seq)
               .sender(sender)
-              .step(m.step());
-      e.limit(putText(buffer, e.limit(), m.path()));
+              .step(m.step())
+              .keep(m.keep())
+              .awaitWrite(m.awaitWrite() ? BooleanType.TRUE : BooleanType.FALSE);
+      e.limit(putText(buffer, e.limit(), m.directory()));
+      e.limit(putText(buffer, e.limit(), m.trainerState()));
       return e.encodedLength();
     } else if (message instanceof Heartbeat m) {
       return heartbeatEncoder
@@ -530,23 +596,26 @@ public final class ControlCodec {
           .sentEpochMillis(m.sentEpochMillis())
           .encodedLength();
     } else if (message instanceof Report.StepDone m) {
-      return stepDoneEncoder
-          .wrapAndApplyHeader(buffer, offset, headerEncoder)
-          .runId(m.runId())
-          .seq(seq)
-          .sender(sender)
-          .step(m.step())
-          .lossSum(m.lossSum())
-          .correctPositions(m.correctPositions())
-          .correctSequences(m.correctSequences())
-          .samples(m.samples())
-          .dataWaitNanos(m.dataWaitNanos())
-          .forwardNanos(m.forwardNanos())
-          .backwardNanos(m.backwardNanos())
-          .allReduceNanos(m.allReduceNanos())
-          .optimizerNanos(m.optimizerNanos())
-          .replicaHash(m.replicaHash())
-          .encodedLength();
+      final StepDoneEncoder e =
+          stepDoneEncoder
+              .wrapAndApplyHeader(buffer, offset, headerEncoder)
+              .runId(m.runId())
+              .seq(seq)
+              .sender(sender)
+              .step(m.step())
+              .lossSum(m.lossSum())
+              .correctPositions(m.correctPositions())
+              .correctSequences(m.correctSequences())
+              .samples(m.samples())
+              .dataWaitNanos(m.dataWaitNanos())
+              .forwardNanos(m.forwardNanos())
+              .backwardNanos(m.backwardNanos())
+              .allReduceNanos(m.allReduceNanos())
+              .optimizerNanos(m.optimizerNanos())
+              .replicaHash(m.replicaHash())
+              .skipped(m.skipped() ? BooleanType.TRUE : BooleanType.FALSE);
+      e.limit(putText(buffer, e.limit(), m.nonFinite()));
+      return e.encodedLength();
     } else if (message instanceof Report.EvaluationDone m) {
       return evaluationDoneEncoder
           .wrapAndApplyHeader(buffer, offset, headerEncoder)
@@ -566,7 +635,7 @@ public final class ControlCodec {
               .seq(seq)
               .sender(sender)
               .step(m.step())
-              .consequence(m.consequence() ? BooleanType.TRUE : BooleanType.FALSE);
+              .cause(CAUSE_CODES[m.cause().ordinal()]);
       e.limit(putText(buffer, e.limit(), m.message()));
       return e.encodedLength();
     } else if (message instanceof Report.CheckpointDone m) {
@@ -719,6 +788,8 @@ public final class ControlCodec {
       case EVALUATE -> evaluate(buffer, body, blockLength, version);
       case SHUTDOWN -> shutdown(buffer, body, blockLength, version);
       case ABORT -> abort(buffer, body, blockLength, version);
+      case EXPORT_WEIGHTS_REQUEST -> exportWeightsRequest(buffer, body, blockLength, version);
+      case RESTORE_REQUEST -> restoreRequest(buffer, body, blockLength, version);
       case CHECKPOINT_REQUEST -> checkpointRequest(buffer, body, blockLength, version);
       case HEARTBEAT -> heartbeat(buffer, body, blockLength, version);
       case STEP_DONE -> stepDone(buffer, body, blockLength, version);
@@ -891,6 +962,33 @@ public final class ControlCodec {
     return ok(d.seq(), d.sender(), new Command.Abort(d.runId(), d.step(), d.culprit(), reason));
   }
 
+  private Decoded exportWeightsRequest(
+      final DirectBuffer buffer, final int body, final int blockLength, final int version) {
+    final ExportWeightsRequestDecoder d =
+        exportWeightsRequestDecoder.wrap(buffer, body, blockLength, version);
+    if (d.sender() != Join.COORDINATOR) {
+      return notFromCoordinator(Kind.EXPORT_WEIGHTS_REQUEST, d.sender());
+    }
+    final String path = reader.text("ExportWeightsRequest.path");
+    if (path == null) {
+      return rejected(Rejection.MALFORMED, reader.failure);
+    }
+    return ok(d.seq(), d.sender(), new Command.ExportWeights(d.runId(), d.step(), path));
+  }
+
+  private Decoded restoreRequest(
+      final DirectBuffer buffer, final int body, final int blockLength, final int version) {
+    final RestoreRequestDecoder d = restoreRequestDecoder.wrap(buffer, body, blockLength, version);
+    if (d.sender() != Join.COORDINATOR) {
+      return notFromCoordinator(Kind.RESTORE_REQUEST, d.sender());
+    }
+    final String path = reader.text("RestoreRequest.path");
+    if (path == null) {
+      return rejected(Rejection.MALFORMED, reader.failure);
+    }
+    return ok(d.seq(), d.sender(), new Command.Restore(d.runId(), path));
+  }
+
   private Decoded checkpointRequest(
       final DirectBuffer buffer, final int body, final int blockLength, final int version) {
     final CheckpointRequestDecoder d =
@@ -898,11 +996,25 @@ public final class ControlCodec {
     if (d.sender() != Join.COORDINATOR) {
       return notFromCoordinator(Kind.CHECKPOINT_REQUEST, d.sender());
     }
-    final String path = reader.text("CheckpointRequest.path");
-    if (path == null) {
+    final short awaitWrite = d.awaitWriteRaw();
+    if (!isBoolean(awaitWrite)) {
+      return badCode("CheckpointRequest.awaitWrite", awaitWrite);
+    }
+    final String directory = reader.text("CheckpointRequest.directory");
+    final String state = directory == null ? null : reader.text("CheckpointRequest.trainerState");
+    if (state == null) {
       return rejected(Rejection.MALFORMED, reader.failure);
     }
-    return ok(d.seq(), d.sender(), new Command.Checkpoint(d.runId(), d.step(), path));
+    return ok(
+        d.seq(),
+        d.sender(),
+        new Command.Checkpoint(
+            d.runId(),
+            d.step(),
+            directory,
+            d.keep(),
+            awaitWrite == BooleanType.TRUE.value(),
+            state));
   }
 
   private Decoded heartbeat(
@@ -914,6 +1026,14 @@ public final class ControlCodec {
   private Decoded stepDone(
       final DirectBuffer buffer, final int body, final int blockLength, final int version) {
     final StepDoneDecoder d = stepDoneDecoder.wrap(buffer, body, blockLength, version);
+    final short skipped = d.skippedRaw();
+    if (!isBoolean(skipped)) {
+      return badCode("StepDone.skipped", skipped);
+    }
+    final String nonFinite = reader.text("StepDone.nonFinite");
+    if (nonFinite == null) {
+      return rejected(Rejection.MALFORMED, reader.failure);
+    }
     return ok(
         d.seq(),
         d.sender(),
@@ -930,7 +1050,9 @@ public final class ControlCodec {
             d.backwardNanos(),
             d.allReduceNanos(),
             d.optimizerNanos(),
-            d.replicaHash()));
+            d.replicaHash(),
+            skipped == BooleanType.TRUE.value(),
+            nonFinite));
   }
 
   private Decoded evaluationDone(
@@ -951,19 +1073,15 @@ public final class ControlCodec {
   private Decoded failed(
       final DirectBuffer buffer, final int body, final int blockLength, final int version) {
     final FailedDecoder d = failedDecoder.wrap(buffer, body, blockLength, version);
-    final short consequence = d.consequenceRaw();
-    if (!isBoolean(consequence)) {
-      return badCode("Failed.consequence", consequence);
+    final Report.Cause cause = cause(d.causeRaw());
+    if (cause == null) {
+      return badCode("Failed.cause", d.causeRaw());
     }
     final String text = reader.text("Failed.message");
     if (text == null) {
       return rejected(Rejection.MALFORMED, reader.failure);
     }
-    return ok(
-        d.seq(),
-        d.sender(),
-        new Report.Failed(
-            d.runId(), d.sender(), d.step(), text, consequence == BooleanType.TRUE.value()));
+    return ok(d.seq(), d.sender(), new Report.Failed(d.runId(), d.sender(), d.step(), text, cause));
   }
 
   private Decoded checkpointDone(
@@ -988,6 +1106,16 @@ public final class ControlCodec {
               + (ControlCodec.authenticated(message) ? " before its tag" : ""));
     }
     return new Decoded.Ok(seq, sender, message);
+  }
+
+  /** The cause with FailureCause code {@code code}, or null for a code the schema lacks. */
+  private static Report.Cause cause(final short code) {
+    for (final Report.Cause c : CAUSES) {
+      if (CAUSE_CODES[c.ordinal()].value() == code) {
+        return c;
+      }
+    }
+    return null;
   }
 
   private static boolean isBoolean(final short code) {

@@ -11,10 +11,13 @@ import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.common.protocol.sbe.AbortDecoder;
+import io.synctower.common.protocol.sbe.CheckpointRequestDecoder;
 import io.synctower.common.protocol.sbe.EvaluateDecoder;
 import io.synctower.common.protocol.sbe.FailedDecoder;
+import io.synctower.common.protocol.sbe.FailureCause;
 import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.JoinRequestDecoder;
+import io.synctower.common.protocol.sbe.StepDoneDecoder;
 import io.synctower.common.protocol.sbe.TrainStepDecoder;
 import io.synctower.common.protocol.sbe.WelcomeDecoder;
 import java.nio.ByteBuffer;
@@ -81,6 +84,24 @@ class ControlCodecTest {
       covered.add(m.getClass().getName());
     }
     assertEquals(ProtocolSamples.allMessageTypes(), Set.copyOf(covered));
+  }
+
+  @Test
+  void samplesCoverEveryFailureCauseAndBothValuesOfTheVersion2Flags() {
+    final Set<Object> covered = new HashSet<>();
+    for (final Message m : ProtocolSamples.small()) {
+      if (m instanceof Report.Failed f) {
+        covered.add(f.cause());
+      } else if (m instanceof Command.Checkpoint c) {
+        covered.add("awaitWrite=" + c.awaitWrite());
+      } else if (m instanceof Report.StepDone s) {
+        covered.add("skipped=" + s.skipped());
+      }
+    }
+    final Set<Object> expected = new HashSet<>(List.of(Report.Cause.values()));
+    expected.addAll(
+        List.of("awaitWrite=true", "awaitWrite=false", "skipped=true", "skipped=false"));
+    assertEquals(expected, covered);
   }
 
   @Test
@@ -201,6 +222,27 @@ class ControlCodecTest {
   }
 
   @Test
+  void shouldRoundTripACheckpointWhoseTrainerStateIsAtTheSchemaLimit() {
+    final String state = "s".repeat(ControlCodec.MAX_TEXT_BYTES - 4) + "𝄞"; // 4 bytes in UTF-8
+    final Command.Checkpoint c =
+        new Command.Checkpoint(RUN, 10, "/data/runs/r1/checkpoints", 5, true, state);
+    final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(64);
+    final int length = codec.encode(c, 1, buffer, 0);
+    assertEquals(ControlCodec.encodedLength(c), length);
+    final Decoded.Ok ok = assertInstanceOf(Decoded.Ok.class, codec.decode(buffer, 0, length));
+    assertSameMessage(c, ok.message());
+  }
+
+  @Test
+  void shouldRejectACheckpointRequestWhoseTrainerStateIsCutNamingTheField() {
+    final byte[] frame = encode(codec, new Command.Checkpoint(RUN, 1, "dir", 1, true, "ab"), 1);
+    final int state = 8 + CheckpointRequestDecoder.BLOCK_LENGTH + 4 + 3;
+    le(frame).putInt(state, 3);
+    assertRejected(
+        Rejection.MALFORMED, "CheckpointRequest.trainerState claims 3 bytes", retag(frame));
+  }
+
+  @Test
   void shouldRejectEveryAuthenticatedTypeUnderAnotherSecretAndStillReadTheHandshake() {
     final byte[] other = SECRET.clone();
     other[31] ^= 1;
@@ -246,13 +288,17 @@ class ControlCodecTest {
     final IllegalArgumentException multibyte =
         assertThrows(
             IllegalArgumentException.class,
-            () -> ControlCodec.encodedLength(new Command.Checkpoint(RUN, 1, "é".repeat(600_000))));
-    assertTrue(multibyte.getMessage().contains("Command.Checkpoint.path"), multibyte.getMessage());
+            () ->
+                ControlCodec.encodedLength(new Command.ExportWeights(RUN, 1, "é".repeat(600_000))));
+    assertTrue(
+        multibyte.getMessage().contains("Command.ExportWeights.path"), multibyte.getMessage());
     assertTrue(multibyte.getMessage().contains("1200000 bytes"), multibyte.getMessage());
     final IllegalArgumentException surrogate =
         assertThrows(
             IllegalArgumentException.class,
-            () -> codec.encode(new Report.Failed(RUN, 0, 0, "a\uD800b", false), 1, buffer, 0));
+            () ->
+                codec.encode(
+                    new Report.Failed(RUN, 0, 0, "a\uD800b", Report.Cause.CRASHED), 1, buffer, 0));
     assertTrue(surrogate.getMessage().contains("unpaired surrogate"), surrogate.getMessage());
     assertThrows(
         IllegalArgumentException.class,
@@ -272,6 +318,11 @@ class ControlCodecTest {
     assertThrows(
         NullPointerException.class,
         () -> codec.encode(new Command.Evaluate(RUN, null), 1, buffer, 0));
+    final NullPointerException noCause =
+        assertThrows(
+            NullPointerException.class,
+            () -> codec.encode(new Report.Failed(RUN, 1, 1, "", null), 1, buffer, 0));
+    assertTrue(noCause.getMessage().contains("Report.Failed.cause"), noCause.getMessage());
   }
 
   @Test
@@ -313,7 +364,8 @@ class ControlCodecTest {
     final byte[] schema = heartbeat();
     le(schema).putShort(4, (short) 7302);
     assertRejected(Rejection.MALFORMED, "schema id 7302", schema);
-    for (final int version : new int[] {0, 2, 0xFFFF}) {
+    // 1: a process of the previous build, whose Failed and StepDone have other layouts.
+    for (final int version : new int[] {0, 1, ControlCodec.SCHEMA_VERSION + 1, 0xFFFF}) {
       final byte[] frame = heartbeat();
       le(frame).putShort(6, (short) version);
       assertRejected(Rejection.MALFORMED, "same SyncTower build", frame);
@@ -321,7 +373,7 @@ class ControlCodecTest {
   }
 
   @ParameterizedTest(name = "template id {0}")
-  @ValueSource(ints = {0, 5, 9, 15, 34, 49, 51, 0xFFFF})
+  @ValueSource(ints = {0, 5, 9, 17, 19, 34, 49, 51, 0xFFFF})
   void shouldRejectTemplateIdsThatAreNotControlMessages(final int templateId) {
     final byte[] frame = heartbeat();
     le(frame).putShort(2, (short) templateId);
@@ -405,7 +457,8 @@ class ControlCodecTest {
   void shouldRejectTextThatIsNotUtf8(final String hex) {
     final byte[] bad = java.util.HexFormat.of().parseHex(hex);
     final byte[] frame =
-        encode(codec, new Report.Failed(RUN, 1, 1, "x".repeat(bad.length), true), 1);
+        encode(
+            codec, new Report.Failed(RUN, 1, 1, "x".repeat(bad.length), Report.Cause.CRASHED), 1);
     System.arraycopy(bad, 0, frame, 8 + FailedDecoder.BLOCK_LENGTH + 4, bad.length);
     assertRejected(Rejection.MALFORMED, "Failed.message is not valid UTF-8", retag(frame));
   }
@@ -419,9 +472,63 @@ class ControlCodecTest {
     final byte[] evaluate = encode(codec, new Command.Evaluate(RUN, Command.DatasetRole.TRAIN), 1);
     evaluate[8 + EvaluateDecoder.datasetEncodingOffset()] = (byte) code;
     assertRejected(Rejection.MALFORMED, "Evaluate.dataset has code " + code, retag(evaluate));
-    final byte[] failed = encode(codec, new Report.Failed(RUN, 1, 1, "", true), 1);
-    failed[8 + FailedDecoder.consequenceEncodingOffset()] = (byte) code;
-    assertRejected(Rejection.MALFORMED, "Failed.consequence has code " + code, retag(failed));
+    final byte[] step =
+        encode(
+            codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss"), 1);
+    step[8 + StepDoneDecoder.skippedEncodingOffset()] = (byte) code;
+    assertRejected(Rejection.MALFORMED, "StepDone.skipped has code " + code, retag(step));
+    final byte[] checkpoint = encode(codec, new Command.Checkpoint(RUN, 1, "d", 1, false, ""), 1);
+    checkpoint[8 + CheckpointRequestDecoder.awaitWriteEncodingOffset()] = (byte) code;
+    assertRejected(
+        Rejection.MALFORMED, "CheckpointRequest.awaitWrite has code " + code, retag(checkpoint));
+  }
+
+  @Test
+  void shouldRejectAStepDoneWhoseNonFiniteTextIsCutOrNotUtf8() {
+    final byte[] frame =
+        encode(codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, false, "ab"), 1);
+    final int text = 8 + StepDoneDecoder.BLOCK_LENGTH;
+    final byte[] longer = frame.clone();
+    le(longer).putInt(text, 3);
+    assertRejected(Rejection.MALFORMED, "StepDone.nonFinite claims 3 bytes", retag(longer));
+    final byte[] bad = frame.clone();
+    bad[text + 4] = (byte) 0xC0;
+    assertRejected(Rejection.MALFORMED, "StepDone.nonFinite is not valid UTF-8", retag(bad));
+  }
+
+  @ParameterizedTest(name = "code {0}")
+  @ValueSource(ints = {7, 8, 100, 128, 254, 255})
+  void shouldRejectAFailureCauseTheSchemaDoesNotDefineNamingTheField(final int code) {
+    final byte[] failed =
+        encode(codec, new Report.Failed(RUN, 1, 1, "", Report.Cause.CHECKPOINT), 1);
+    failed[8 + FailedDecoder.causeEncodingOffset()] = (byte) code;
+    assertRejected(Rejection.MALFORMED, "Failed.cause has code " + code, retag(failed));
+  }
+
+  @Test
+  void shouldCarryEveryFailureCauseAsItsSchemaCode() {
+    // The schema's FailureCause lists Report.Cause in its order: code = ordinal.
+    for (final Report.Cause cause : Report.Cause.values()) {
+      final Report.Failed f = new Report.Failed(RUN, 1, 1, "m", cause);
+      final byte[] frame = encode(codec, f, 1);
+      assertEquals(cause.ordinal(), frame[8 + FailedDecoder.causeEncodingOffset()], cause.name());
+      assertSameMessage(f, assertInstanceOf(Decoded.Ok.class, decode(frame)).message());
+    }
+    assertEquals(Report.Cause.values().length, FailureCause.values().length - 1, "NULL_VAL aside");
+  }
+
+  @Test
+  void shouldCallOnlyAbortedAConsequenceAndOnlyCrashedLostOrStalledRecoverable() {
+    final Set<Report.Cause> recoverable = new HashSet<>();
+    for (final Report.Cause cause : Report.Cause.values()) {
+      final Report.Failed f = new Report.Failed(RUN, 0, 0, "", cause);
+      assertEquals(cause == Report.Cause.ABORTED, f.consequence(), cause.name());
+      if (f.recoverable()) {
+        recoverable.add(cause);
+      }
+    }
+    assertEquals(
+        Set.of(Report.Cause.CRASHED, Report.Cause.LOST, Report.Cause.STALLED), recoverable);
   }
 
   @Test
@@ -430,6 +537,9 @@ class ControlCodecTest {
         List.of(
             new Command.Shutdown(RUN),
             new Command.TrainStep(RUN, 1, 1, 1, 1, false),
+            new Command.ExportWeights(RUN, 1, "p"),
+            new Command.Checkpoint(RUN, 1, "d", 2, true, "s: 1"),
+            new Command.Restore(RUN, "d/1"),
             new Join.Welcome(RUN, 0, 1, List.of("a"), "y"))) {
       final byte[] frame = encode(codec, m, 1);
       le(frame).putInt(24, 2);

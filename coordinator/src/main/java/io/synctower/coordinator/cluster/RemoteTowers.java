@@ -517,7 +517,7 @@ public final class RemoteTowers implements Towers {
   @Override
   public void copyWeightsTo(final Model model, final Path scratchDir) throws InterruptedException {
     final Path file = scratchDir.toAbsolutePath().resolve("tower0-weights.npz");
-    send(new Command.Checkpoint(runId, Math.max(currentStep.get(), 0), file.toString()));
+    send(new Command.ExportWeights(runId, Math.max(currentStep.get(), 0), file.toString()));
     collect();
     WeightsFile.load(model, file, WeightLayout.PYTORCH, new ImportOptions(true, Set.of()));
     try {

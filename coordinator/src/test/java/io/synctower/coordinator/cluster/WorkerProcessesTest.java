@@ -296,7 +296,12 @@ class WorkerProcessesTest {
         final UnsafeBuffer buf = new UnsafeBuffer(ByteBuffer.allocateDirect(4096));
         final long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (t.rejected(Rejection.WRONG_RUN) == 0 && System.nanoTime() < deadline) {
-          offer(p, codec, new Report.StepDone(42, 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0), 1, buf);
+          offer(
+              p,
+              codec,
+              new Report.StepDone(42, 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, ""),
+              1,
+              buf);
           Thread.sleep(20);
         }
       }

@@ -239,7 +239,7 @@ public final class WorkerEndpoint implements AutoCloseable {
                         options.rank(),
                         -1,
                         "cannot start: " + e.getClass().getSimpleName() + ": " + e.getMessage(),
-                        false));
+                        Report.Cause.CRASHED));
                 return;
               }
               runtime.run();
