@@ -266,9 +266,10 @@ public final class CheckpointStore {
    * @throws CheckpointCorruptException naming each damaged file and what is wrong
    */
   public static StoredCheckpoint load(final Path checkpointDir) {
-    final Path dir = Objects.requireNonNull(checkpointDir, "checkpointDir").toAbsolutePath();
+    final Path dir =
+        Objects.requireNonNull(checkpointDir, "checkpointDir").toAbsolutePath().normalize();
     try {
-      return verify(dir.normalize(), List.of());
+      return verify(dir, List.of());
     } catch (final CheckpointCorruptException e) {
       throw e.withFix("restore " + dir + " from a copy, or load another checkpoint");
     }
