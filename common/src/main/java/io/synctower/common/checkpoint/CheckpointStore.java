@@ -165,7 +165,10 @@ public final class CheckpointStore {
               + " still names the previous checkpoint)";
       syncDirectory(root);
       pointLatestAt(name);
-      failed = "checkpoint step %d is committed at %s, but older checkpoints could not be removed";
+      failed =
+          "checkpoint step %d is committed at %s and latest names it, but forcing the root to disk"
+              + " or removing older checkpoints failed";
+      syncDirectory(root);
       prune(name, keep);
       return target;
     } catch (final IOException e) {
@@ -359,7 +362,6 @@ public final class CheckpointStore {
       removeQuietly(tmp, e);
       throw e;
     }
-    syncDirectory(root);
   }
 
   /**
