@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -48,7 +49,6 @@ public final class ConfigLoader {
 
   private ConfigLoader() {}
 
-  /** Loads a file; {@code overrides} maps dotted keys to YAML scalars ("3", "true", "adam"). */
   /**
    * The resolved configuration as YAML: every key with the value in force, defaults filled in. This
    * is the run directory's {@code config.yaml} and what the coordinator sends worker processes;
@@ -60,6 +60,7 @@ public final class ConfigLoader {
     return new Yaml(dump).dump(config.resolved());
   }
 
+  /** Loads a file; {@code overrides} maps dotted keys to YAML scalars ("3", "true", "adam"). */
   public static RunConfig load(final Path file, final Map<String, String> overrides) {
     final String text;
     try {
@@ -130,16 +131,47 @@ public final class ConfigLoader {
     final RunConfig.Model model = readModel(root.child("model"));
     final RunConfig.Data data = readData(root.child("data"));
     final RunConfig.Training training = readTraining(root.child("training"));
-    if (training.batchSize() < towers && bn.sync()) {
+    final RunConfig.Checkpointing checkpoint = readCheckpoint(root.child("checkpoint"));
+    final RunConfig.Failure failure = readFailure(root.child("failure"));
+    if (towers > training.batchSize() && !training.allowEmptyShards()) {
       root.problem(
           "towers",
           towers
-              + " towers cannot all get samples from a global batch of "
+              + " towers > training.batchSize "
               + training.batchSize()
-              + "; raise training.batchSize or lower towers");
+              + " leaves "
+              + (towers - training.batchSize())
+              + " tower(s) without samples in every step; set training.batchSize to at least "
+              + towers
+              + " or towers to at most "
+              + training.batchSize()
+              + ", or set training.allowEmptyShards: true if that is intended");
     }
     root.finish();
-    return new RunConfig(name, seed, towers, model, data, training, bn, root.resolved());
+    return new RunConfig(
+        name, seed, towers, model, data, training, bn, checkpoint, failure, root.resolved());
+  }
+
+  private static RunConfig.Checkpointing readCheckpoint(final ConfigNode n) {
+    final ConfigNode every = n.child("every");
+    final long steps = every.integer("steps", 0L, 0, Long.MAX_VALUE);
+    final double minutes = every.number("minutes", 10.0, 0, 1e6);
+    every.finish();
+    final int keep = n.integer("keep", 3, 1, 1_000_000);
+    n.finish();
+    return new RunConfig.Checkpointing(steps, minutes, keep);
+  }
+
+  private static RunConfig.Failure readFailure(final ConfigNode n) {
+    final boolean elastic = n.bool("elastic", false);
+    final int maxRestarts = n.integer("maxRestarts", 3, 0, 1_000_000);
+    final RunConfig.NonFinitePolicy onNonFinite =
+        RunConfig.NonFinitePolicy.valueOf(
+            n.choice("onNonFinite", "stop", Set.of("stop", "skip")).toUpperCase(Locale.ROOT));
+    final Duration stepDeadline =
+        n.duration("stepDeadline", Duration.ofSeconds(10), Duration.ofMillis(1));
+    n.finish();
+    return new RunConfig.Failure(elastic, maxRestarts, onNonFinite, stepDeadline);
   }
 
   private static RunConfig.Bn readBn(final ConfigNode n, final int towers) {
@@ -227,10 +259,14 @@ public final class ConfigLoader {
             case "flatten" -> new LayerSpec.Flatten(layerName);
             case "reshape" -> {
               final List<Integer> shape = l.integers("shape");
-              if (shape == null || shape.isEmpty()) {
+              final boolean given = shape != null && !shape.isEmpty();
+              if (!given) {
                 l.problem("shape", "required, e.g. shape: [4, 62] for 4 positions of 62 classes");
+              } else if (shape.stream().anyMatch(d -> d < 1)) {
+                l.problem("shape", shape + " has a dimension < 1; every dimension must be >= 1");
               }
-              yield new LayerSpec.Reshape(layerName, shape == null ? List.of(1) : shape);
+              yield new LayerSpec.Reshape(
+                  layerName, given && shape.stream().allMatch(d -> d >= 1) ? shape : List.of(1));
             }
             default -> {
               rejectMomentum(l);
@@ -357,9 +393,18 @@ public final class ConfigLoader {
     final ScheduleSpec schedule = readSchedule(n.child("schedule"));
     final int reference = n.integer("referenceBatch", 0, 0, 1 << 20);
     final int replicaCheck = n.integer("replicaCheckEvery", 100, 0, Integer.MAX_VALUE);
+    final boolean allowEmptyShards = n.bool("allowEmptyShards", false);
     n.finish();
     return new RunConfig.Training(
-        epochs, steps, batch, evalBatch, optimizer, schedule, reference, replicaCheck);
+        epochs,
+        steps,
+        batch,
+        evalBatch,
+        optimizer,
+        schedule,
+        reference,
+        replicaCheck,
+        allowEmptyShards);
   }
 
   private static OptimizerSpec readOptimizer(final ConfigNode n) {

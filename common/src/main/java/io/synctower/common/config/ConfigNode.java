@@ -1,11 +1,15 @@
 package io.synctower.common.config;
 
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
+import java.util.TreeSet;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.apache.commons.text.similarity.LevenshteinDistance;
 
 /**
@@ -126,7 +130,13 @@ public final class ConfigNode {
     }
     final String lower = s.toLowerCase(Locale.ROOT);
     if (!choices.contains(lower)) {
-      problems.add(key(name) + ": '" + s + "' is not one of " + choices + nearest(lower, choices));
+      problems.add(
+          key(name)
+              + ": '"
+              + s
+              + "' is not one of "
+              + new TreeSet<>(choices)
+              + nearest(lower, choices));
       return fallback;
     }
     resolved.put(name, lower);
@@ -215,6 +225,71 @@ public final class ConfigNode {
     }
     resolved.put(name, result);
     return result;
+  }
+
+  /**
+   * A duration written as a whole number and a unit: {@code 500ms}, {@code 10s}, {@code 2m}, {@code
+   * 1h}. The resolved tree gets it in the largest unit that keeps it whole ({@code 120s} is written
+   * as {@code 2m}), which this method reads back to the same value.
+   */
+  public Duration duration(final String name, final Duration fallback, final Duration min) {
+    final Object v = raw(name);
+    Duration result = fallback;
+    if (v instanceof String s) {
+      result = parseDuration(s.trim());
+      if (result == null) {
+        problems.add(key(name) + ": '" + s + "' is not a duration; " + DURATION_FORMS);
+        result = fallback;
+      }
+    } else if (v != null) {
+      problems.add(key(name) + ": expected a duration, got " + describe(v) + "; " + DURATION_FORMS);
+    }
+    if (result.compareTo(min) < 0) {
+      problems.add(
+          key(name)
+              + ": "
+              + formatDuration(result)
+              + " is too short; use at least "
+              + formatDuration(min));
+      result = fallback;
+    }
+    resolved.put(name, formatDuration(result));
+    return result;
+  }
+
+  private static final String DURATION_FORMS =
+      "write a whole number and a unit: 500ms, 10s, 2m or 1h";
+
+  private static final Pattern DURATION = Pattern.compile("(-?\\d{1,12})(ms|s|m|h)");
+
+  /** {@code 500ms}, {@code 10s}, {@code 2m}, {@code 1h}; null for anything else. */
+  static Duration parseDuration(final String text) {
+    final Matcher m = DURATION.matcher(text);
+    if (!m.matches()) {
+      return null;
+    }
+    final long amount = Long.parseLong(m.group(1));
+    return switch (m.group(2)) {
+      case "ms" -> Duration.ofMillis(amount);
+      case "s" -> Duration.ofSeconds(amount);
+      case "m" -> Duration.ofMinutes(amount);
+      default -> Duration.ofHours(amount);
+    };
+  }
+
+  /** The inverse of {@link #parseDuration} for whole milliseconds, in the largest exact unit. */
+  static String formatDuration(final Duration d) {
+    final long ms = d.toMillis();
+    if (ms != 0 && ms % 3_600_000 == 0) {
+      return ms / 3_600_000 + "h";
+    }
+    if (ms != 0 && ms % 60_000 == 0) {
+      return ms / 60_000 + "m";
+    }
+    if (ms % 1000 == 0) {
+      return ms / 1000 + "s";
+    }
+    return ms + "ms";
   }
 
   public List<Integer> integers(final String name) {

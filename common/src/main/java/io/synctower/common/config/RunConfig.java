@@ -4,6 +4,7 @@ import io.synctower.common.bn.BnTraining;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.optim.OptimizerSpec;
 import io.synctower.common.optim.ScheduleSpec;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -12,6 +13,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  * A validated run configuration. Built only by {@link ConfigLoader}, which checks everything once
  * and reports all problems together; after that, code trusts these values.
  *
+ * @param checkpoint when checkpoints are written and how many are kept ({@code checkpoint:})
+ * @param failure what a run does when a tower is lost, stalls, or a step is not finite ({@code
+ *     failure:})
  * @param resolved the configuration as it runs (every default filled in), saved as the run
  *     directory's {@code config.yaml}
  */
@@ -23,6 +27,8 @@ public record RunConfig(
     Data data,
     Training training,
     Bn bn,
+    Checkpointing checkpoint,
+    Failure failure,
     Map<String, Object> resolved) {
 
   /** The network: data type and layers. */
@@ -47,6 +53,8 @@ public record RunConfig(
    * @param steps stop after this many optimizer steps (0 = run all epochs)
    * @param referenceBatch linear scaling rule: lr * batchSize / referenceBatch (0 = off)
    * @param replicaCheckEvery compare the replicas' hashes every this many steps (0 = never)
+   * @param allowEmptyShards whether {@code towers > batchSize} is accepted, leaving some towers
+   *     without samples in every step (they still join every collective, with zero counts)
    */
   public record Training(
       int epochs,
@@ -56,7 +64,8 @@ public record RunConfig(
       OptimizerSpec optimizer,
       ScheduleSpec schedule,
       int referenceBatch,
-      int replicaCheckEvery) {}
+      int replicaCheckEvery,
+      boolean allowEmptyShards) {}
 
   /**
    * @param decay weight of the old value in the moving averages (0.99: moving = 0.99 moving + 0.01
@@ -74,4 +83,33 @@ public record RunConfig(
       return ghostBatch > 0 ? BnTraining.GHOST : BnTraining.LOCAL;
     }
   }
+
+  /**
+   * When checkpoints are written: every {@code everySteps} optimizer steps and/or every {@code
+   * everyMinutes} minutes of training, whichever comes first; both 0 means never.
+   *
+   * @param everySteps optimizer steps between checkpoints (0 = not by steps)
+   * @param everyMinutes minutes of training between checkpoints (0 = not by time)
+   * @param keep committed checkpoints kept on disk (at least 1); older ones are deleted
+   */
+  public record Checkpointing(long everySteps, double everyMinutes, int keep) {}
+
+  /** What a step whose loss or gradients contain NaN or Inf does; YAML values are lower case. */
+  public enum NonFinitePolicy {
+    /** End the run with an error naming the step and the towers that saw non-finite values. */
+    STOP,
+    /** Drop the step on every tower (no weight update) and go on with the next batch. */
+    SKIP
+  }
+
+  /**
+   * @param elastic on a lost tower, restart from the latest checkpoint and go on (false: the run
+   *     ends with an error naming the tower)
+   * @param maxRestarts elastic restarts per run before giving up (0: none)
+   * @param onNonFinite what a step with NaN/Inf in its loss or gradients does
+   * @param stepDeadline how long after the first tower of a step reported the others may take
+   *     before the slow ones are declared stalled (positive)
+   */
+  public record Failure(
+      boolean elastic, int maxRestarts, NonFinitePolicy onNonFinite, Duration stepDeadline) {}
 }

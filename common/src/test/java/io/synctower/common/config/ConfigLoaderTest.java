@@ -1,14 +1,18 @@
 package io.synctower.common.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.common.bn.BnTraining;
 import io.synctower.common.optim.OptimizerSpec;
+import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /** Strict config reading: every problem at once, each naming the key, the value and the fix. */
 class ConfigLoaderTest {
@@ -82,6 +86,176 @@ class ConfigLoaderTest {
     final OptimizerSpec adadelta = c.training().optimizer();
     assertEquals(1.0, adadelta.lr(), "Keras 2 / TF 1.x Adadelta default, stated in the README");
     assertTrue(adadelta.defaulted().contains("lr"), "a defaulted lr is reported as such");
+    assertEquals(new RunConfig.Checkpointing(0, 10.0, 3), c.checkpoint());
+    assertEquals(
+        new RunConfig.Failure(false, 3, RunConfig.NonFinitePolicy.STOP, Duration.ofSeconds(10)),
+        c.failure());
+    assertFalse(c.training().allowEmptyShards());
+  }
+
+  @Test
+  void resolvedConfigShowsTheCheckpointAndFailureDefaults() {
+    final String yaml = ConfigLoader.toYaml(parse(VALID));
+    for (final String line :
+        List.of(
+            "checkpoint:\n  every:\n    steps: 0\n    minutes: 10.0\n  keep: 3\n",
+            "failure:\n  elastic: false\n  maxRestarts: 3\n  onNonFinite: stop\n"
+                + "  stepDeadline: 10s\n",
+            "  allowEmptyShards: false\n")) {
+      assertTrue(yaml.contains(line), () -> "'" + line + "' missing in\n" + yaml);
+    }
+  }
+
+  @Test
+  void checkpointAndFailureSettingsAreReadAndReadBack() {
+    final String text =
+        VALID
+            + """
+            checkpoint:
+              every: {steps: 500, minutes: 0}
+              keep: 1
+            failure:
+              elastic: true
+              maxRestarts: 0
+              onNonFinite: SKIP
+              stepDeadline: 120s
+            """;
+    final RunConfig c = parse(text);
+    assertEquals(new RunConfig.Checkpointing(500, 0.0, 1), c.checkpoint());
+    assertEquals(
+        new RunConfig.Failure(true, 0, RunConfig.NonFinitePolicy.SKIP, Duration.ofMinutes(2)),
+        c.failure());
+    final String yaml = ConfigLoader.toYaml(c);
+    assertTrue(yaml.contains("stepDeadline: 2m"), yaml);
+    assertTrue(yaml.contains("onNonFinite: skip"), yaml);
+    final RunConfig back = ConfigLoader.parse(yaml, "resolved", Map.of());
+    assertEquals(c.checkpoint(), back.checkpoint());
+    assertEquals(c.failure(), back.failure());
+  }
+
+  @ParameterizedTest
+  @CsvSource({"500ms, 500", "10s, 10000", "2m, 120000", "1h, 3600000", "' 7s ', 7000"})
+  void stepDeadlineTakesTheDocumentedUnits(final String text, final long millis) {
+    final RunConfig c = parse(VALID + "failure:\n  stepDeadline: '" + text + "'\n");
+    assertEquals(Duration.ofMillis(millis), c.failure().stepDeadline());
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      quoteCharacter = '"',
+      value = {
+        "10     | '10' (integer)  | 500ms, 10s, 2m or 1h",
+        "'10'   | '10'            | 500ms, 10s, 2m or 1h",
+        "1.5s   | '1.5s'          | 500ms, 10s, 2m or 1h",
+        "10 sec | '10 sec'        | 500ms, 10s, 2m or 1h",
+        "5d     | '5d'            | 500ms, 10s, 2m or 1h",
+        "-5s    | -5s             | at least 1ms",
+        "0ms    | 0s              | at least 1ms",
+      })
+  void badDurationsNameTheKeyTheValueAndTheAcceptedForms(
+      final String value, final String shown, final String fix) {
+    assertOneProblemContaining(
+        VALID + "failure:\n  stepDeadline: " + value + "\n", "failure.stepDeadline", shown, fix);
+  }
+
+  @Test
+  void impossibleCheckpointAndFailureValuesNameKeyValueAndFix() {
+    assertOneProblemContaining(
+        VALID + "checkpoint:\n  keep: 0\n", "checkpoint.keep", "0 is out of range", "[1, ");
+    assertOneProblemContaining(
+        VALID + "checkpoint:\n  every: {steps: -1}\n",
+        "checkpoint.every.steps",
+        "-1 is out of range",
+        "[0, inf]");
+    assertOneProblemContaining(
+        VALID + "checkpoint:\n  every: {minutes: -0.5}\n",
+        "checkpoint.every.minutes",
+        "-0.5 is out of range");
+    assertOneProblemContaining(
+        VALID + "failure:\n  maxRestarts: -1\n", "failure.maxRestarts", "-1", "[0, ");
+    assertOneProblemContaining(
+        VALID + "failure:\n  onNonFinite: ignore\n",
+        "failure.onNonFinite",
+        "'ignore'",
+        "[skip, stop]");
+    assertOneProblemContaining(
+        VALID + "failure:\n  elastic: 1\n", "failure.elastic", "'1'", "true or false");
+    assertOneProblemContaining(
+        VALID + "checkpoint:\n  kepp: 2\n", "checkpoint.kepp", "unknown key", "'keep'");
+    assertOneProblemContaining(
+        VALID + "checkpoint:\n  every: 5\n", "checkpoint.every", "expected a mapping");
+  }
+
+  @Test
+  void batchSizeMustBePositive() {
+    assertOneProblemContaining(
+        VALID.replace("batchSize: 8", "batchSize: 0"), "training.batchSize", "0 is out of range");
+    assertOneProblemContaining(
+        VALID.replace("batchSize: 8", "batchSize: -4"),
+        "training.batchSize",
+        "-4 is out of range",
+        "[1, ");
+    assertOneProblemContaining(
+        VALID.replace("batchSize: 8", "batchSize: \"big\""),
+        "training.batchSize",
+        "expected an integer",
+        "'big'");
+  }
+
+  @Test
+  void moreTowersThanSamplesPerBatchNeedAllowEmptyShards() {
+    final String fiveTowers = VALID.replace("batchSize: 8", "batchSize: 4") + "towers: 5\n";
+    assertOneProblemContaining(
+        fiveTowers,
+        "towers: 5 towers > training.batchSize 4",
+        "1 tower(s) without samples",
+        "training.batchSize to at least 5",
+        "towers to at most 4",
+        "training.allowEmptyShards: true");
+    // With or without SyncBN: the rule is about shards, not statistics.
+    assertOneProblemContaining(fiveTowers + "bn: {sync: true}\n", "allowEmptyShards");
+    final RunConfig allowed =
+        parse(fiveTowers.replace("batchSize: 4", "batchSize: 4\n  allowEmptyShards: true"));
+    assertEquals(5, allowed.towers());
+    assertTrue(allowed.training().allowEmptyShards());
+    assertEquals(4, parse(VALID.replace("batchSize: 8", "batchSize: 4") + "towers: 4\n").towers());
+  }
+
+  @Test
+  void reshapeDimensionsMustBePositive() {
+    assertOneProblemContaining(
+        VALID.replace("{type: relu}", "{type: reshape, shape: [0, 62]}"),
+        "model.layers[2].shape",
+        "[0, 62]",
+        ">= 1");
+  }
+
+  @Test
+  void everyProblemOfTheNewKeysIsReportedAtOnceWithTheOthers() {
+    final String text =
+        VALID.replace("batchSize: 8", "batchSize: 2\n  epohcs: 3")
+            + """
+            towers: 3
+            bn: {sync: true, syncGroupSize: 2}
+            checkpoint: {keep: 0}
+            failure: {stepDeadline: soon, onNonFinite: abort}
+            """;
+    final List<String> problems = problems(text);
+    final List<List<String>> expected =
+        List.of(
+            List.of("bn.syncGroupSize", "2 does not divide towers=3", "divisor"),
+            List.of("training.epohcs", "unknown key", "'epochs'"),
+            List.of("checkpoint.keep", "0", "[1, "),
+            List.of("failure.onNonFinite", "'abort'", "[skip, stop]"),
+            List.of("failure.stepDeadline", "'soon'", "500ms, 10s, 2m or 1h"),
+            List.of("towers: 3 towers > training.batchSize 2", "allowEmptyShards: true"));
+    assertEquals(expected.size(), problems.size(), problems.toString());
+    for (final List<String> parts : expected) {
+      assertTrue(
+          problems.stream().anyMatch(p -> parts.stream().allMatch(p::contains)),
+          () -> parts + " missing in " + problems);
+    }
   }
 
   @Test
