@@ -47,6 +47,7 @@ public final class Prefetcher implements AutoCloseable {
   private volatile Throwable failure;
 
   private int nextBatch;
+  private int firstBatch; // set before the worker thread starts
   private int outstanding;
   private DataException delivered;
 
@@ -106,14 +107,34 @@ public final class Prefetcher implements AutoCloseable {
       final BatchPlan plan,
       final DataType dtype,
       final int buffers) {
+    return start(dataset, normalization, plan, dtype, buffers, 0);
+  }
+
+  /**
+   * Like {@link #start(Dataset, Normalization, BatchPlan, DataType, int)}, from batch {@code
+   * firstBatch} of the plan on: a run resumed in the middle of an epoch reads no sample twice.
+   */
+  public static Prefetcher start(
+      final Dataset dataset,
+      final Normalization normalization,
+      final BatchPlan plan,
+      final DataType dtype,
+      final int buffers,
+      final int firstBatch) {
+    if (firstBatch < 0 || firstBatch > plan.batchCount()) {
+      throw new IndexOutOfBoundsException(
+          "first batch " + firstBatch + " outside 0.." + plan.batchCount() + " of the plan");
+    }
     final Prefetcher p = new Prefetcher(dataset, normalization, plan, dtype, buffers);
+    p.nextBatch = firstBatch;
+    p.firstBatch = firstBatch;
     p.worker.start();
     return p;
   }
 
   private void run() {
     try {
-      for (int b = 0; b < plan.batchCount(); b++) {
+      for (int b = firstBatch; b < plan.batchCount(); b++) {
         final Batch batch = free.take();
         final int count =
             assembler.fill(
