@@ -1,10 +1,15 @@
 package io.synctower.worker;
 
+import io.synctower.common.checkpoint.CheckpointException;
+import io.synctower.common.checkpoint.CheckpointStore;
+import io.synctower.common.checkpoint.StoredCheckpoint;
+import io.synctower.common.checkpoint.TrainingSnapshot;
 import io.synctower.common.checkpoint.WeightLayout;
 import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.comm.CollectiveAbortedException;
 import io.synctower.common.data.Batch;
 import io.synctower.common.data.BatchPlan;
+import io.synctower.common.data.DataException;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.EpochPermutation;
 import io.synctower.common.data.Normalization;
@@ -61,7 +66,9 @@ public final class TowerRuntime implements Runnable {
       Normalization normalization,
       DataType dtype,
       int prefetch,
-      StepContext context) {}
+      StepContext context,
+      boolean stopOnNonFinite,
+      String configYaml) {}
 
   private final Setup setup;
   private final Tower tower;
@@ -71,6 +78,7 @@ public final class TowerRuntime implements Runnable {
   private final int shardOffset;
   private final int shardSize;
 
+  private final CheckpointWriter checkpoints;
   private Prefetcher prefetcher;
   private int prefetchedEpoch = -1;
 
@@ -87,6 +95,7 @@ public final class TowerRuntime implements Runnable {
     this.abortCollectives = Objects.requireNonNull(abortCollectives, "abortCollectives");
     this.shardOffset = Shards.offset(setup.globalBatch(), setup.towers(), setup.rank());
     this.shardSize = Shards.size(setup.globalBatch(), setup.towers(), setup.rank());
+    this.checkpoints = new CheckpointWriter(tower.model(), tower.optimizer(), setup.configYaml());
   }
 
   public int shardSize() {
@@ -112,7 +121,12 @@ public final class TowerRuntime implements Runnable {
           reports.accept(evaluate(e.dataset()));
         } else if (command instanceof Command.ExportWeights c) {
           reports.accept(exportWeights(c));
+        } else if (command instanceof Command.Checkpoint c) {
+          reports.accept(checkpoint(c));
+        } else if (command instanceof Command.Restore r) {
+          reports.accept(restore(r));
         } else if (command instanceof Command.Shutdown) {
+          checkpoints.awaitWritten();
           return;
         }
         // Command.Abort is the transport's business: it aborts this tower's collectives directly,
@@ -122,19 +136,63 @@ public final class TowerRuntime implements Runnable {
       Thread.currentThread().interrupt();
     } catch (Throwable t) {
       abortCollectives.run();
-      final boolean consequence = t instanceof CollectiveAbortedException;
+      finishCheckpointInFlight();
+      final Report.Cause cause = causeOf(t);
       final String message =
-          consequence
-              ? "stopped: another tower failed"
-              : t.getClass().getSimpleName() + ": " + t.getMessage();
-      final Report.Cause cause = consequence ? Report.Cause.ABORTED : Report.Cause.CRASHED;
+          switch (cause) {
+            case ABORTED ->
+                t instanceof NonFiniteStepException
+                    ? t.getMessage()
+                    : "stopped: another tower failed";
+            case NON_FINITE, CHECKPOINT -> t.getMessage();
+            default -> t.getClass().getSimpleName() + ": " + t.getMessage();
+          };
       reports.accept(new Report.Failed(setup.runId(), setup.rank(), step, message, cause));
     } finally {
       closePrefetcher();
+      checkpoints.close();
     }
   }
 
+  /**
+   * A checkpoint whose snapshot was taken before the failure is still a good checkpoint: let it
+   * commit before reporting, so a resume or an elastic restart starts from it.
+   */
+  private void finishCheckpointInFlight() {
+    try {
+      checkpoints.awaitWritten();
+    } catch (InterruptedException e) {
+      Thread.currentThread().interrupt();
+    } catch (RuntimeException e) {
+      // It failed too; the failure being reported is the one that matters.
+    }
+  }
+
+  /** Why the loop ended, as the coordinator classifies failures (elastic restarts retry some). */
+  private static Report.Cause causeOf(final Throwable t) {
+    if (t instanceof CollectiveAbortedException) {
+      return Report.Cause.ABORTED;
+    }
+    if (t instanceof NonFiniteStepException n) {
+      return n.elsewhere() ? Report.Cause.ABORTED : Report.Cause.NON_FINITE;
+    }
+    if (t instanceof CheckpointException) {
+      return Report.Cause.CHECKPOINT;
+    }
+    // The prefetcher wraps whatever loading threw; only bad or unreadable data is DATA, anything
+    // else (a bug, a device error) crashed the tower.
+    if (t instanceof DataException
+        && (t.getCause() == null
+            || t.getCause() instanceof DataException
+            || t.getCause() instanceof java.io.IOException
+            || t.getCause() instanceof java.io.UncheckedIOException)) {
+      return Report.Cause.DATA;
+    }
+    return Report.Cause.CRASHED;
+  }
+
   private Report.StepDone train(final Command.TrainStep s) throws InterruptedException {
+    checkpoints.checkHealthy(); // a background write that failed ends the run here
     final long t0 = System.nanoTime();
     INDArray x = null;
     int[] labels = null;
@@ -149,6 +207,24 @@ public final class TowerRuntime implements Runnable {
     final StepResult r = tower.trainStep(x, labels, ctx, s.learningRate());
     if (batch != null) {
       batch.release();
+    }
+    if (r.skipped() && setup.stopOnNonFinite()) {
+      // Every tower saw the same flag in the same all-reduce, so every tower stops here: the one
+      // whose values went bad says where, the others that they stopped with it.
+      throw new NonFiniteStepException(
+          r.nonFinite().isEmpty()
+              ? "stopped at step "
+                  + s.step()
+                  + ": another tower's loss or gradients were NaN/Inf (failure.onNonFinite: stop)"
+              : "NaN/Inf at step "
+                  + s.step()
+                  + " on tower "
+                  + setup.rank()
+                  + ", first in "
+                  + r.nonFinite()
+                  + ". Nothing of the step was applied. Lower the learning rate, check the data,"
+                  + " or set failure.onNonFinite: skip to skip such steps",
+          r.nonFinite().isEmpty());
     }
     final SoftmaxCrossEntropy.Result m = r.metrics();
     return new Report.StepDone(
@@ -165,19 +241,24 @@ public final class TowerRuntime implements Runnable {
         r.allReduceNanos(),
         r.optimizerNanos(),
         s.reportHash() ? ReplicaHash.of(tower.model(), tower.optimizer().state()) : 0L,
-        false,
-        "");
+        r.skipped(),
+        r.nonFinite());
   }
 
   private Batch nextBatch(final int epoch, final int batchInEpoch) throws InterruptedException {
-    if (epoch != prefetchedEpoch) {
+    if (epoch != prefetchedEpoch || prefetcher == null) {
       closePrefetcher();
       final int[] order = EpochPermutation.of(setup.seed(), epoch, setup.train().size());
       final BatchPlan plan =
           BatchPlan.shard(order, setup.globalBatch(), shardOffset, shardSize, true);
       prefetcher =
           Prefetcher.start(
-              setup.train(), setup.normalization(), plan, setup.dtype(), setup.prefetch());
+              setup.train(),
+              setup.normalization(),
+              plan,
+              setup.dtype(),
+              setup.prefetch(),
+              batchInEpoch); // 0, or where a resumed run picks up the epoch
       prefetchedEpoch = epoch;
     }
     if (!prefetcher.hasNext()) {
@@ -238,6 +319,36 @@ public final class TowerRuntime implements Runnable {
     }
     WeightsFile.save(tower.model(), Path.of(c.path()), WeightLayout.PYTORCH);
     return new Report.CheckpointDone(setup.runId(), setup.rank(), c.step(), c.path());
+  }
+
+  /**
+   * Tower 0 snapshots its replica and commits it as a checkpoint in the background (replicas are
+   * identical: the coordinator verified their hashes on this step); the others only answer. The
+   * answer comes after the snapshot, or after the commit when the coordinator waits for it.
+   */
+  private Report.CheckpointDone checkpoint(final Command.Checkpoint c) throws InterruptedException {
+    if (setup.rank() != 0) {
+      return new Report.CheckpointDone(setup.runId(), setup.rank(), c.step(), "");
+    }
+    checkpoints.begin(c.step(), Path.of(c.directory()), c.keep(), c.trainerState());
+    if (c.awaitWrite()) {
+      final Path written = checkpoints.awaitWritten();
+      return new Report.CheckpointDone(setup.runId(), setup.rank(), c.step(), written.toString());
+    }
+    return new Report.CheckpointDone(setup.runId(), setup.rank(), c.step(), c.directory());
+  }
+
+  /**
+   * Every tower loads the checkpoint into its replica and optimizer (each verifies the files
+   * itself: a tower on another host reads its own copy of a shared file system); training then
+   * continues from the position the coordinator sends.
+   */
+  private Report.CheckpointDone restore(final Command.Restore r) throws InterruptedException {
+    checkpoints.awaitWritten();
+    final StoredCheckpoint checkpoint = CheckpointStore.load(Path.of(r.path()));
+    TrainingSnapshot.restore(checkpoint, tower.model(), tower.optimizer());
+    closePrefetcher(); // the next step may be anywhere in any epoch
+    return new Report.CheckpointDone(setup.runId(), setup.rank(), checkpoint.step(), r.path());
   }
 
   /** The filled rows of a batch buffer: a view, no copy. */
