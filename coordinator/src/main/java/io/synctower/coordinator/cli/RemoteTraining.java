@@ -3,7 +3,9 @@ package io.synctower.coordinator.cli;
 import io.aeron.Aeron;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.nn.Model;
 import io.synctower.coordinator.cluster.RemoteTowers;
+import io.synctower.coordinator.towers.Towers;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
 import io.synctower.worker.transport.TransportKind;
@@ -49,16 +51,28 @@ final class RemoteTraining {
             data,
             new Trainer.Options(dir, !run.noProgress, System.out),
             runId,
-            (id, first) -> {
-              final RemoteTowers towers =
-                  RemoteTowers.join(
-                      aeron,
-                      id,
-                      ConfigLoader.toYaml(config),
-                      config.training().batchSize(),
-                      options);
-              onJoined.accept(towers);
-              return towers;
+            new Trainer.TowerLauncher() {
+              @Override
+              public Towers start(final long id, final Model first, final RunConfig c)
+                  throws InterruptedException {
+                final RemoteTowers towers =
+                    RemoteTowers.join(
+                        aeron, id, ConfigLoader.toYaml(c), c.training().batchSize(), options);
+                onJoined.accept(towers);
+                return towers;
+              }
+
+              @Override
+              public int towersAfterLoss(final int towers) {
+                return 0;
+              }
+
+              @Override
+              public String whyNoRecovery() {
+                return "worker processes do not rejoin a run yet; restart the job with"
+                    + " `synctower ... --resume RUN_DIR` (Slurm --requeue, a Kubernetes Job's"
+                    + " backoffLimit), or train with towers as threads for in-process recovery";
+              }
             })) {
       return TrainCommand.finish(trainer, dir, run);
     }

@@ -1,6 +1,7 @@
 package io.synctower.coordinator.cli;
 
 import io.synctower.common.backend.NativeVariant;
+import io.synctower.common.checkpoint.CheckpointException;
 import io.synctower.common.checkpoint.WeightsMismatchException;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.data.DataException;
@@ -22,6 +23,7 @@ import picocli.CommandLine.Command;
       CoordinatorCommand.class,
       WorkerCommand.class,
       DriverCommand.class,
+      ExportCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })
@@ -42,7 +44,8 @@ public final class SyncTowerCli implements Runnable {
         (e, commandLine, parseResult) -> {
           if (e instanceof ConfigException
               || e instanceof DataException
-              || e instanceof WeightsMismatchException) {
+              || e instanceof WeightsMismatchException
+              || e instanceof CheckpointException) {
             commandLine.getErr().println("error: " + e.getMessage());
             return 2;
           }

@@ -9,6 +9,7 @@ import io.aeron.logbuffer.Header;
 import io.synctower.common.checkpoint.ImportOptions;
 import io.synctower.common.checkpoint.WeightLayout;
 import io.synctower.common.checkpoint.WeightsFile;
+import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.data.Shards;
 import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.Command;
@@ -22,6 +23,7 @@ import io.synctower.common.protocol.MessageGate;
 import io.synctower.common.protocol.Rejection;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.towers.Rounds;
+import io.synctower.coordinator.towers.StallWatch;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
 import io.synctower.worker.remote.ControlChannels;
@@ -104,6 +106,7 @@ public final class RemoteTowers implements Towers {
   private final Aeron aeron;
   private final long runId;
   private final Options options;
+  private final StallWatch stalls;
   private final String configYaml;
   private final int[] shardSizes;
   private final Subscription inbox;
@@ -135,6 +138,12 @@ public final class RemoteTowers implements Towers {
     this.aeron = aeron;
     this.runId = runId;
     this.options = options;
+    // The step deadline is the run's own setting, from the config every tower receives.
+    this.stalls =
+        new StallWatch(
+            ConfigLoader.parse(configYaml, "the run's config", java.util.Map.of())
+                .failure()
+                .stepDeadline());
     this.configYaml = configYaml;
     final int n = options.towers();
     this.shardSizes = new int[n];
@@ -209,7 +218,9 @@ public final class RemoteTowers implements Towers {
                     ? " at " + options.bindEndpoint() + " (UDP; firewall?)"
                     : "")
                 + ". "
-                + rejections());
+                + rejections(),
+            Report.Cause.LOST,
+            -1);
       }
       if (now - nextStatus > 0) {
         options
@@ -294,7 +305,9 @@ public final class RemoteTowers implements Towers {
         idle.idle(work);
       } catch (TransportException e) {
         if (lost == null) {
-          lost = new TowerFailedException("lost contact with the towers: " + e.getMessage());
+          lost =
+              new TowerFailedException(
+                  "lost contact with the towers: " + e.getMessage(), Report.Cause.LOST, -1);
         }
         idle.idle(0);
       }
@@ -321,7 +334,9 @@ public final class RemoteTowers implements Towers {
     lostRank = rank;
     lost =
         new TowerFailedException(
-            name + " lost at step " + Math.max(currentStep.get(), 0) + ": " + reason);
+            name + " lost at step " + Math.max(currentStep.get(), 0) + ": " + reason,
+            Report.Cause.LOST,
+            rank);
     abortOthers(rank, reason);
   }
 
@@ -481,6 +496,9 @@ public final class RemoteTowers implements Towers {
     throwIfLost();
     if (command instanceof Command.TrainStep s) {
       currentStep.set(s.step());
+      stalls.sent(System.nanoTime());
+    } else {
+      stalls.disarm();
     }
     for (final Joined j : joined) {
       sender.send(j.publication(), command, j.name());
@@ -491,6 +509,7 @@ public final class RemoteTowers implements Towers {
   public List<Report> collect() throws InterruptedException {
     final List<Report> round = new ArrayList<>(towers());
     long graceEnd = Long.MAX_VALUE;
+    boolean stalled = false;
     while (round.size() < towers()) {
       throwIfLost();
       final Report r = reports.poll(20, TimeUnit.MILLISECONDS);
@@ -502,15 +521,42 @@ public final class RemoteTowers implements Towers {
         }
       } else if (System.nanoTime() - graceEnd > 0) {
         break;
+      } else if (!stalled && System.nanoTime() - stalls.deadline() > 0) {
+        // Heartbeats still arrive but the step makes no progress: stop the towers waiting in
+        // collectives, and name the ones that stay silent.
+        stalled = true;
+        abortOthers(-1, "the step missed its deadline (failure.stepDeadline)");
+        graceEnd = System.nanoTime() + options.heartbeatTimeout().toNanos();
       }
     }
+    if (stalled) {
+      final List<Integer> silent = new ArrayList<>();
+      for (int rank = 0; rank < towers(); rank++) {
+        final int k = rank;
+        if (round.stream().noneMatch(x -> x.rank() == k)) {
+          silent.add(rank);
+        }
+      }
+      if (!silent.isEmpty()) {
+        throw new TowerFailedException(
+            "tower(s) "
+                + silent
+                + " stalled at step "
+                + currentStep.get()
+                + ": no progress for 3 typical steps + failure.stepDeadline while their heartbeats"
+                + " still arrive",
+            Report.Cause.STALLED,
+            silent.get(0));
+      }
+    }
+    stalls.completed(System.nanoTime());
     return Rounds.complete(round);
   }
 
   private void throwIfLost() {
     final TowerFailedException e = lost;
     if (e != null) {
-      throw new TowerFailedException(e.getMessage());
+      throw new TowerFailedException(e.getMessage(), e.failure(), e.rank());
     }
   }
 

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Supplier;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -41,6 +42,7 @@ public final class InProcessTowers implements Towers {
   private final List<Thread> threads = new ArrayList<>();
   private final List<InProcessGroup> groups = new ArrayList<>();
   private final int[] shardSizes;
+  private final StallWatch stalls;
 
   /**
    * Starts {@code config.towers()} tower threads. {@code newModel} must return identically
@@ -54,6 +56,7 @@ public final class InProcessTowers implements Towers {
       final Dataset validation,
       final Normalization normalization) {
     this.runId = runId;
+    this.stalls = new StallWatch(config.failure().stepDeadline());
     final int n = config.towers();
     final TowerAssembly assembly =
         new TowerAssembly(runId, config, train, validation, normalization);
@@ -122,6 +125,11 @@ public final class InProcessTowers implements Towers {
 
   @Override
   public void send(final Command command) {
+    if (command instanceof Command.TrainStep) {
+      stalls.sent(System.nanoTime());
+    } else {
+      stalls.disarm();
+    }
     for (final BlockingQueue<Command> inbox : inboxes) {
       inbox.add(command);
     }
@@ -137,9 +145,51 @@ public final class InProcessTowers implements Towers {
   public List<Report> collect() throws InterruptedException {
     final List<Report> round = new ArrayList<>(towers());
     while (round.size() < towers()) {
-      round.add(reports.take());
+      final long deadline = stalls.deadline();
+      final Report r =
+          deadline == Long.MAX_VALUE
+              ? reports.take()
+              : reports.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
+      if (r == null) {
+        throw stalled(round);
+      }
+      round.add(r);
     }
+    stalls.completed(System.nanoTime());
     return Rounds.complete(round);
+  }
+
+  /**
+   * The step in flight missed its deadline: aborts every collective (towers waiting in one report
+   * that they stopped), then names the towers that stay silent and interrupts them.
+   */
+  private RuntimeException stalled(final List<Report> round) throws InterruptedException {
+    abortAll();
+    final long grace = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
+    Report r;
+    while (round.size() < towers()
+        && (r = reports.poll(grace - System.nanoTime(), TimeUnit.NANOSECONDS)) != null) {
+      round.add(r);
+    }
+    final List<Integer> silent = new ArrayList<>();
+    for (int rank = 0; rank < towers(); rank++) {
+      final int k = rank;
+      if (round.stream().noneMatch(x -> x.rank() == k)) {
+        silent.add(rank);
+        threads.get(rank).interrupt();
+      }
+    }
+    if (silent.isEmpty()) {
+      return new IllegalStateException("unreachable: every tower reported after the deadline");
+    }
+    return new TowerFailedException(
+        "tower(s) "
+            + silent
+            + " stalled: the step made no progress for "
+            + (3 * stalls.typicalNanos() / 1_000_000)
+            + " ms (3 typical steps) + failure.stepDeadline; the others were stopped",
+        Report.Cause.STALLED,
+        silent.get(0));
   }
 
   private void abortAll() {

@@ -26,7 +26,9 @@ public final class Rounds {
     if (!failed.isEmpty()) {
       final Report.Failed first = failed.get(0);
       throw new TowerFailedException(
-          "tower " + first.rank() + " failed at step " + first.step() + ": " + first.message());
+          "tower " + first.rank() + " failed at step " + first.step() + ": " + first.message(),
+          first.cause(),
+          first.rank());
     }
     final List<Report> sorted = new ArrayList<>(round);
     sorted.sort(Comparator.comparingInt(Report::rank));

@@ -3,6 +3,7 @@ package io.synctower.coordinator.towers;
 import io.synctower.common.bn.BnTraining;
 import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.comm.Collective;
+import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.Normalization;
@@ -106,7 +107,9 @@ public record TowerAssembly(
             normalization,
             config.model().dtype(),
             config.data().prefetch(),
-            context);
+            context,
+            config.failure().onNonFinite() == RunConfig.NonFinitePolicy.STOP,
+            ConfigLoader.toYaml(config));
     return new TowerRuntime(setup, tower, inbox, reports, abortCollectives);
   }
 }

@@ -37,6 +37,22 @@ public final class EpochMetrics {
     return samples;
   }
 
+  public int positions() {
+    return positions;
+  }
+
+  public double lossSum() {
+    return lossSum;
+  }
+
+  public long correctPositions() {
+    return correctPositions;
+  }
+
+  public long correctSequences() {
+    return correctSequences;
+  }
+
   public double loss() {
     return samples == 0 ? Double.NaN : lossSum / samples;
   }

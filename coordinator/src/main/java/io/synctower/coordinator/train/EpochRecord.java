@@ -33,6 +33,33 @@ public record EpochRecord(
         num(seconds));
   }
 
+  /**
+   * A row of {@code metrics.csv} read back (a resumed run rewrites the file from the rows its
+   * checkpoint holds); values have the file's six significant digits.
+   */
+  public static EpochRecord parseCsv(final String line) {
+    final String[] f = line.split(",", -1);
+    if (f.length != 11) {
+      throw new IllegalArgumentException("not a metrics.csv row: " + line);
+    }
+    return new EpochRecord(
+        Integer.parseInt(f[0]),
+        Long.parseLong(f[1]),
+        parse(f[2]),
+        parse(f[3]),
+        parse(f[4]),
+        parse(f[5]),
+        parse(f[6]),
+        parse(f[7]),
+        parse(f[8]),
+        parse(f[9]),
+        parse(f[10]));
+  }
+
+  private static double parse(final String v) {
+    return v.isEmpty() ? Double.NaN : Double.parseDouble(v);
+  }
+
   private static String num(final double v) {
     return Double.isNaN(v) ? "" : String.format(java.util.Locale.ROOT, "%.6g", v);
   }

@@ -1,5 +1,8 @@
 package io.synctower.coordinator.train;
 
+import io.synctower.common.checkpoint.CheckpointException;
+import io.synctower.common.checkpoint.CheckpointStore;
+import io.synctower.common.checkpoint.StoredCheckpoint;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
@@ -12,6 +15,7 @@ import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.towers.InProcessTowers;
 import io.synctower.coordinator.towers.Rounds;
+import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -22,6 +26,7 @@ import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import me.tongfei.progressbar.ProgressBar;
 import me.tongfei.progressbar.ProgressBarBuilder;
 import me.tongfei.progressbar.ProgressBarStyle;
@@ -38,7 +43,12 @@ import me.tongfei.progressbar.ProgressBarStyle;
  */
 public final class Trainer implements AutoCloseable {
   /** Where output goes and what to do around training. */
-  public record Options(Path runDir, boolean progress, PrintStream out) {}
+  public record Options(Path runDir, boolean progress, PrintStream out, Path dataBase) {
+    /** Options of a run whose config names no relative data paths. */
+    public Options(final Path runDir, final boolean progress, final PrintStream out) {
+      this(runDir, progress, out, null);
+    }
+  }
 
   /**
    * What a finished run reports.
@@ -52,29 +62,59 @@ public final class Trainer implements AutoCloseable {
       List<EpochRecord> epochs,
       long steps,
       EpochMetrics trainInInference,
-      StepTimings timings) {
+      StepTimings timings,
+      List<StepLoss> stepLosses,
+      int restarts) {
     public EpochRecord last() {
       return epochs.get(epochs.size() - 1);
     }
   }
 
+  /**
+   * The mean loss of one optimizer step over the global batch, in this process's part of the run.
+   *
+   * @param skipped the update was not applied (non-finite values, {@code onNonFinite: skip})
+   */
+  public record StepLoss(long step, double loss, boolean skipped) {}
+
   /** Starts the towers of a run; tower 0 may take over {@code first}, the coordinator's replica. */
-  @FunctionalInterface
   public interface TowerLauncher {
-    Towers start(long runId, Model first) throws InterruptedException;
+    /** Starts {@code config.towers()} towers. */
+    Towers start(long runId, Model first, RunConfig config) throws InterruptedException;
+
+    /**
+     * How many towers an elastic restart goes on with after one of {@code towers} was lost: the
+     * survivors by default; a launcher that respawns processes keeps the count; 0 when it cannot
+     * restart at all ({@link #whyNoRecovery} says why).
+     */
+    default int towersAfterLoss(final int towers) {
+      return towers - 1;
+    }
+
+    /** Why {@link #towersAfterLoss} is 0, for the log. */
+    default String whyNoRecovery() {
+      return "no tower would be left";
+    }
   }
+
+  static final String CHECKPOINTS = "checkpoints";
+  static final String TRAINER_FILE = "trainer.yaml";
 
   private final RunConfig config;
   private final TrainingData data;
   private final Options options;
-  private final Towers towers;
+  private final TowerLauncher launcher;
   private final Model reference;
   private final long runId;
+  private Towers towers;
+  // Where training (re)starts: the beginning, a resumed checkpoint or, after an elastic restart,
+  // the latest one.
+  private TrainerState position;
 
   /** A trainer whose towers are threads of this JVM. */
   public Trainer(final RunConfig config, final TrainingData data, final Options options)
       throws InterruptedException {
-    this(config, data, options, new java.util.Random().nextLong(), inProcess(config, data));
+    this(config, data, options, new java.util.Random().nextLong(), inProcess(data));
   }
 
   /**
@@ -93,16 +133,28 @@ public final class Trainer implements AutoCloseable {
     this.data = data;
     this.options = options;
     this.runId = runId;
+    this.launcher = launcher;
     // The coordinator's replica: checked here, described in the log, and the model a run returns.
     this.reference = newModel(config, data);
     checkOutputMatchesLabels(reference, data.train());
     checkBatchFitsTowers(config, options.out());
-    this.towers = launcher.start(runId, reference);
+    this.towers = launcher.start(runId, reference, config);
+    this.position =
+        new TrainerState(
+            0,
+            1,
+            0,
+            new TrainerState.Sums(0, 0, 0, 0),
+            0,
+            List.of(),
+            configSha256(),
+            config.towers(),
+            dataBase());
   }
 
   /** Towers as threads of this JVM; tower 0 trains the coordinator's replica itself. */
-  public static TowerLauncher inProcess(final RunConfig config, final TrainingData data) {
-    return (runId, first) -> {
+  public static TowerLauncher inProcess(final TrainingData data) {
+    return (runId, first, config) -> {
       final Model[] unused = {first};
       return new InProcessTowers(
           runId,
@@ -225,8 +277,206 @@ public final class Trainer implements AutoCloseable {
     return result;
   }
 
-  /** Runs all epochs (or until {@code training.steps}); returns the per-epoch records. */
+  /**
+   * Continues the run from {@code checkpoint} instead of starting it: the replicas, optimizer
+   * state, moving statistics, data position and the epoch's metrics so far are the checkpoint's.
+   * Call before {@link #run}.
+   *
+   * @throws CheckpointException when a file of the checkpoint is corrupt or it was written by
+   *     another model
+   */
+  public void resumeFrom(final StoredCheckpoint checkpoint) throws InterruptedException {
+    final TrainerState state =
+        TrainerState.parse(checkpoint.text(TRAINER_FILE), checkpoint.file(TRAINER_FILE).toString());
+    restore(checkpoint);
+    this.position = state;
+    options
+        .out()
+        .printf(
+            Locale.ROOT,
+            "resuming from %s: step %d, epoch %d, batch %d%n",
+            checkpoint.directory(),
+            state.step(),
+            state.epoch(),
+            state.batchesDone());
+  }
+
+  /**
+   * Runs all epochs (or until {@code training.steps}) from the start or from the checkpoint given
+   * to {@link #resumeFrom}; returns the per-epoch records. With {@code failure.elastic}, a lost
+   * tower restarts the run from the latest checkpoint instead of ending it.
+   */
   public Summary run() throws InterruptedException {
+    final Plan plan = plan();
+    prepareRunDirectory();
+    printHeader(plan);
+    int restarts = 0;
+    while (true) {
+      try {
+        return trainFrom(plan, restarts);
+      } catch (TowerFailedException e) {
+        if (!recoverable(e, restarts)) {
+          throw e;
+        }
+        restarts++;
+        recover(e, restarts);
+      }
+    }
+  }
+
+  private Summary trainFrom(final Plan plan, final int restarts) throws InterruptedException {
+    final RunConfig.Training t = config.training();
+    final PrintStream out = options.out();
+    final TrainerState from = position;
+    final List<EpochRecord> records = new ArrayList<>();
+    for (final String row : from.metricsRows()) {
+      records.add(EpochRecord.parseCsv(row));
+    }
+    rewriteCsv(records);
+    final List<StepLoss> losses = new ArrayList<>();
+    final int checkEvery = t.replicaCheckEvery();
+    final StepTimings timings = new StepTimings();
+    final CheckpointPolicy checkpoints =
+        new CheckpointPolicy(config.checkpoint(), System.nanoTime());
+    final boolean checkpointing = options.runDir() != null;
+    boolean verifyReplicas = from.step() > 0; // a restored run proves its replicas on step one
+    long step = from.step();
+    try (StepLog stepLog = checkpointing ? StepLog.open(options.runDir(), step) : null) {
+      for (int epoch = from.epoch(); epoch <= t.epochs() && step < plan.totalSteps(); epoch++) {
+        final boolean resumedEpoch = epoch == from.epoch();
+        final int firstBatch = resumedEpoch ? from.batchesDone() : 0;
+        final EpochMetrics train =
+            resumedEpoch
+                ? from.epochSums().toMetrics(data.train().labelPositions())
+                : new EpochMetrics(data.train().labelPositions());
+        final double secondsBefore = resumedEpoch ? from.epochSeconds() : 0;
+        final long start = System.nanoTime();
+        final long stepsThisEpoch =
+            Math.min(plan.batchesPerEpoch(), plan.totalSteps() - step + firstBatch);
+        double lr = plan.schedule().learningRate(Math.max(step - 1, 0));
+        try (ProgressBar bar = progressBar("epoch " + epoch, stepsThisEpoch, firstBatch)) {
+          for (int b = firstBatch; b < stepsThisEpoch; b++) {
+            lr = plan.schedule().learningRate(step);
+            final boolean lastStep = step + 1 == plan.totalSteps();
+            final boolean checkpointAfter =
+                checkpointing && !lastStep && checkpoints.due(step + 1, System.nanoTime());
+            final boolean check =
+                towers.towers() > 1
+                    && (verifyReplicas
+                        || checkpointAfter
+                        || (checkEvery > 0 && ((step + 1) % checkEvery == 0 || lastStep)));
+            verifyReplicas = false;
+            final long sent = System.nanoTime();
+            towers.send(new Command.TrainStep(runId, epoch, b, step, lr, check));
+            final List<Report> round = towers.collect();
+            timings.add(System.nanoTime() - sent, round);
+            final StepOutcome outcome = StepOutcome.of(round);
+            if (!outcome.skipped()) {
+              train.add(
+                  outcome.lossSum(),
+                  outcome.correctPositions(),
+                  outcome.correctSequences(),
+                  outcome.samples());
+            }
+            if (check) {
+              Rounds.checkReplicaHashes(round);
+            }
+            if (outcome.skipped()) {
+              out.printf(
+                  Locale.ROOT,
+                  "step %d skipped (failure.onNonFinite: skip): %s%n",
+                  step,
+                  outcome.nonFiniteDescription());
+            }
+            losses.add(new StepLoss(step, outcome.meanLoss(), outcome.skipped()));
+            if (stepLog != null) {
+              stepLog.add(step, epoch, b, outcome.meanLoss(), lr, outcome.skipped());
+            }
+            step++;
+            if (bar != null) {
+              bar.step();
+              bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", train.loss()));
+            }
+            if (checkpointAfter) {
+              final double seconds = secondsBefore + (System.nanoTime() - start) / 1e9;
+              stepLog.flush();
+              checkpoint(
+                  new TrainerState(
+                      step,
+                      epoch,
+                      b + 1,
+                      TrainerState.Sums.of(train),
+                      seconds,
+                      csvRows(records),
+                      configSha256(),
+                      towers.towers(),
+                      dataBase()),
+                  false);
+              checkpoints.taken(System.nanoTime());
+            }
+          }
+        }
+        final double trainSeconds = secondsBefore + (System.nanoTime() - start) / 1e9;
+        final EpochMetrics validation =
+            data.validation() == null ? null : evaluate(Command.DatasetRole.VALIDATION);
+        final EpochRecord record =
+            new EpochRecord(
+                epoch,
+                step,
+                train.loss(),
+                train.accuracy(),
+                train.sequenceAccuracy(),
+                validation == null ? Double.NaN : validation.loss(),
+                validation == null ? Double.NaN : validation.accuracy(),
+                validation == null ? Double.NaN : validation.sequenceAccuracy(),
+                lr,
+                train.samples() / trainSeconds,
+                trainSeconds);
+        records.add(record);
+        out.println(TableFormat.row(record, data.train().labelPositions() > 1));
+        appendCsv(record);
+        if (stepLog != null) {
+          stepLog.flush();
+        }
+      }
+      if (checkpointing) {
+        // The end of a run is always checkpointed, and waited for: `export` and a resume that
+        // extends the run start from it.
+        checkpoint(
+            new TrainerState(
+                step,
+                records.isEmpty() ? 1 : records.get(records.size() - 1).epoch() + 1,
+                0,
+                new TrainerState.Sums(0, 0, 0, 0),
+                0,
+                csvRows(records),
+                configSha256(),
+                towers.towers(),
+                dataBase()),
+            true);
+      }
+    }
+    EpochMetrics trainInInference = null;
+    if (data.validation() == null && !records.isEmpty()) {
+      trainInInference = evaluate(Command.DatasetRole.TRAIN);
+      out.printf(
+          Locale.ROOT,
+          "training set in inference mode (moving statistics): loss %.4f, acc %.2f%%"
+              + " (last epoch in training mode: acc %.2f%%)%n",
+          trainInInference.loss(),
+          100 * trainInInference.accuracy(),
+          100 * records.get(records.size() - 1).trainAccuracy());
+    }
+    out.println(timings.summary());
+    towers.copyWeightsTo(reference, scratchDirectory());
+    return new Summary(
+        reference, records, step, trainInInference, timings, List.copyOf(losses), restarts);
+  }
+
+  /** The step's plan: batches per epoch, total steps, learning-rate schedule. */
+  private record Plan(int batchesPerEpoch, long totalSteps, LearningRateSchedule schedule) {}
+
+  private Plan plan() {
     final RunConfig.Training t = config.training();
     final int batch = t.batchSize();
     final int batchesPerEpoch = data.train().size() / batch;
@@ -246,8 +496,10 @@ public final class Trainer implements AutoCloseable {
         t.referenceBatch() > 0
             ? LearningRateSchedule.linearScaling(t.optimizer().lr(), batch, t.referenceBatch())
             : t.optimizer().lr();
-    final LearningRateSchedule schedule = t.schedule().create(baseLr, totalSteps);
-    prepareRunDirectory();
+    return new Plan(batchesPerEpoch, totalSteps, t.schedule().create(baseLr, totalSteps));
+  }
+
+  private void printHeader(final Plan plan) {
     final PrintStream out = options.out();
     final Model model = model();
     out.printf(
@@ -263,79 +515,128 @@ public final class Trainer implements AutoCloseable {
         "data: train %s, validation %s; batch %d, %d steps/epoch, optimizer %s%n",
         data.train().describe(),
         data.validation() == null ? "none" : data.validation().describe(),
-        batch,
-        batchesPerEpoch,
-        t.optimizer());
+        config.training().batchSize(),
+        plan.batchesPerEpoch(),
+        config.training().optimizer());
     out.println(TowerPlanFormat.describe(config, towers));
     out.println(TableFormat.header(data.train().labelPositions() > 1));
+  }
 
-    final List<EpochRecord> records = new ArrayList<>();
-    final int checkEvery = t.replicaCheckEvery();
-    final StepTimings timings = new StepTimings();
-    long step = 0;
-    for (int epoch = 1; epoch <= t.epochs() && step < totalSteps; epoch++) {
-      final long start = System.nanoTime();
-      final EpochMetrics train = new EpochMetrics(data.train().labelPositions());
-      final long stepsThisEpoch = Math.min(batchesPerEpoch, totalSteps - step);
-      double lr = schedule.learningRate(step);
-      try (ProgressBar bar = progressBar("epoch " + epoch, stepsThisEpoch)) {
-        for (int b = 0; b < stepsThisEpoch; b++) {
-          lr = schedule.learningRate(step);
-          final boolean lastStep = step + 1 == totalSteps;
-          final boolean check =
-              towers.towers() > 1 && checkEvery > 0 && ((step + 1) % checkEvery == 0 || lastStep);
-          final long sent = System.nanoTime();
-          towers.send(new Command.TrainStep(runId, epoch, b, step, lr, check));
-          final List<Report> round = towers.collect();
-          timings.add(System.nanoTime() - sent, round);
-          for (final Report r : round) {
-            final Report.StepDone d = (Report.StepDone) r;
-            train.add(d.lossSum(), d.correctPositions(), d.correctSequences(), d.samples());
-          }
-          if (check) {
-            Rounds.checkReplicaHashes(round);
-          }
-          step++;
-          if (bar != null) {
-            bar.step();
-            bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", train.loss()));
-          }
-        }
-      }
-      final double trainSeconds = (System.nanoTime() - start) / 1e9;
-      final EpochMetrics validation =
-          data.validation() == null ? null : evaluate(Command.DatasetRole.VALIDATION);
-      final EpochRecord record =
-          new EpochRecord(
-              epoch,
-              step,
-              train.loss(),
-              train.accuracy(),
-              train.sequenceAccuracy(),
-              validation == null ? Double.NaN : validation.loss(),
-              validation == null ? Double.NaN : validation.accuracy(),
-              validation == null ? Double.NaN : validation.sequenceAccuracy(),
-              lr,
-              train.samples() / trainSeconds,
-              (System.nanoTime() - start) / 1e9);
-      records.add(record);
-      out.println(TableFormat.row(record, data.train().labelPositions() > 1));
-      appendCsv(record);
+  /** Asks tower 0 to commit a checkpoint of the step just done; the others only acknowledge. */
+  private void checkpoint(final TrainerState state, final boolean awaitWrite)
+      throws InterruptedException {
+    towers.send(
+        new Command.Checkpoint(
+            runId,
+            state.step(),
+            checkpointStore().root().toAbsolutePath().toString(),
+            config.checkpoint().keep(),
+            awaitWrite,
+            state.toYaml()));
+    towers.collect();
+  }
+
+  /** Every tower loads {@code checkpoint}; the next step's replica hashes prove they agree. */
+  private void restore(final StoredCheckpoint checkpoint) throws InterruptedException {
+    towers.send(new Command.Restore(runId, checkpoint.directory().toAbsolutePath().toString()));
+    towers.collect();
+  }
+
+  private boolean recoverable(final TowerFailedException e, final int restarts) {
+    final RunConfig.Failure f = config.failure();
+    if (!f.elastic() || !e.recoverable() || options.runDir() == null) {
+      return false;
     }
-    EpochMetrics trainInInference = null;
-    if (data.validation() == null && !records.isEmpty()) {
-      trainInInference = evaluate(Command.DatasetRole.TRAIN);
-      out.printf(
-          Locale.ROOT,
-          "training set in inference mode (moving statistics): loss %.4f, acc %.2f%%"
-              + " (last epoch in training mode: acc %.2f%%)%n",
-          trainInInference.loss(),
-          100 * trainInInference.accuracy(),
-          100 * records.get(records.size() - 1).trainAccuracy());
+    if (restarts >= f.maxRestarts()) {
+      options
+          .out()
+          .printf(
+              Locale.ROOT,
+              "elastic: giving up after %d restart(s) (failure.maxRestarts)%n",
+              restarts);
+      return false;
     }
-    out.println(timings.summary());
-    towers.copyWeightsTo(model, scratchDirectory());
-    return new Summary(model, records, step, trainInInference, timings);
+    if (launcher.towersAfterLoss(towers.towers()) < 1) {
+      options.out().println("elastic: cannot recover here: " + launcher.whyNoRecovery());
+      return false;
+    }
+    if (checkpointStore().committed().isEmpty()) {
+      options.out().println("elastic: no checkpoint to restart from yet; the run ends");
+      return false;
+    }
+    return true;
+  }
+
+  /** Replaces the towers after a loss and restores the latest checkpoint into the new ones. */
+  private void recover(final TowerFailedException e, final int restarts)
+      throws InterruptedException {
+    final int before = towers.towers();
+    final int after = launcher.towersAfterLoss(before);
+    options
+        .out()
+        .printf(
+            Locale.ROOT,
+            "elastic restart %d/%d: %s; going on with %d tower(s) (was %d) from the latest"
+                + " checkpoint%n",
+            restarts,
+            config.failure().maxRestarts(),
+            e.getMessage(),
+            after,
+            before);
+    closeQuietly(towers);
+    final RunConfig resized = withTowers(config, after);
+    towers = launcher.start(runId, reference, resized);
+    final StoredCheckpoint latest = checkpointStore().loadLatest(true);
+    for (final String skipped : latest.skipped()) {
+      options.out().println("elastic: skipped " + skipped);
+    }
+    resumeFrom(latest);
+  }
+
+  private static RunConfig withTowers(final RunConfig config, final int towers) {
+    if (towers == config.towers()) {
+      return config;
+    }
+    return ConfigLoader.parse(
+        ConfigLoader.toYaml(config),
+        "the run's config with towers " + towers + " after a lost tower",
+        Map.of("towers", Integer.toString(towers)));
+  }
+
+  private void closeQuietly(final Towers old) throws InterruptedException {
+    try {
+      old.close();
+    } catch (RuntimeException closing) {
+      options.out().println("elastic: closing the old towers: " + closing.getMessage());
+    }
+  }
+
+  /** The run directory's checkpoint store ({@code RUN_DIR/checkpoints}). */
+  public CheckpointStore checkpointStore() {
+    if (options.runDir() == null) {
+      throw new IllegalStateException("a run without a run directory has no checkpoints");
+    }
+    return new CheckpointStore(options.runDir().resolve(CHECKPOINTS));
+  }
+
+  private String configSha256() {
+    try {
+      final byte[] digest =
+          java.security.MessageDigest.getInstance("SHA-256")
+              .digest(
+                  ConfigLoader.toYaml(config).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+      return java.util.HexFormat.of().formatHex(digest);
+    } catch (java.security.NoSuchAlgorithmException e) {
+      throw new IllegalStateException("every Java platform has SHA-256", e);
+    }
+  }
+
+  private String dataBase() {
+    return options.dataBase() == null ? "" : options.dataBase().toAbsolutePath().toString();
+  }
+
+  private static List<String> csvRows(final List<EpochRecord> records) {
+    return records.stream().map(EpochRecord::csv).toList();
   }
 
   /**
@@ -357,13 +658,14 @@ public final class Trainer implements AutoCloseable {
     towers.close();
   }
 
-  private ProgressBar progressBar(final String task, final long steps) {
+  private ProgressBar progressBar(final String task, final long steps, final long done) {
     if (!options.progress()) {
       return null;
     }
     return new ProgressBarBuilder()
         .setTaskName(task)
         .setInitialMax(steps)
+        .startsFrom(done, java.time.Duration.ZERO)
         .setStyle(ProgressBarStyle.ASCII)
         .setUpdateIntervalMillis(500)
         .showSpeed()
@@ -381,16 +683,35 @@ public final class Trainer implements AutoCloseable {
     }
   }
 
+  /** A new run writes its resolved config; a resumed one keeps the file it started with. */
   private void prepareRunDirectory() {
     if (options.runDir() == null) {
       return;
     }
     try {
       Files.createDirectories(options.runDir());
-      Files.writeString(options.runDir().resolve("config.yaml"), ConfigLoader.toYaml(config));
-      Files.writeString(options.runDir().resolve("metrics.csv"), EpochRecord.CSV_HEADER + "\n");
+      final Path configFile = options.runDir().resolve("config.yaml");
+      if (position.step() == 0 || !Files.exists(configFile)) {
+        Files.writeString(configFile, ConfigLoader.toYaml(config));
+      }
     } catch (IOException e) {
       throw new UncheckedIOException("cannot write the run directory " + options.runDir(), e);
+    }
+  }
+
+  /** metrics.csv holds exactly the completed epochs of the position training starts from. */
+  private void rewriteCsv(final List<EpochRecord> records) {
+    if (options.runDir() == null) {
+      return;
+    }
+    final StringBuilder b = new StringBuilder(EpochRecord.CSV_HEADER).append('\n');
+    for (final EpochRecord r : records) {
+      b.append(r.csv()).append('\n');
+    }
+    try {
+      Files.writeString(options.runDir().resolve("metrics.csv"), b.toString());
+    } catch (IOException e) {
+      throw new UncheckedIOException("cannot write " + options.runDir().resolve("metrics.csv"), e);
     }
   }
 

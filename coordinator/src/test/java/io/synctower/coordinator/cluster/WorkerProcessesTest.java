@@ -166,7 +166,7 @@ class WorkerProcessesTest {
         TrainingData.load(config, dir),
         new Trainer.Options(runDir, false, System.out),
         new SecureRandom().nextLong(),
-        (id, first) -> {
+        (id, first, c) -> {
           final RemoteTowers t =
               RemoteTowers.join(
                   aeron, id, ConfigLoader.toYaml(config), config.training().batchSize(), options);

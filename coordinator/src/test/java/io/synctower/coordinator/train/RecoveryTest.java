@@ -44,9 +44,9 @@ class RecoveryTest {
           - {type: relu}
           - {type: flatten}
           - {type: dropout, rate: 0.2}
-          - {type: dense, units: 16}
+          - {type: dense, units: 32}
       data:
-        train: {type: overfit, size: 16}
+        train: {type: overfit, size: 32}
       training:
         epochs: 3
         batchSize: 8
@@ -115,7 +115,8 @@ class RecoveryTest {
     return new TrainingData(new FailsOnce(d.train(), 3), d.validation(), d.normalization());
   }
 
-  private Trainer trainer(final RunConfig c, final TrainingData d, final Path run, final PrintStream out)
+  private Trainer trainer(
+      final RunConfig c, final TrainingData d, final Path run, final PrintStream out)
       throws InterruptedException {
     return new Trainer(c, d, new Trainer.Options(run, false, out));
   }
@@ -147,7 +148,7 @@ class RecoveryTest {
       assertTrue(e.getMessage().contains("simulated device loss"), e.getMessage());
     }
     final long resumedAt = new CheckpointStore(crashed.resolve("checkpoints")).loadLatest().step();
-    assertTrue(resumedAt >= 2, "the crash comes in epoch 2, after the checkpoint of step 2");
+    assertTrue(resumedAt >= 4, "the crash comes in epoch 2, after the checkpoint of step 4");
 
     try (Trainer t = trainer(c, data, crashed, quiet())) {
       t.resumeFrom(new CheckpointStore(crashed.resolve("checkpoints")).loadLatest());
@@ -181,7 +182,8 @@ class RecoveryTest {
     final Path elastic = dir.resolve("elastic");
     final Trainer.Summary s;
     try (Trainer t =
-        trainer(c, failingOnce(data), elastic, new PrintStream(log, true, StandardCharsets.UTF_8))) {
+        trainer(
+            c, failingOnce(data), elastic, new PrintStream(log, true, StandardCharsets.UTF_8))) {
       s = t.run();
     }
     final String text = log.toString(StandardCharsets.UTF_8);
