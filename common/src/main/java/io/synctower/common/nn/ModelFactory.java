@@ -68,8 +68,9 @@ public final class ModelFactory {
 
   /**
    * Threads {@code input} through the layers as {@link #build} does, but reports every problem it
-   * can find instead of throwing at the first, and allocates no parameters (so it costs
-   * microseconds, whatever the model's size).
+   * can find instead of throwing at the first. It constructs the layers but not the model, so no
+   * parameter, gradient or activation buffer is allocated (batch norm layers allocate their few
+   * per-channel scratch vectors).
    *
    * <p>After a layer fails, the shape is unknown, and the layers after it are not checked until a
    * {@code dense} or {@code reshape} layer, whose output shape does not depend on its input; from
