@@ -45,6 +45,96 @@ public final class ModelFactory {
     return new Model(layers, dtype);
   }
 
+  /**
+   * A layer that cannot take its input.
+   *
+   * @param index the layer's position in the spec list ({@code model.layers[index]})
+   * @param name the layer's name, given or derived
+   * @param type the layer's configuration type ({@code conv2d}, {@code dense}, ...)
+   * @param input the shape the layer was given, or null when the problem does not depend on it
+   * @param problem what is wrong and the fix, e.g. "kernel 9 with padding valid does not fit input
+   *     ...; use padding: same, ..."
+   */
+  public record LayerProblem(int index, String name, String type, Shape input, String problem) {}
+
+  /**
+   * What {@link #check} found.
+   *
+   * @param problems every layer that cannot take its input, in layer order; empty when the shapes
+   *     flow
+   * @param output the model's per-sample output shape; null when a problem leaves it unknown
+   */
+  public record Check(List<LayerProblem> problems, Shape output) {}
+
+  /**
+   * Threads {@code input} through the layers as {@link #build} does, but reports every problem it
+   * can find instead of throwing at the first. It constructs the layers but not the model, so no
+   * parameter, gradient or activation buffer is allocated (batch norm layers allocate their few
+   * per-channel scratch vectors).
+   *
+   * <p>After a layer fails, the shape is unknown, and the layers after it are not checked until a
+   * {@code dense} or {@code reshape} layer, whose output shape does not depend on its input; from
+   * there on, checking goes on. Duplicate names are reported wherever they are.
+   */
+  public static Check check(
+      final List<LayerSpec> specs,
+      final Shape input,
+      final DataType dtype,
+      final double defaultDecay,
+      final double defaultEpsilon) {
+    final List<LayerProblem> problems = new ArrayList<>();
+    final Map<String, Integer> counters = new HashMap<>();
+    final Set<String> names = new HashSet<>();
+    Shape shape = input;
+    for (int i = 0; i < specs.size(); i++) {
+      final LayerSpec spec = specs.get(i);
+      final String name = spec.name() != null ? spec.name() : derivedName(spec, counters);
+      final String type = typeName(spec);
+      if (!names.add(name)) {
+        problems.add(
+            new LayerProblem(
+                i, name, type, null, "duplicate layer name; give each layer a unique 'name'"));
+      }
+      if (shape == null) {
+        shape = outputRegardlessOfInput(spec);
+        continue;
+      }
+      try {
+        shape = create(spec, name, shape, dtype, i, defaultDecay, defaultEpsilon).outputShape();
+      } catch (ShapeException e) {
+        problems.add(new LayerProblem(i, name, type, shape, e.problem()));
+        shape = outputRegardlessOfInput(spec);
+      } catch (IllegalArgumentException e) {
+        // A shape with a non-positive dimension, e.g. a pool window that leaves nothing.
+        problems.add(new LayerProblem(i, name, type, shape, e.getMessage()));
+        shape = outputRegardlessOfInput(spec);
+      }
+    }
+    return new Check(List.copyOf(problems), shape);
+  }
+
+  /** The output shape of layers whose output does not depend on their input; null otherwise. */
+  private static Shape outputRegardlessOfInput(final LayerSpec spec) {
+    if (spec instanceof LayerSpec.Dense d) {
+      return Shape.flat(d.units());
+    }
+    if (spec instanceof LayerSpec.Reshape r) {
+      return new Shape(r.shape().stream().mapToInt(Integer::intValue).toArray());
+    }
+    return null;
+  }
+
+  /** The {@code type:} a configuration gives this layer. */
+  public static String typeName(final LayerSpec spec) {
+    if (spec instanceof LayerSpec.Conv2d) {
+      return "conv2d";
+    }
+    if (spec instanceof LayerSpec.MaxPool) {
+      return "maxpool2d";
+    }
+    return spec.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
+  }
+
   private static String derivedName(final LayerSpec spec, final Map<String, Integer> counters) {
     final String base;
     if (spec instanceof LayerSpec.Conv2d) {

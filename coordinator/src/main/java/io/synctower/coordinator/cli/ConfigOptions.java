@@ -2,6 +2,8 @@ package io.synctower.coordinator.cli;
 
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.coordinator.train.Preflight;
+import io.synctower.coordinator.train.TrainingData;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -55,12 +57,30 @@ final class ConfigOptions {
         throw new IllegalStateException("the embedded quick-start config is missing from the jar");
       }
       return ConfigLoader.parse(
-          new String(in.readAllBytes(), StandardCharsets.UTF_8),
-          "embedded quickstart.yaml",
-          overrides);
+          new String(in.readAllBytes(), StandardCharsets.UTF_8), source(), overrides);
     } catch (IOException e) {
       throw new UncheckedIOException(e);
     }
+  }
+
+  /** A configuration and its datasets that passed {@link Preflight}: safe to start towers for. */
+  record Checked(RunConfig config, TrainingData data) {}
+
+  /**
+   * Loads the configuration (its own problems reported all at once), then its datasets, then runs
+   * {@link Preflight} (shape, label and batch problems all at once). Commands that train call this
+   * before they start any process or tower.
+   */
+  Checked loadChecked(final Map<String, String> extra) {
+    final RunConfig config = load(extra);
+    final TrainingData data = TrainingData.load(config, base());
+    Preflight.check(config, data, source());
+    return new Checked(config, data);
+  }
+
+  /** How errors name the configuration: its file, or the embedded quick start. */
+  String source() {
+    return config != null ? config.toString() : "embedded quickstart.yaml";
   }
 
   /** Directory that relative data paths resolve against: the config file's folder. */

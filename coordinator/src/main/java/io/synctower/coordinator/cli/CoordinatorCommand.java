@@ -45,9 +45,11 @@ final class CoordinatorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     transport.checkHeartbeats();
     final byte[] secret = transport.secret(System.getenv());
+    // Bad input is reported before the transport starts and before any worker could join.
+    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
     try (AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
       return RemoteTraining.run(
-          configOptions, run, transport, c.aeron(), kind, bind + ":" + port, secret, t -> {});
+          checked, run, transport, c.aeron(), kind, bind + ":" + port, secret, t -> {});
     }
   }
 }

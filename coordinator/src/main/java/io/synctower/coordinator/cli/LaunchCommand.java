@@ -58,7 +58,9 @@ final class LaunchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     transport.checkHeartbeats();
-    final int towers = configOptions.load(run.overrides()).towers();
+    // Every problem of the configuration, its data and its shapes, before any JVM is spawned.
+    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    final int towers = checked.config().towers();
     final Path secretDir = Files.createTempDirectory("synctower-launch");
     final Path secretFile = secretDir.resolve("secret");
     Files.createFile(
@@ -109,7 +111,7 @@ final class LaunchCommand implements Callable<Integer> {
       Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
       try {
         return RemoteTraining.run(
-            configOptions,
+            checked,
             run,
             transport,
             connection.aeron(),

@@ -15,14 +15,18 @@ import java.util.function.Consumer;
 
 /**
  * The coordinator's side of a run with worker processes, shared by {@code coordinator} and {@code
- * launch}: loads the configuration and data (for the plan and the log), waits for the towers to
- * join over {@code aeron}, trains, and writes what the run options ask for.
+ * launch}: given the checked configuration and data (for the plan and the log), waits for the
+ * towers to join over {@code aeron}, trains, and writes what the run options ask for.
  */
 final class RemoteTraining {
   private RemoteTraining() {}
 
+  /**
+   * @param checked the run's configuration and datasets, already through {@link
+   *     io.synctower.coordinator.train.Preflight}
+   */
   static int run(
-      final ConfigOptions configOptions,
+      final ConfigOptions.Checked checked,
       final RunOptions run,
       final TransportOptions transport,
       final Aeron aeron,
@@ -31,9 +35,9 @@ final class RemoteTraining {
       final byte[] secret,
       final Consumer<RemoteTowers> onJoined)
       throws InterruptedException {
-    final RunConfig config = configOptions.load(run.overrides());
+    final RunConfig config = checked.config();
+    final TrainingData data = checked.data();
     final Path dir = run.runDir(config);
-    final TrainingData data = TrainingData.load(config, configOptions.base());
     final long runId = new SecureRandom().nextLong();
     final RemoteTowers.Options options =
         new RemoteTowers.Options(

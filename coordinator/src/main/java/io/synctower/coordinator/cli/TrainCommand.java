@@ -3,9 +3,7 @@ package io.synctower.coordinator.cli;
 import io.synctower.common.checkpoint.ImportOptions;
 import io.synctower.common.checkpoint.ImportReport;
 import io.synctower.common.checkpoint.WeightsFile;
-import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Set;
@@ -57,11 +55,13 @@ final class TrainCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
-    final RunConfig config = configOptions.load(run.overrides());
-    final Path dir = run.runDir(config);
-    final TrainingData data = TrainingData.load(config, configOptions.base());
+    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    final Path dir = run.runDir(checked.config());
     try (Trainer trainer =
-        new Trainer(config, data, new Trainer.Options(dir, !run.noProgress, System.out))) {
+        new Trainer(
+            checked.config(),
+            checked.data(),
+            new Trainer.Options(dir, !run.noProgress, System.out))) {
       return train(trainer, dir);
     }
   }

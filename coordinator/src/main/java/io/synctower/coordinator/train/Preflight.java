@@ -1,0 +1,139 @@
+package io.synctower.coordinator.train;
+
+import io.synctower.common.config.ConfigException;
+import io.synctower.common.config.RunConfig;
+import io.synctower.common.data.Dataset;
+import io.synctower.common.nn.ModelFactory;
+import io.synctower.common.nn.Shape;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * The checks that need the datasets as well as the configuration, run before any worker process is
+ * spawned or any tower is started: the sample shape flows through every layer, the model's output
+ * matches the labels, and a global batch fits in the training set. Every problem found is reported
+ * in one {@link ConfigException}, each naming the key, the value and the fix, like the problems
+ * {@link io.synctower.common.config.ConfigLoader} reports about the configuration alone.
+ *
+ * <p>The caller's order, in every command that trains:
+ *
+ * <pre>{@code
+ * RunConfig config = ConfigLoader.load(file, overrides); // the config's own problems, all at once
+ * TrainingData data = TrainingData.load(config, base);   // data that cannot be read
+ * Preflight.check(config, data, file.toString());        // shapes, labels, batch: all at once
+ * ... only now start worker processes or towers ...
+ * }</pre>
+ *
+ * <p>Allocates no model parameters: the shapes are threaded through the layers without building the
+ * model.
+ */
+public final class Preflight {
+  private Preflight() {}
+
+  /**
+   * Throws a {@link ConfigException} listing every problem of {@link #problems}; returns normally
+   * when there is none.
+   *
+   * @param source names the configuration in the message, e.g. its file name
+   */
+  public static void check(final RunConfig config, final TrainingData data, final String source) {
+    final List<String> problems = problems(config, data);
+    if (!problems.isEmpty()) {
+      throw new ConfigException(source, problems);
+    }
+  }
+
+  /** Every problem found, in layer order, then the output and the batch; empty when none. */
+  public static List<String> problems(final RunConfig config, final TrainingData data) {
+    Objects.requireNonNull(config, "config");
+    Objects.requireNonNull(data, "data");
+    final List<String> problems = new ArrayList<>();
+    final Shape input = data.inputShape();
+    final ModelFactory.Check shapes =
+        ModelFactory.check(
+            config.model().layers(),
+            input,
+            config.model().dtype(),
+            config.bn().decay(),
+            config.bn().epsilon());
+    for (final ModelFactory.LayerProblem p : shapes.problems()) {
+      problems.add(describe(p));
+    }
+    if (shapes.output() != null) {
+      outputMismatch(shapes.output(), data.train())
+          .ifPresent(m -> problems.add("model.layers: " + m));
+    }
+    final int batch = config.training().batchSize();
+    final int samples = data.train().size();
+    if (batch > samples) {
+      problems.add(
+          "training.batchSize: "
+              + batch
+              + " is larger than the training set ("
+              + samples
+              + " samples of "
+              + data.train().describe()
+              + "); use at most "
+              + samples
+              + " or a larger training set");
+    }
+    return problems;
+  }
+
+  /**
+   * Whether a model with per-sample output {@code output} can be trained on {@code dataset}'s
+   * labels: it must be {@code [P, K]} for P label positions of K classes, or {@code [K]} when P =
+   * 1. Empty when it matches; otherwise the mismatch and the fix.
+   */
+  public static Optional<String> outputMismatch(final Shape output, final Dataset dataset) {
+    final int p = dataset.labelPositions();
+    final int k = dataset.numClasses();
+    final boolean ok =
+        (p == 1 && output.rank() == 1 && output.dim(0) == k)
+            || (output.rank() == 2 && output.dim(0) == p && output.dim(1) == k);
+    if (ok) {
+      return Optional.empty();
+    }
+    final String fix =
+        p == 1
+            ? "end the model with a dense layer of " + k + " units"
+            : "end the model with a dense layer of "
+                + (p * k)
+                + " units and reshape: ["
+                + p
+                + ", "
+                + k
+                + "]";
+    return Optional.of(
+        "the model outputs "
+            + output
+            + " per sample but "
+            + dataset.describe()
+            + " has "
+            + p
+            + " label position(s) of "
+            + k
+            + " classes; "
+            + fix);
+  }
+
+  private static String describe(final ModelFactory.LayerProblem p) {
+    final StringBuilder sb =
+        new StringBuilder("model.layers[")
+            .append(p.index())
+            .append("] (")
+            .append(p.name())
+            .append(", ")
+            .append(p.type())
+            .append(')');
+    if (p.input() != null) {
+      sb.append(" with input ").append(p.input());
+      if (p.index() == 0) {
+        sb.append(" (the dataset's samples)");
+      }
+    }
+    return sb.append(": ").append(p.problem()).toString();
+  }
+}
