@@ -6,10 +6,8 @@ import io.synctower.common.checkpoint.StoredCheckpoint;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
-import io.synctower.common.data.Dataset;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.ModelFactory;
-import io.synctower.common.nn.Shape;
 import io.synctower.common.optim.LearningRateSchedule;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
@@ -134,10 +132,10 @@ public final class Trainer implements AutoCloseable {
     this.options = options;
     this.runId = runId;
     this.launcher = launcher;
-    // The coordinator's replica: checked here, described in the log, and the model a run returns.
+    // Every config, shape and data problem at once, before any tower starts.
+    Preflight.check(config, data, "config");
+    // The coordinator's replica: described in the log, and the model a run returns.
     this.reference = newModel(config, data);
-    checkOutputMatchesLabels(reference, data.train());
-    checkBatchFitsTowers(config, options.out());
     this.towers = launcher.start(runId, reference, config);
     this.position =
         new TrainerState(
@@ -181,53 +179,6 @@ public final class Trainer implements AutoCloseable {
             config.bn().epsilon());
     model.initialize(config.seed());
     return model;
-  }
-
-  private static void checkBatchFitsTowers(final RunConfig config, final PrintStream out) {
-    if (config.training().batchSize() < config.towers()) {
-      // Allowed (empty shards join every collective with zero counts), but rarely intended.
-      out.printf(
-          Locale.ROOT,
-          "warning: batchSize %d < towers %d: %d tower(s) get no samples each step%n",
-          config.training().batchSize(),
-          config.towers(),
-          config.towers() - config.training().batchSize());
-    }
-  }
-
-  /** The model's output must be [P, K] (or [K] for P = 1) for the dataset's labels. */
-  static void checkOutputMatchesLabels(final Model model, final Dataset dataset) {
-    final Shape out = model.outputShape();
-    final int p = dataset.labelPositions();
-    final int k = dataset.numClasses();
-    final boolean ok =
-        (p == 1 && out.rank() == 1 && out.dim(0) == k)
-            || (out.rank() == 2 && out.dim(0) == p && out.dim(1) == k);
-    if (!ok) {
-      final String fix =
-          p == 1
-              ? "end the model with a dense layer of " + k + " units"
-              : "end the model with a dense layer of "
-                  + (p * k)
-                  + " units and reshape: ["
-                  + p
-                  + ", "
-                  + k
-                  + "]";
-      throw new ConfigException(
-          "model.layers",
-          List.of(
-              "the model outputs "
-                  + out
-                  + " per sample but "
-                  + dataset.describe()
-                  + " has "
-                  + p
-                  + " label position(s) of "
-                  + k
-                  + " classes; "
-                  + fix));
-    }
   }
 
   public TrainingData data() {
