@@ -39,8 +39,8 @@ final class ConfigOptions {
   @Option(names = "--towers", description = "Number of towers (default: the config's, 1).")
   Integer towers;
 
-  /** Loads the configuration with the given extra overrides (command-specific flags). */
-  RunConfig load(final Map<String, String> extra) {
+  /** The command line's overrides (--set, --seed, --towers, then the command's own flags). */
+  Map<String, String> overrides(final Map<String, String> extra) {
     final Map<String, String> overrides = new LinkedHashMap<>(set);
     if (seed != null) {
       overrides.put("seed", seed.toString());
@@ -49,6 +49,12 @@ final class ConfigOptions {
       overrides.put("towers", towers.toString());
     }
     overrides.putAll(extra);
+    return overrides;
+  }
+
+  /** Loads the configuration with the given extra overrides (command-specific flags). */
+  RunConfig load(final Map<String, String> extra) {
+    final Map<String, String> overrides = overrides(extra);
     if (config != null) {
       return ConfigLoader.load(config, overrides);
     }

@@ -291,6 +291,7 @@ public final class Trainer implements AutoCloseable {
         new CheckpointPolicy(config.checkpoint(), System.nanoTime());
     final boolean checkpointing = options.runDir() != null;
     boolean verifyReplicas = from.step() > 0; // a restored run proves its replicas on step one
+    TrainerState endState = null;
     long step = from.step();
     try (StepLog stepLog = checkpointing ? StepLog.open(options.runDir(), step) : null) {
       for (int epoch = from.epoch(); epoch <= t.epochs() && step < plan.totalSteps(); epoch++) {
@@ -389,22 +390,25 @@ public final class Trainer implements AutoCloseable {
         if (stepLog != null) {
           stepLog.flush();
         }
-      }
-      if (checkpointing) {
-        // The end of a run is always checkpointed, and waited for: `export` and a resume that
-        // extends the run start from it.
-        checkpoint(
+        // Where a longer run would go on: the next epoch, or, when training.steps cut this one
+        // short, the rest of this epoch (its row is then written again, complete, by the resume).
+        final boolean epochComplete = stepsThisEpoch == plan.batchesPerEpoch();
+        endState =
             new TrainerState(
                 step,
-                records.isEmpty() ? 1 : records.get(records.size() - 1).epoch() + 1,
-                0,
-                new TrainerState.Sums(0, 0, 0, 0),
-                0,
-                csvRows(records),
+                epochComplete ? epoch + 1 : epoch,
+                epochComplete ? 0 : (int) stepsThisEpoch,
+                epochComplete ? new TrainerState.Sums(0, 0, 0, 0) : TrainerState.Sums.of(train),
+                epochComplete ? 0 : trainSeconds,
+                csvRows(epochComplete ? records : records.subList(0, records.size() - 1)),
                 configSha256(),
                 towers.towers(),
-                dataBase()),
-            true);
+                dataBase());
+      }
+      if (checkpointing && endState != null) {
+        // The end of a run is always checkpointed, and waited for: `export` and a resume that
+        // extends the run (more epochs or steps) start from it.
+        checkpoint(endState, true);
       }
     }
     EpochMetrics trainInInference = null;
