@@ -460,6 +460,11 @@ public final class RemoteTowers implements Towers {
         channel + "#" + stream, k -> aeron.addPublication(channel, stream));
   }
 
+  /** The run id every message of this run carries. */
+  public long runId() {
+    return runId;
+  }
+
   /** Messages rejected so far, by reason. */
   public String rejections() {
     return gate.summary();

@@ -256,7 +256,7 @@ class WorkerProcessesTest {
   }
 
   @Test
-  void impostorCannotJoinAndAnotherRunsMessageIsNotApplied() throws Exception {
+  void impostorCannotJoinAndAnotherRunsOrAReplayedMessageIsNotApplied() throws Exception {
     final RunConfig config = config(2, "3");
     final AtomicReference<RemoteTowers> towers = new AtomicReference<>();
     // The impostor: a process with a different secret claiming rank 1 while the real workers
@@ -304,6 +304,20 @@ class WorkerProcessesTest {
               buf);
           Thread.sleep(20);
         }
+        // A replay: this run's id, tower 0's identity and the secret, but an old sequence number
+        // (as a recorded frame sent again would have). Counted STALE, never applied.
+        final long staleBefore = t.rejected(Rejection.STALE);
+        final long replayEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
+        while (t.rejected(Rejection.STALE) == staleBefore && System.nanoTime() < replayEnd) {
+          offer(
+              p,
+              codec,
+              new Report.StepDone(t.runId(), 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, ""),
+              1,
+              buf);
+          Thread.sleep(20);
+        }
+        assertTrue(t.rejected(Rejection.STALE) > staleBefore, t.rejections());
       }
       final Trainer.Summary summary = trainer.run();
       assertEquals(3, summary.steps());
