@@ -8,8 +8,10 @@ import io.synctower.common.nn.SoftmaxCrossEntropy;
  * inside forward and backward and are counted there.
  *
  * @param skipped the update was not applied: some tower's loss or gradients were non-finite
- * @param nonFinite where this tower's own values first went non-finite (input, a layer's output,
- *     the loss, a gradient); empty when they were finite
+ * @param culprit the rank of the tower where a skipped step's values went bad first; -1 when the
+ *     step was applied
+ * @param nonFinite on the culprit, where its values first went non-finite (input, a layer's output,
+ *     the loss, a gradient); empty on every other tower
  */
 public record StepResult(
     SoftmaxCrossEntropy.Result metrics,
@@ -18,6 +20,7 @@ public record StepResult(
     long allReduceNanos,
     long optimizerNanos,
     boolean skipped,
+    int culprit,
     String nonFinite) {
   /** Compute and communication of the step, without the time spent waiting for data. */
   public long totalNanos() {

@@ -30,8 +30,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Non-finite steps: each tower tests its loss and gradients (one sum on the finite path) and
  * adds a flag to the same all-reduce; when any tower's values were NaN or Inf, no tower applies the
  * moving statistics or the optimizer update, and the result says so ({@link StepResult#skipped}),
- * with where the values first went bad on this tower ({@link StepResult#nonFinite}). Whether the
- * run then stops or goes on is the caller's policy.
+ * with the tower where the values went bad first ({@link StepResult#culprit}: with SyncBN a NaN
+ * spreads to every tower through the statistics) and, on that tower, where ({@link
+ * StepResult#nonFinite}). Whether the run then stops or goes on is the caller's policy.
  *
  * <p>Memory: {@code x} is read, never kept; every buffer the step uses is preallocated by the
  * layers, the loss and the optimizer.
@@ -96,32 +97,49 @@ public final class Tower {
     final long t2 = System.nanoTime();
     final boolean localNonFinite =
         !Double.isFinite(metrics.lossSum()) || NonFinite.any(model.gradients());
-    final String where = localNonFinite ? NonFinite.locate(model, x, metrics.lossSum()) : "";
     nonFiniteTowers.putScalar(0, localNonFinite ? 1.0 : 0.0);
     // Gradients are already scaled by 1/(global batch): their SUM is the global gradient. The BN
     // union partials ride in the same round, so the moving statistics see the whole batch.
     world.allReduceSum(model.gradients(), model.unionStatistics(), nonFiniteTowers);
     final long t3 = System.nanoTime();
     final boolean skipped = nonFiniteTowers.getDouble(0) > 0;
-    if (!skipped) {
+    String where = "";
+    int culprit = -1;
+    if (skipped) {
       // Nothing of a non-finite step is applied: neither moving statistics nor parameters change.
+      final NonFinite.Where local =
+          localNonFinite ? NonFinite.locate(model, x, metrics.lossSum()) : NonFinite.Where.FINITE;
+      culprit = agreeOnCulprit(local.depth());
+      where =
+          culprit == world.rank()
+              ? (local.description().isEmpty()
+                  ? "the loss or gradient sum (no single layer found)"
+                  : local.description())
+              : "";
+    } else {
       model.applyMovingStatistics();
       optimizer.step(model.parameters(), model.gradients(), learningRate);
     }
     final long t4 = System.nanoTime();
-    return new StepResult(
-        metrics,
-        t1 - t0,
-        t2 - t1,
-        t3 - t2,
-        t4 - t3,
-        skipped,
-        localNonFinite ? nonEmpty(where) : "");
+    return new StepResult(metrics, t1 - t0, t2 - t1, t3 - t2, t4 - t3, skipped, culprit, where);
   }
 
-  private static String nonEmpty(final String where) {
-    // Finite everywhere we can look, yet the loss or the gradient sum was not: say so plainly.
-    return where.isEmpty() ? "the loss or gradient sum (no single layer found)" : where;
+  /**
+   * The tower where a non-finite step started: the smallest depth (earliest point in the step), the
+   * lowest rank on a tie. One extra all-reduce, on this rare path only, that every tower takes
+   * (they all saw the same flag), so all name the same tower.
+   */
+  private int agreeOnCulprit(final int localDepth) {
+    final INDArray depths = Nd4j.zeros(DataType.DOUBLE, world.size());
+    depths.putScalar(world.rank(), localDepth);
+    world.allReduceSum(depths);
+    int best = 0;
+    for (int r = 1; r < world.size(); r++) {
+      if (depths.getDouble(r) < depths.getDouble(best)) {
+        best = r;
+      }
+    }
+    return best;
   }
 
   private static final SoftmaxCrossEntropy.Result EMPTY =

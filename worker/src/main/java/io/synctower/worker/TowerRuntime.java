@@ -211,20 +211,23 @@ public final class TowerRuntime implements Runnable {
     if (r.skipped() && setup.stopOnNonFinite()) {
       // Every tower saw the same flag in the same all-reduce, so every tower stops here: the one
       // whose values went bad says where, the others that they stopped with it.
+      final boolean here = r.culprit() == setup.rank();
       throw new NonFiniteStepException(
-          r.nonFinite().isEmpty()
-              ? "stopped at step "
-                  + s.step()
-                  + ": another tower's loss or gradients were NaN/Inf (failure.onNonFinite: stop)"
-              : "NaN/Inf at step "
+          here
+              ? "NaN/Inf at step "
                   + s.step()
                   + " on tower "
                   + setup.rank()
                   + ", first in "
                   + r.nonFinite()
                   + ". Nothing of the step was applied. Lower the learning rate, check the data,"
-                  + " or set failure.onNonFinite: skip to skip such steps",
-          r.nonFinite().isEmpty());
+                  + " or set failure.onNonFinite: skip to skip such steps"
+              : "stopped at step "
+                  + s.step()
+                  + ": tower "
+                  + r.culprit()
+                  + "'s values were NaN/Inf (failure.onNonFinite: stop)",
+          !here);
     }
     final SoftmaxCrossEntropy.Result m = r.metrics();
     return new Report.StepDone(

@@ -34,6 +34,15 @@ class NonFiniteStepTest {
   private record Run(List<Tower> towers, List<StepResult> results) {}
 
   private static Run step(final INDArray x, final Model template) throws Exception {
+    return step(x, template, r -> io.synctower.common.bn.StatsReducer.LOCAL, BnTraining.LOCAL);
+  }
+
+  private static Run step(
+      final INDArray x,
+      final Model template,
+      final java.util.function.IntFunction<io.synctower.common.bn.StatsReducer> reducers,
+      final BnTraining bn)
+      throws Exception {
     final InProcessGroup world = new InProcessGroup(TOWERS);
     final List<Tower> towers = new ArrayList<>();
     for (int r = 0; r < TOWERS; r++) {
@@ -60,7 +69,7 @@ class NonFiniteStepTest {
         System.arraycopy(labels, offset, shardLabels, 0, size);
         final Tower tower = towers.get(r);
         final StepContext ctx =
-            new StepContext(true, BnTraining.LOCAL, 0, p -> {}, 5, 0, 0, 0).at(0, offset, BATCH);
+            new StepContext(true, bn, 0, reducers.apply(r), 5, 0, 0, 0).at(0, offset, BATCH);
         futures.add(pool.submit(() -> tower.trainStep(shard, shardLabels, ctx, 0.05)));
       }
       final List<StepResult> results = new ArrayList<>();
@@ -102,6 +111,7 @@ class NonFiniteStepTest {
           0.0,
           "tower " + r + ": moving statistics changed by a skipped step");
       assertEquals(0, run.towers().get(r).optimizer().state().updates());
+      assertEquals(1, result.culprit(), "every tower names tower 1, whose data held the NaN");
     }
     assertEquals("", run.results().get(0).nonFinite(), "tower 0's own values were finite");
     assertTrue(
@@ -119,10 +129,27 @@ class NonFiniteStepTest {
     for (int r = 0; r < TOWERS; r++) {
       final StepResult result = run.results().get(r);
       assertTrue(result.skipped());
-      assertTrue(
-          result.nonFinite().startsWith("the output of layer 6 (dense 'fc1')"),
-          "tower " + r + ": " + result.nonFinite());
+      // Both replicas hold the bad weight: same depth, so the lowest rank is named.
+      assertEquals(0, result.culprit());
     }
+    assertTrue(
+        run.results().get(0).nonFinite().startsWith("the output of layer 6 (dense 'fc1')"),
+        run.results().get(0).nonFinite());
+    assertEquals("", run.results().get(1).nonFinite());
+  }
+
+  @Test
+  void withSyncBnTheTowerWhereTheNanStartedIsNamedThoughItSpreadToTheOthers() throws Exception {
+    final INDArray x = batch();
+    x.putScalar(new long[] {0, 1, 1, 0}, Double.NaN); // a sample of tower 0's shard
+    final InProcessGroup stats = new InProcessGroup(TOWERS);
+    final Run run = step(x, null, r -> stats.member(r)::allReduceSum, BnTraining.SYNC);
+    for (int r = 0; r < TOWERS; r++) {
+      assertTrue(run.results().get(r).skipped());
+      assertEquals(0, run.results().get(r).culprit(), "tower " + r);
+    }
+    assertTrue(run.results().get(0).nonFinite().contains("input batch"));
+    assertEquals("", run.results().get(1).nonFinite(), "tower 1 only received the NaN");
   }
 
   @Test

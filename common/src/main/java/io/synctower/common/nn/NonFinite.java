@@ -26,40 +26,55 @@ public final class NonFinite {
   }
 
   /**
+   * Where a step's values first went non-finite.
+   *
+   * @param depth how early in the step: 0 the input, i + 1 the output of layer i, then the loss,
+   *     then parameter gradients in backward order; {@link Integer#MAX_VALUE} when all is finite.
+   *     With SyncBN, NaN on one tower spreads to the others through the statistics all-reduce, so
+   *     the tower with the smallest depth is where it started
+   * @param description e.g. {@code "the output of layer 3 (relu 'relu2')"}, or {@code ""}
+   */
+  public record Where(int depth, String description) {
+    public static final Where FINITE = new Where(Integer.MAX_VALUE, "");
+  }
+
+  /**
    * Where non-finite values first appear in the step just run on {@code model}: the input batch,
    * then each layer's output in forward order, then the loss, then the parameter gradients in the
    * order backward produced them (last layer first). Call after forward and backward of the same
    * batch and before the next forward: it reads the layers' retained outputs.
    *
    * @param lossSum this tower's loss sum for the step
-   * @return a short description such as {@code "the output of layer 3 (relu 'relu2')"}, or {@code
-   *     ""} when everything is finite
+   * @return where, or {@link Where#FINITE}
    */
-  public static String locate(final Model model, final INDArray input, final double lossSum) {
+  public static Where locate(final Model model, final INDArray input, final double lossSum) {
     if (input != null && any(input)) {
-      return "the input batch (the data itself contains NaN or Inf)";
+      return new Where(0, "the input batch (the data itself contains NaN or Inf)");
     }
     final List<Layer> layers = model.layers();
     final List<INDArray> outputs = model.lastOutputs();
     for (int i = 0; i < outputs.size(); i++) {
       final INDArray out = outputs.get(i);
       if (out != null && any(out)) {
-        return "the output of " + describe(layers, i);
+        return new Where(i + 1, "the output of " + describe(layers, i));
       }
     }
+    final int loss = layers.size() + 1;
     if (!Double.isFinite(lossSum)) {
-      return "the loss (logits are finite)";
+      return new Where(loss, "the loss (logits are finite)");
     }
     for (int i = layers.size() - 1; i >= 0; i--) {
       for (final Model.Tensor t : model.tensors()) {
         if (t.layer() == layers.get(i)
             && t.spec().kind() == ParamSpec.Kind.PARAMETER
             && any(t.gradientFlat())) {
-          return "the gradient of " + t.key() + " in " + describe(layers, i);
+          return new Where(
+              loss + layers.size() - i,
+              "the gradient of " + t.key() + " in " + describe(layers, i));
         }
       }
     }
-    return "";
+    return Where.FINITE;
   }
 
   private static String describe(final List<Layer> layers, final int index) {

@@ -218,4 +218,30 @@ class FailureHandlingTest {
           }
         });
   }
+
+  @Test
+  void aCheckpointThatCannotBeWrittenEndsTheRunNamingItAndKeepsNothingHalfWritten()
+      throws Exception {
+    final RunConfig c = config(Map.of("checkpoint.every.steps", "2"));
+    final TrainingData plain = TrainingData.load(c, dir);
+    // Where the checkpoint directory should be there is a file: every write fails, as on a
+    // full or read-only disk.
+    java.nio.file.Files.createDirectories(dir.resolve("run"));
+    java.nio.file.Files.writeString(dir.resolve("run/checkpoints"), "not a directory");
+    assertTimeoutPreemptively(
+        Duration.ofSeconds(60),
+        () -> {
+          try (Trainer t =
+              trainer(c, plain.train(), new PrintStream(OutputStream.nullOutputStream()))) {
+            final TowerFailedException e = assertThrows(TowerFailedException.class, t::run);
+            assertEquals(Report.Cause.CHECKPOINT, e.failure(), e.getMessage());
+            assertEquals(0, e.rank(), "tower 0 writes the checkpoints");
+            assertTrue(
+                e.getMessage().contains("checkpoint of step 2 could not be written"),
+                e.getMessage());
+            assertTrue(e.getMessage().contains("previous checkpoint is intact"), e.getMessage());
+          }
+        });
+    assertEquals("not a directory", java.nio.file.Files.readString(dir.resolve("run/checkpoints")));
+  }
 }
