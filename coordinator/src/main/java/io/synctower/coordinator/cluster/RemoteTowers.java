@@ -535,13 +535,7 @@ public final class RemoteTowers implements Towers {
       }
     }
     if (stalled) {
-      final List<Integer> silent = new ArrayList<>();
-      for (int rank = 0; rank < towers(); rank++) {
-        final int k = rank;
-        if (round.stream().noneMatch(x -> x.rank() == k)) {
-          silent.add(rank);
-        }
-      }
+      final List<Integer> silent = Rounds.silent(round, towers());
       if (!silent.isEmpty()) {
         throw new TowerFailedException(
             "tower(s) "

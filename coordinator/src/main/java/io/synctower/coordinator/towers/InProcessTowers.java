@@ -171,14 +171,8 @@ public final class InProcessTowers implements Towers {
         && (r = reports.poll(grace - System.nanoTime(), TimeUnit.NANOSECONDS)) != null) {
       round.add(r);
     }
-    final List<Integer> silent = new ArrayList<>();
-    for (int rank = 0; rank < towers(); rank++) {
-      final int k = rank;
-      if (round.stream().noneMatch(x -> x.rank() == k)) {
-        silent.add(rank);
-        threads.get(rank).interrupt();
-      }
-    }
+    final List<Integer> silent = Rounds.silent(round, towers());
+    silent.forEach(rank -> threads.get(rank).interrupt());
     if (silent.isEmpty()) {
       return new IllegalStateException("unreachable: every tower reported after the deadline");
     }

@@ -35,6 +35,18 @@ public final class Rounds {
     return sorted;
   }
 
+  /** The ranks among {@code 0..towers-1} that have no report in {@code round}. */
+  public static List<Integer> silent(final List<Report> round, final int towers) {
+    final List<Integer> silent = new ArrayList<>();
+    for (int rank = 0; rank < towers; rank++) {
+      final int k = rank;
+      if (round.stream().noneMatch(r -> r.rank() == k)) {
+        silent.add(rank);
+      }
+    }
+    return silent;
+  }
+
   /**
    * Checks that every tower reported the same replica hash for a step.
    *

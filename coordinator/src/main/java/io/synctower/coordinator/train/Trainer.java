@@ -8,6 +8,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.ModelFactory;
+import io.synctower.common.nn.Shape;
 import io.synctower.common.optim.LearningRateSchedule;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
@@ -104,6 +105,7 @@ public final class Trainer implements AutoCloseable {
   private final TowerLauncher launcher;
   private final Model reference;
   private final long runId;
+  private final String configSha256;
   private Towers towers;
   // Where training (re)starts: the beginning, a resumed checkpoint or, after an elastic restart,
   // the latest one.
@@ -137,17 +139,8 @@ public final class Trainer implements AutoCloseable {
     // The coordinator's replica: described in the log, and the model a run returns.
     this.reference = newModel(config, data);
     this.towers = launcher.start(runId, reference, config);
-    this.position =
-        new TrainerState(
-            0,
-            1,
-            0,
-            new TrainerState.Sums(0, 0, 0, 0),
-            0,
-            List.of(),
-            configSha256(),
-            config.towers(),
-            dataBase());
+    this.configSha256 = sha256(ConfigLoader.toYaml(config));
+    this.position = state(0, 1, 0, TrainerState.Sums.NONE, 0, List.of());
   }
 
   /** Towers as threads of this JVM; tower 0 trains the coordinator's replica itself. */
@@ -170,10 +163,15 @@ public final class Trainer implements AutoCloseable {
 
   /** A replica as every tower builds it: the config's layers, initialized from the run seed. */
   public static Model newModel(final RunConfig config, final TrainingData data) {
+    return newModel(config, data.inputShape());
+  }
+
+  /** A replica for samples of {@code inputShape} (e.g. the shape a checkpoint records). */
+  public static Model newModel(final RunConfig config, final Shape inputShape) {
     final Model model =
         ModelFactory.build(
             config.model().layers(),
-            data.inputShape(),
+            inputShape,
             config.model().dtype(),
             config.bn().decay(),
             config.bn().epsilon());
@@ -353,17 +351,7 @@ public final class Trainer implements AutoCloseable {
               final double seconds = secondsBefore + (System.nanoTime() - start) / 1e9;
               stepLog.flush();
               checkpoint(
-                  new TrainerState(
-                      step,
-                      epoch,
-                      b + 1,
-                      TrainerState.Sums.of(train),
-                      seconds,
-                      csvRows(records),
-                      configSha256(),
-                      towers.towers(),
-                      dataBase()),
-                  false);
+                  state(step, epoch, b + 1, TrainerState.Sums.of(train), seconds, records), false);
               checkpoints.taken(System.nanoTime());
             }
           }
@@ -394,16 +382,15 @@ public final class Trainer implements AutoCloseable {
         // short, the rest of this epoch (its row is then written again, complete, by the resume).
         final boolean epochComplete = stepsThisEpoch == plan.batchesPerEpoch();
         endState =
-            new TrainerState(
-                step,
-                epochComplete ? epoch + 1 : epoch,
-                epochComplete ? 0 : (int) stepsThisEpoch,
-                epochComplete ? new TrainerState.Sums(0, 0, 0, 0) : TrainerState.Sums.of(train),
-                epochComplete ? 0 : trainSeconds,
-                csvRows(epochComplete ? records : records.subList(0, records.size() - 1)),
-                configSha256(),
-                towers.towers(),
-                dataBase());
+            epochComplete
+                ? state(step, epoch + 1, 0, TrainerState.Sums.NONE, 0, records)
+                : state(
+                    step,
+                    epoch,
+                    (int) stepsThisEpoch,
+                    TrainerState.Sums.of(train),
+                    trainSeconds,
+                    records.subList(0, records.size() - 1));
       }
       if (checkpointing && endState != null) {
         // The end of a run is always checkpointed, and waited for: `export` and a resume that
@@ -574,12 +561,31 @@ public final class Trainer implements AutoCloseable {
     return new CheckpointStore(options.runDir().resolve(CHECKPOINTS));
   }
 
-  private String configSha256() {
+  /** The run's position as a checkpoint records it; the rest is the same for the whole run. */
+  private TrainerState state(
+      final long step,
+      final int epoch,
+      final int batchesDone,
+      final TrainerState.Sums sums,
+      final double seconds,
+      final List<EpochRecord> completed) {
+    return new TrainerState(
+        step,
+        epoch,
+        batchesDone,
+        sums,
+        seconds,
+        completed.stream().map(EpochRecord::csv).toList(),
+        configSha256,
+        towers.towers(),
+        dataBase());
+  }
+
+  private static String sha256(final String text) {
     try {
       final byte[] digest =
           java.security.MessageDigest.getInstance("SHA-256")
-              .digest(
-                  ConfigLoader.toYaml(config).getBytes(java.nio.charset.StandardCharsets.UTF_8));
+              .digest(text.getBytes(java.nio.charset.StandardCharsets.UTF_8));
       return java.util.HexFormat.of().formatHex(digest);
     } catch (java.security.NoSuchAlgorithmException e) {
       throw new IllegalStateException("every Java platform has SHA-256", e);
@@ -588,10 +594,6 @@ public final class Trainer implements AutoCloseable {
 
   private String dataBase() {
     return options.dataBase() == null ? "" : options.dataBase().toAbsolutePath().toString();
-  }
-
-  private static List<String> csvRows(final List<EpochRecord> records) {
-    return records.stream().map(EpochRecord::csv).toList();
   }
 
   /**

@@ -41,6 +41,9 @@ public record TrainerState(
 
   /** Training sums of a partial epoch, as {@link EpochMetrics} holds them. */
   public record Sums(double lossSum, long correctPositions, long correctSequences, long samples) {
+    /** Nothing trained yet in the epoch. */
+    public static final Sums NONE = new Sums(0, 0, 0, 0);
+
     static Sums of(final EpochMetrics m) {
       return new Sums(m.lossSum(), m.correctPositions(), m.correctSequences(), m.samples());
     }
