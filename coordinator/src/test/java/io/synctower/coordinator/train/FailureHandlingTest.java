@@ -9,7 +9,6 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.EpochPermutation;
-import io.synctower.common.data.SampleShape;
 import io.synctower.common.data.Shards;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.towers.TowerFailedException;
@@ -57,8 +56,7 @@ class FailureHandlingTest {
   /**
    * Wraps a dataset: sample {@code poisoned} holds a NaN; sample {@code stalls} blocks in epoch 2.
    */
-  private static final class Faulty implements Dataset {
-    private final Dataset inner;
+  private static final class Faulty extends ForwardingDataset {
     private final int poisoned;
     private final int stalls;
     private final CountDownLatch never = new CountDownLatch(1);
@@ -66,29 +64,9 @@ class FailureHandlingTest {
         new java.util.concurrent.atomic.AtomicInteger();
 
     Faulty(final Dataset inner, final int poisoned, final int stalls) {
-      this.inner = inner;
+      super(inner);
       this.poisoned = poisoned;
       this.stalls = stalls;
-    }
-
-    @Override
-    public int size() {
-      return inner.size();
-    }
-
-    @Override
-    public SampleShape sampleShape() {
-      return inner.sampleShape();
-    }
-
-    @Override
-    public int labelPositions() {
-      return inner.labelPositions();
-    }
-
-    @Override
-    public int numClasses() {
-      return inner.numClasses();
     }
 
     @Override
@@ -104,11 +82,6 @@ class FailureHandlingTest {
           Thread.currentThread().interrupt();
         }
       }
-    }
-
-    @Override
-    public String describe() {
-      return inner.describe();
     }
   }
 

@@ -8,7 +8,6 @@ import io.synctower.common.checkpoint.CheckpointStore;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
-import io.synctower.common.data.SampleShape;
 import io.synctower.coordinator.towers.TowerFailedException;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
@@ -63,34 +62,13 @@ class RecoveryTest {
   @TempDir Path dir;
 
   /** The overfit set, except that sample {@code failingSample}'s second read fails, once. */
-  private static final class FailsOnce implements Dataset {
-    private final Dataset inner;
+  private static final class FailsOnce extends ForwardingDataset {
     private final int failingSample;
     private final AtomicInteger reads = new AtomicInteger();
 
     FailsOnce(final Dataset inner, final int failingSample) {
-      this.inner = inner;
+      super(inner);
       this.failingSample = failingSample;
-    }
-
-    @Override
-    public int size() {
-      return inner.size();
-    }
-
-    @Override
-    public SampleShape sampleShape() {
-      return inner.sampleShape();
-    }
-
-    @Override
-    public int labelPositions() {
-      return inner.labelPositions();
-    }
-
-    @Override
-    public int numClasses() {
-      return inner.numClasses();
     }
 
     @Override
@@ -99,11 +77,6 @@ class RecoveryTest {
         throw new IllegalStateException("simulated device loss while loading sample " + index);
       }
       inner.sample(index, pixels, labels, off);
-    }
-
-    @Override
-    public String describe() {
-      return inner.describe();
     }
   }
 
