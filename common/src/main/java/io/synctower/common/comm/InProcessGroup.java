@@ -34,12 +34,26 @@ public final class InProcessGroup {
   private final Member[] members;
   private volatile Throwable abortCause;
 
+  /**
+   * The last barrier phase every member arrived at. An abort terminates the phaser, and a member
+   * that has not yet woken from a barrier that already completed would then see only the
+   * termination; this tells it that its barrier (and so the collective) did complete.
+   */
+  private volatile int lastCompletedPhase = -1;
+
   public InProcessGroup(final int size) {
     if (size < 1) {
       throw new IllegalArgumentException("a group needs at least one member, got " + size);
     }
     this.size = size;
-    this.phaser = new Phaser(size);
+    this.phaser =
+        new Phaser(size) {
+          @Override
+          protected boolean onAdvance(final int phase, final int registeredParties) {
+            lastCompletedPhase = phase; // runs in the last arriving thread, before the release
+            return false;
+          }
+        };
     this.published = new INDArray[size][];
     this.members = new Member[size];
     for (int r = 0; r < size; r++) {
@@ -74,7 +88,7 @@ public final class InProcessGroup {
       throw aborted();
     }
     try {
-      if (phaser.awaitAdvanceInterruptibly(phase) < 0) {
+      if (phaser.awaitAdvanceInterruptibly(phase) < 0 && lastCompletedPhase != phase) {
         throw aborted();
       }
     } catch (InterruptedException e) {

@@ -172,4 +172,33 @@ class InProcessGroupTest {
     }
     assertThrows(CollectiveAbortedException.class, () -> group.member(2).barrier());
   }
+
+  /**
+   * A tower that fails right after a collective it completed (the non-finite path does exactly
+   * this) must not fail that collective on a peer that has not yet woken from its last barrier: the
+   * peer finished it too, and would otherwise report a bogus "aborted" instead of its own outcome.
+   * Repeated, because the window is a thread wake-up.
+   */
+  @Test
+  void anAbortAfterACompletedCollectiveDoesNotFailItOnSlowerMembers() throws Exception {
+    final int n = 3;
+    for (int trial = 0; trial < 300; trial++) {
+      final InProcessGroup group = new InProcessGroup(n);
+      final List<Double> sums =
+          onMembers(
+              n,
+              rank -> {
+                final INDArray b = Nd4j.valueArrayOf(new long[] {4}, rank + 1.0, DataType.DOUBLE);
+                group.member(rank).allReduceSum(b);
+                if (rank == 0) {
+                  group.abort(new IllegalStateException("tower 0 failed after the collective"));
+                }
+                return b.getDouble(3);
+              });
+      for (int r = 0; r < n; r++) {
+        assertEquals(6.0, sums.get(r), "trial " + trial + ", member " + r);
+      }
+      assertThrows(CollectiveAbortedException.class, () -> group.member(1).barrier());
+    }
+  }
 }
