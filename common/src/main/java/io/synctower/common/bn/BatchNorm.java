@@ -396,6 +396,21 @@ public final class BatchNorm implements Layer {
    * step). No-op for frozen layers or when nothing was accumulated.
    */
   public void applyMovingStatistics() {
+    foldUnionIntoMovingStatistics(decay);
+  }
+
+  /**
+   * Precise BN: replaces the moving statistics with the mean and unbiased variance of the union
+   * partials, which hold the whole population the caller accumulated (every batch, every tower),
+   * with no moving average. No-op for frozen layers or when nothing was accumulated; the variance
+   * is kept when the population has a single value.
+   */
+  public void replaceMovingStatistics() {
+    foldUnionIntoMovingStatistics(0);
+  }
+
+  /** {@code moving = weightOfOld * moving + (1 - weightOfOld) * union statistics}. */
+  private void foldUnionIntoMovingStatistics(final double weightOfOld) {
     if (!trainable) {
       return;
     }
@@ -411,9 +426,9 @@ public final class BatchNorm implements Layer {
     for (int c = 0; c < channels; c++) {
       final double s = union[1 + c] / m;
       final double biased = Math.max(union[1 + channels + c] / m - s * s, 0);
-      newMean[c] = decay * shift[c] + (1 - decay) * (shift[c] + s);
+      newMean[c] = weightOfOld * shift[c] + (1 - weightOfOld) * (shift[c] + s);
       if (m > 1) {
-        movingHost[c] = decay * movingHost[c] + (1 - decay) * biased * m / (m - 1);
+        movingHost[c] = weightOfOld * movingHost[c] + (1 - weightOfOld) * biased * m / (m - 1);
       }
     }
     Vectors.write(newMean, movingMean);

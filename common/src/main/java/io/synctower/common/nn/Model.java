@@ -241,6 +241,17 @@ public final class Model {
   }
 
   /**
+   * Precise BN's last step: every trainable BN layer replaces its moving statistics with those of
+   * the union partials in {@link #unionStatistics()}, which the caller has filled with the
+   * population (see {@link io.synctower.common.bn.PreciseBn}).
+   */
+  public void replaceMovingStatistics() {
+    for (final BatchNorm bn : batchNorms) {
+      bn.replaceMovingStatistics();
+    }
+  }
+
+  /**
    * The outputs of the last forward, by layer (null before the first); valid until the next
    * forward. For diagnostics ({@link NonFinite#locate}).
    */
