@@ -175,22 +175,17 @@ public final class ScalingReport {
             out.add(
                 line(
                     "Local-BN loss curves differ from the %d-tower curve by %.2g over the first %d"
-                        + " steps already and by up to %.3g (step %d, %d towers): each tower"
-                        + " normalizes with its own shard%s.",
+                        + " steps already%s and by up to %.3g (step %d, %d towers): each tower"
+                        + " normalizes with its own shard.",
                     l.baselineTowers(),
                     l.early(),
                     CurveSpread.EARLY_STEPS,
+                    sync.filter(s -> s.early() > 0)
+                        .map(s -> " (" + times(l.early() / s.early()) + " SyncBN's)")
+                        .orElse(""),
                     l.largest(),
                     l.step(),
-                    l.towers(),
-                    sync.map(
-                            s ->
-                                s.early() > 0
-                                    ? line(
-                                        ", %.3g times SyncBN's early difference",
-                                        l.early() / s.early())
-                                    : ", where SyncBN's curves start identical")
-                        .orElse(""))));
+                    l.towers())));
   }
 
   private static String syncCurves(
@@ -233,7 +228,7 @@ public final class ScalingReport {
     final StringBuilder s =
         new StringBuilder(
             line("%s: step time fits %s (R² %.3f)", bn.title(), fit.formula(), fit.rSquared()));
-    if (fit.terms().contains(ScalingFit.Term.PER_TOWER)) {
+    if (fit.terms().contains(ScalingFit.Term.PER_TOWER) && fit.b() > 0) {
       s.append(line("; each tower adds %.3g ms per step", fit.b()));
     }
     if (fit.peakTowers().isPresent()) {
@@ -248,8 +243,12 @@ public final class ScalingReport {
           line(
               "; efficiency falls below 50%% beyond %.1f towers",
               fit.halfEfficiencyTowers().getAsDouble()));
-    } else if (fit.terms().contains(ScalingFit.Term.PER_TOWER)) {
+    } else if (fit.terms().contains(ScalingFit.Term.PER_TOWER) && fit.b() <= 0) {
       s.append("; the fitted per-tower cost is not positive, so no limit is predicted in range");
+    } else if (fit.mode() == ScalingMode.STRONG && fit.w() <= 0) {
+      s.append(
+          "; the fitted divisible work W is not positive: splitting the batch over more towers did"
+              + " not shorten the step here, so throughput is highest on the fewest towers");
     }
     if (!fit.caveat().isEmpty()) {
       s.append(". Caveat: ").append(fit.caveat());
@@ -374,6 +373,11 @@ public final class ScalingReport {
         md.append("Caveat: ").append(f.caveat()).append(".\n\n");
       }
     }
+  }
+
+  /** A ratio for prose: "49,000 times", "3.2 times". */
+  private static String times(final double ratio) {
+    return ratio >= 100 ? line("%,.0f times", ratio) : line("%.1f times", ratio);
   }
 
   private static List<ScalingRow> byTowers(final List<ScalingRow> rows, final BnMode bn) {
