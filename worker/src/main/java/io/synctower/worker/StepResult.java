@@ -4,8 +4,11 @@ import io.synctower.common.nn.SoftmaxCrossEntropy;
 
 /**
  * What a tower reports for one training step: the shard's loss sum and correct counts (summed over
- * towers by the coordinator) and where the time went. BN-statistic all-reduces of SyncBN happen
- * inside forward and backward and are counted there.
+ * towers by the coordinator) and where the time went, in nanoseconds. SyncBN's statistic
+ * all-reduces happen inside forward and backward; when the step's reducer is a {@link
+ * io.synctower.common.bn.TimedStatsReducer} their time is {@code bnReduceNanos} and is not counted
+ * in {@code forwardNanos} or {@code backwardNanos} (otherwise it is 0 and stays in those two), so
+ * the phases add up to the step.
  *
  * @param skipped the update was not applied: some tower's loss or gradients were non-finite
  * @param culprit the rank of the tower where a skipped step's values went bad first; -1 when the
@@ -17,6 +20,7 @@ public record StepResult(
     SoftmaxCrossEntropy.Result metrics,
     long forwardNanos,
     long backwardNanos,
+    long bnReduceNanos,
     long allReduceNanos,
     long optimizerNanos,
     boolean skipped,
@@ -24,6 +28,6 @@ public record StepResult(
     String nonFinite) {
   /** Compute and communication of the step, without the time spent waiting for data. */
   public long totalNanos() {
-    return forwardNanos + backwardNanos + allReduceNanos + optimizerNanos;
+    return forwardNanos + backwardNanos + bnReduceNanos + allReduceNanos + optimizerNanos;
   }
 }

@@ -1,5 +1,6 @@
 package io.synctower.worker;
 
+import io.synctower.common.bn.TimedStatsReducer;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.nn.Model;
@@ -81,20 +82,27 @@ public final class Tower {
    */
   public StepResult trainStep(
       final INDArray x, final int[] labels, final StepContext ctx, final double learningRate) {
+    // SyncBN's statistic all-reduces run inside forward and backward; when the context's reducer
+    // is timed, their time is reported on its own and taken out of the two compute phases.
+    final long bn0 = TimedStatsReducer.elapsedNanos(ctx.reducer());
     final long t0 = System.nanoTime();
     final SoftmaxCrossEntropy.Result metrics;
     final long t1;
+    final long bn1;
     if (x == null || x.size(0) == 0) {
       model.joinStepWithoutSamples(ctx);
       metrics = EMPTY;
       t1 = System.nanoTime();
+      bn1 = TimedStatsReducer.elapsedNanos(ctx.reducer());
     } else {
       final INDArray logits = model.forward(x, ctx);
       metrics = loss.evaluate(logits, labels, ctx.globalBatch());
       t1 = System.nanoTime();
+      bn1 = TimedStatsReducer.elapsedNanos(ctx.reducer());
       model.backward(loss.gradient().reshape('c', logits.shape()), ctx);
     }
     final long t2 = System.nanoTime();
+    final long bn2 = TimedStatsReducer.elapsedNanos(ctx.reducer());
     final boolean localNonFinite =
         !Double.isFinite(metrics.lossSum()) || NonFinite.any(model.gradients());
     nonFiniteTowers.putScalar(0, localNonFinite ? 1.0 : 0.0);
@@ -121,7 +129,16 @@ public final class Tower {
       optimizer.step(model.parameters(), model.gradients(), learningRate);
     }
     final long t4 = System.nanoTime();
-    return new StepResult(metrics, t1 - t0, t2 - t1, t3 - t2, t4 - t3, skipped, culprit, where);
+    return new StepResult(
+        metrics,
+        t1 - t0 - (bn1 - bn0),
+        t2 - t1 - (bn2 - bn1),
+        bn2 - bn0,
+        t3 - t2,
+        t4 - t3,
+        skipped,
+        culprit,
+        where);
   }
 
   /**

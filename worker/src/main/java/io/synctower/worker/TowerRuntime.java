@@ -245,7 +245,8 @@ public final class TowerRuntime implements Runnable {
         r.optimizerNanos(),
         s.reportHash() ? ReplicaHash.of(tower.model(), tower.optimizer().state()) : 0L,
         r.skipped(),
-        r.nonFinite());
+        r.nonFinite(),
+        r.bnReduceNanos());
   }
 
   private Batch nextBatch(final int epoch, final int batchInEpoch) throws InterruptedException {

@@ -613,7 +613,8 @@ public final class ControlCodec {
               .allReduceNanos(m.allReduceNanos())
               .optimizerNanos(m.optimizerNanos())
               .replicaHash(m.replicaHash())
-              .skipped(m.skipped() ? BooleanType.TRUE : BooleanType.FALSE);
+              .skipped(m.skipped() ? BooleanType.TRUE : BooleanType.FALSE)
+              .bnReduceNanos(m.bnReduceNanos());
       e.limit(putText(buffer, e.limit(), m.nonFinite()));
       return e.encodedLength();
     } else if (message instanceof Report.EvaluationDone m) {
@@ -1052,7 +1053,8 @@ public final class ControlCodec {
             d.optimizerNanos(),
             d.replicaHash(),
             skipped == BooleanType.TRUE.value(),
-            nonFinite));
+            nonFinite,
+            d.bnReduceNanos()));
   }
 
   private Decoded evaluationDone(

@@ -19,6 +19,13 @@ public sealed interface Report extends Message {
    * empty unless this tower's own loss or gradients were non-finite; then it says where, e.g.
    * {@code "loss"} or {@code "gradient of layer 3 (conv2d 'conv2')"}, so the coordinator can name
    * the tower and the place.
+   *
+   * <p>Timings are this tower's, in nanoseconds: {@code dataWaitNanos} waiting for its shard,
+   * {@code forwardNanos} and {@code backwardNanos} computing, {@code bnReduceNanos} inside SyncBN's
+   * statistic all-reduces during forward and backward (already taken out of those two, so the
+   * phases add up), {@code allReduceNanos} in the gradient all-reduce, {@code optimizerNanos} in
+   * the moving-statistic update and the optimizer. Both all-reduce times include waiting for the
+   * slowest tower of the group to arrive.
    */
   record StepDone(
       long runId,
@@ -35,7 +42,8 @@ public sealed interface Report extends Message {
       long optimizerNanos,
       long replicaHash,
       boolean skipped,
-      String nonFinite)
+      String nonFinite,
+      long bnReduceNanos)
       implements Report {}
 
   /** Sums over this tower's slice of an evaluated dataset. */

@@ -364,8 +364,8 @@ class ControlCodecTest {
     final byte[] schema = heartbeat();
     le(schema).putShort(4, (short) 7302);
     assertRejected(Rejection.MALFORMED, "schema id 7302", schema);
-    // 1: a process of the previous build, whose Failed and StepDone have other layouts.
-    for (final int version : new int[] {0, 1, ControlCodec.SCHEMA_VERSION + 1, 0xFFFF}) {
+    // 1 and 2: processes of earlier builds, whose StepDone (and, in 1, Failed) have other layouts.
+    for (final int version : new int[] {0, 1, 2, ControlCodec.SCHEMA_VERSION + 1, 0xFFFF}) {
       final byte[] frame = heartbeat();
       le(frame).putShort(6, (short) version);
       assertRejected(Rejection.MALFORMED, "same SyncTower build", frame);
@@ -474,7 +474,9 @@ class ControlCodecTest {
     assertRejected(Rejection.MALFORMED, "Evaluate.dataset has code " + code, retag(evaluate));
     final byte[] step =
         encode(
-            codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss"), 1);
+            codec,
+            new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss", 0),
+            1);
     step[8 + StepDoneDecoder.skippedEncodingOffset()] = (byte) code;
     assertRejected(Rejection.MALFORMED, "StepDone.skipped has code " + code, retag(step));
     final byte[] checkpoint = encode(codec, new Command.Checkpoint(RUN, 1, "d", 1, false, ""), 1);
@@ -484,9 +486,23 @@ class ControlCodecTest {
   }
 
   @Test
+  void shouldCarryTheSyncBnReductionTimeAsTheLastFieldOfTheStepDoneBlock() {
+    final long nanos = 0x0123_4567_89AB_CDEFL;
+    final Report.StepDone sent =
+        new Report.StepDone(RUN, 2, 7, 1.5, 3, 1, 4, 10, 20, 30, 40, 50, 0, false, "x", nanos);
+    final byte[] frame = encode(codec, sent, 1);
+    // Version 3 appended the field to the fixed block: the 8 bytes just before the text.
+    assertEquals(nanos, le(frame).getLong(8 + StepDoneDecoder.BLOCK_LENGTH - 8));
+    final Decoded.Ok ok = assertInstanceOf(Decoded.Ok.class, decode(frame));
+    assertEquals(nanos, assertInstanceOf(Report.StepDone.class, ok.message()).bnReduceNanos());
+    assertEquals(sent, ok.message());
+  }
+
+  @Test
   void shouldRejectAStepDoneWhoseNonFiniteTextIsCutOrNotUtf8() {
     final byte[] frame =
-        encode(codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, false, "ab"), 1);
+        encode(
+            codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, false, "ab", 0), 1);
     final int text = 8 + StepDoneDecoder.BLOCK_LENGTH;
     final byte[] longer = frame.clone();
     le(longer).putInt(text, 3);

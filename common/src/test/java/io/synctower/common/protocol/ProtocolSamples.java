@@ -84,11 +84,13 @@ final class ProtocolSamples {
             5,
             0x8000_0000_0000_0001L,
             true,
-            "gradient of layer 3 (conv2d 'conv2')"),
-        new Report.StepDone(RUN, 0, 1, -123.456e-300, 7, 3, 32, 0, 0, 0, 0, 0, 0, false, ""),
+            "gradient of layer 3 (conv2d 'conv2')",
+            6),
         new Report.StepDone(
-            RUN, 2, 5, Double.POSITIVE_INFINITY, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss ∞ 𝛿"),
-        new Report.StepDone(RUN, 3, 5, 1.5, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, ""),
+            RUN, 0, 1, -123.456e-300, 7, 3, 32, 0, 0, 0, 0, 0, 0, false, "", Long.MAX_VALUE),
+        new Report.StepDone(
+            RUN, 2, 5, Double.POSITIVE_INFINITY, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss ∞ 𝛿", -1),
+        new Report.StepDone(RUN, 3, 5, 1.5, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "", 0),
         new Report.EvaluationDone(RUN, 2, -0.0, Long.MAX_VALUE, 0, 10_000),
         new Report.EvaluationDone(RUN, 3, Double.NEGATIVE_INFINITY, -1, -2, -3),
         new Report.Failed(

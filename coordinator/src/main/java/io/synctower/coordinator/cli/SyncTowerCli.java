@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       DriverCommand.class,
       ExportCommand.class,
       BenchCommand.class,
+      ScaleCommand.class,
       CommandLine.HelpCommand.class
     })
 public final class SyncTowerCli implements Runnable {

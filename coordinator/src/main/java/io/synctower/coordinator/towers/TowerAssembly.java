@@ -2,6 +2,7 @@ package io.synctower.coordinator.towers;
 
 import io.synctower.common.bn.BnTraining;
 import io.synctower.common.bn.StatsReducer;
+import io.synctower.common.bn.TimedStatsReducer;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
@@ -70,7 +71,8 @@ public record TowerAssembly(
     final RunConfig.Bn bn = config.bn();
     final StatsReducer reducer;
     if (usesSyncGroups()) {
-      reducer = Objects.requireNonNull(syncGroup, "syncGroup")::allReduceSum;
+      // Timed, so the step report shows the statistic reductions apart from compute.
+      reducer = new TimedStatsReducer(Objects.requireNonNull(syncGroup, "syncGroup")::allReduceSum);
     } else {
       reducer = StatsReducer.LOCAL;
     }

@@ -6,42 +6,119 @@ import java.util.Locale;
 import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
 
 /**
- * Where the time of a step goes, from the coordinator's view (send to last report) and the towers'
- * own timings. Per step, each phase is the slowest tower's, since the step waits for it; the
- * all-reduce time includes waiting for the slowest tower to arrive, which is what communication
- * costs a step when it is not hidden behind compute ("exposed").
+ * Where the time of each step goes, from the coordinator's view (send to last report) and the
+ * towers' own timings.
+ *
+ * <p>Per step, the split is that of the tower the step waited for: the one whose accounted time
+ * (data wait + forward + backward + BN-statistic all-reduce + gradient all-reduce + optimizer) is
+ * the longest. {@link Phase#IDLE} is the rest of the coordinator's wall time, which no tower
+ * accounts for (sending the command, collecting the reports, thread wake-ups), so the phases of a
+ * step add up to its wall time. Taking one tower's phases, not each phase's maximum over towers,
+ * keeps that sum honest: a fast tower's long wait in an all-reduce and a slow tower's long compute
+ * are the same seconds. Both all-reduce phases include waiting for the slowest tower of the group
+ * to arrive, which is what communication costs a step when it is not hidden behind compute
+ * ("exposed").
+ *
+ * <p>Every step's values are kept (a few doubles per step), so percentiles and {@link #skipFirst}
+ * see the whole run.
  */
 public final class StepTimings {
+  /** The phases of a step, in the order they run, and the coordinator's unaccounted rest. */
+  public enum Phase {
+    DATA_WAIT("data wait"),
+    FORWARD("forward"),
+    BACKWARD("backward"),
+    BN_REDUCE("BN-statistic all-reduce"),
+    ALL_REDUCE("gradient all-reduce"),
+    OPTIMIZER("optimizer"),
+    IDLE("idle");
+
+    private final String label;
+
+    Phase(final String label) {
+      this.label = label;
+    }
+
+    /** How the run log and reports name the phase. */
+    public String label() {
+      return label;
+    }
+  }
+
+  private static final Phase[] PHASES = Phase.values();
+
   private final DescriptiveStatistics wall = new DescriptiveStatistics();
-  private final DescriptiveStatistics dataWait = new DescriptiveStatistics();
-  private final DescriptiveStatistics forward = new DescriptiveStatistics();
-  private final DescriptiveStatistics backward = new DescriptiveStatistics();
-  private final DescriptiveStatistics allReduce = new DescriptiveStatistics();
-  private final DescriptiveStatistics optimizer = new DescriptiveStatistics();
+  private final DescriptiveStatistics[] phases = new DescriptiveStatistics[PHASES.length];
+  // Samples of the tower whose split is kept: compute per sample is compute / this.
+  private final DescriptiveStatistics samples = new DescriptiveStatistics();
   private final DescriptiveStatistics allReduceShare = new DescriptiveStatistics();
+
+  public StepTimings() {
+    for (int i = 0; i < phases.length; i++) {
+      phases[i] = new DescriptiveStatistics();
+    }
+  }
 
   /** Adds one step: its wall time at the coordinator and every tower's report. */
   public void add(final long wallNanos, final List<Report> round) {
-    long d = 0;
-    long f = 0;
-    long b = 0;
-    long a = 0;
-    long o = 0;
+    Report.StepDone waitedFor = null;
+    long longest = -1;
     for (final Report r : round) {
       final Report.StepDone s = (Report.StepDone) r;
-      d = Math.max(d, s.dataWaitNanos());
-      f = Math.max(f, s.forwardNanos());
-      b = Math.max(b, s.backwardNanos());
-      a = Math.max(a, s.allReduceNanos());
-      o = Math.max(o, s.optimizerNanos());
+      final long accounted = accountedNanos(s);
+      if (accounted > longest) {
+        longest = accounted;
+        waitedFor = s;
+      }
     }
-    wall.addValue(wallNanos / 1e6);
-    dataWait.addValue(d / 1e6);
-    forward.addValue(f / 1e6);
-    backward.addValue(b / 1e6);
-    allReduce.addValue(a / 1e6);
-    optimizer.addValue(o / 1e6);
-    allReduceShare.addValue(wallNanos > 0 ? (double) a / wallNanos : 0);
+    if (waitedFor == null) {
+      return;
+    }
+    final Report.StepDone s = waitedFor;
+    add(
+        wallNanos / 1e6,
+        s.samples(),
+        s.dataWaitNanos() / 1e6,
+        s.forwardNanos() / 1e6,
+        s.backwardNanos() / 1e6,
+        s.bnReduceNanos() / 1e6,
+        s.allReduceNanos() / 1e6,
+        s.optimizerNanos() / 1e6,
+        Math.max(0, wallNanos - longest) / 1e6);
+  }
+
+  private void add(final double wallMillis, final double towerSamples, final double... millis) {
+    wall.addValue(wallMillis);
+    samples.addValue(towerSamples);
+    for (int i = 0; i < millis.length; i++) {
+      phases[i].addValue(millis[i]);
+    }
+    allReduceShare.addValue(wallMillis > 0 ? millis[Phase.ALL_REDUCE.ordinal()] / wallMillis : 0);
+  }
+
+  private static long accountedNanos(final Report.StepDone s) {
+    return s.dataWaitNanos()
+        + s.forwardNanos()
+        + s.backwardNanos()
+        + s.bnReduceNanos()
+        + s.allReduceNanos()
+        + s.optimizerNanos();
+  }
+
+  /**
+   * The same timings without the first {@code steps} steps (warm-up: JIT compilation, first-touch
+   * allocation), as a new object; this one is unchanged.
+   */
+  public StepTimings skipFirst(final int steps) {
+    final StepTimings rest = new StepTimings();
+    final double[] millis = new double[PHASES.length];
+    for (int i = steps; i < wall.getN(); i++) {
+      for (int p = 0; p < millis.length; p++) {
+        millis[p] = phases[p].getElement(i);
+      }
+      rest.add(wall.getElement(i), samples.getElement(i), millis);
+    }
+    return rest;
   }
 
   public long steps() {
@@ -53,8 +130,43 @@ public final class StepTimings {
     return allReduceShare.getPercentile(50);
   }
 
+  /** The median wall time of a step at the coordinator, in milliseconds. */
   public double medianMillis() {
     return wall.getPercentile(50);
+  }
+
+  /** The {@code percentile} (0..100] of the steps' wall times, in milliseconds. */
+  public double percentileMillis(final double percentile) {
+    return wall.getPercentile(percentile);
+  }
+
+  /** The median of one phase over the steps, in milliseconds. */
+  public double medianMillis(final Phase phase) {
+    return phases[phase.ordinal()].getPercentile(50);
+  }
+
+  /** The mean of one phase over the steps, in milliseconds. */
+  public double meanMillis(final Phase phase) {
+    return phases[phase.ordinal()].getMean();
+  }
+
+  /** The mean wall time of a step, in milliseconds (the phases' means add up to it). */
+  public double meanMillis() {
+    return wall.getMean();
+  }
+
+  /** Every step's wall time in milliseconds, in step order (a copy). */
+  public double[] wallMillis() {
+    return wall.getValues();
+  }
+
+  /**
+   * Mean forward + backward compute per sample of the tower the steps waited for, in milliseconds;
+   * NaN when it had no samples.
+   */
+  public double computeMillisPerSample() {
+    final double perStep = meanMillis(Phase.FORWARD) + meanMillis(Phase.BACKWARD);
+    return samples.getMean() > 0 ? perStep / samples.getMean() : Double.NaN;
   }
 
   /** One line for the run log. */
@@ -65,16 +177,19 @@ public final class StepTimings {
     return String.format(
         Locale.ROOT,
         "step time over %d steps: median %.1f ms (p95 %.1f) = data wait %.1f + forward %.1f +"
-            + " backward %.1f + gradient all-reduce %.1f + optimizer %.1f (medians, slowest"
-            + " tower); exposed communication %.1f%% of the step",
+            + " backward %.1f + BN-statistic all-reduce %.1f + gradient all-reduce %.1f +"
+            + " optimizer %.1f + idle %.1f (medians, the tower each step waited for); exposed"
+            + " communication %.1f%% of the step",
         wall.getN(),
         wall.getPercentile(50),
         wall.getPercentile(95),
-        dataWait.getPercentile(50),
-        forward.getPercentile(50),
-        backward.getPercentile(50),
-        allReduce.getPercentile(50),
-        optimizer.getPercentile(50),
+        medianMillis(Phase.DATA_WAIT),
+        medianMillis(Phase.FORWARD),
+        medianMillis(Phase.BACKWARD),
+        medianMillis(Phase.BN_REDUCE),
+        medianMillis(Phase.ALL_REDUCE),
+        medianMillis(Phase.OPTIMIZER),
+        medianMillis(Phase.IDLE),
         100 * exposedCommunication());
   }
 }

@@ -299,7 +299,7 @@ class WorkerProcessesTest {
           offer(
               p,
               codec,
-              new Report.StepDone(42, 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, ""),
+              new Report.StepDone(42, 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, "", 0),
               1,
               buf);
           Thread.sleep(20);
@@ -312,7 +312,7 @@ class WorkerProcessesTest {
           offer(
               p,
               codec,
-              new Report.StepDone(t.runId(), 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, ""),
+              new Report.StepDone(t.runId(), 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, "", 0),
               1,
               buf);
           Thread.sleep(20);

@@ -112,9 +112,9 @@ class MultiTowerTrainerTest {
   void differingReplicaHashesNameTheStepAndTheTowers() {
     final List<Report> round =
         List.of(
-            new Report.StepDone(1, 0, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7L, false, ""),
-            new Report.StepDone(1, 1, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7L, false, ""),
-            new Report.StepDone(1, 2, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8L, false, ""));
+            new Report.StepDone(1, 0, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7L, false, "", 0),
+            new Report.StepDone(1, 1, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7L, false, "", 0),
+            new Report.StepDone(1, 2, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8L, false, "", 0));
     final ReplicaMismatchException e =
         assertThrows(ReplicaMismatchException.class, () -> Rounds.checkReplicaHashes(round));
     assertTrue(

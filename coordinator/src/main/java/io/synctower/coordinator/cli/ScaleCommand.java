@@ -1,0 +1,216 @@
+package io.synctower.coordinator.cli;
+
+import io.synctower.common.config.ConfigException;
+import io.synctower.common.config.ConfigLoader;
+import io.synctower.common.config.RunConfig;
+import io.synctower.coordinator.experiments.BnMode;
+import io.synctower.coordinator.experiments.ScaleExperiment;
+import io.synctower.coordinator.experiments.ScalePlan;
+import io.synctower.coordinator.experiments.ScaleRunner;
+import io.synctower.coordinator.experiments.ScalingMode;
+import io.synctower.coordinator.experiments.SweepSetup;
+import io.synctower.coordinator.train.Preflight;
+import io.synctower.coordinator.train.Trainer;
+import io.synctower.coordinator.train.TrainingData;
+import java.nio.file.Path;
+import java.time.LocalDateTime;
+import java.time.format.DateTimeFormatter;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.nd4j.linalg.api.buffer.DataType;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** {@code synctower scale}: the same model at several tower counts, measured and reported. */
+@Command(
+    name = "scale",
+    mixinStandardHelpOptions = true,
+    description = {
+      "Train the same model at each tower count (and BN mode) for a few steps from the same seed,",
+      "and write to the run directory: scaling.csv (throughput, step-time median and p95, the step",
+      "split, efficiency, final loss), PNG charts (throughput, efficiency, step split, loss curves),",
+      "and report.md with the findings, a fit of step time vs towers and its extrapolation."
+    })
+final class ScaleCommand implements Callable<Integer> {
+  /** Which BN modes each tower count runs with. */
+  enum SyncBn {
+    ON,
+    OFF,
+    BOTH
+  }
+
+  @Option(
+      names = "--config",
+      paramLabel = "FILE",
+      description = "Run configuration (YAML). Default: the embedded quick start.")
+  Path config;
+
+  @Option(
+      names = "--set",
+      paramLabel = "KEY=VALUE",
+      description = "Override any configuration key, e.g. --set model.dtype=float64 (repeatable).")
+  Map<String, String> set = new LinkedHashMap<>();
+
+  @Option(names = "--seed", description = "Run seed, the same for every run of the sweep.")
+  Long seed;
+
+  @Option(
+      names = "--towers",
+      paramLabel = "N,N,...",
+      defaultValue = "1,2,4",
+      description = "Tower counts, comma-separated (default ${DEFAULT-VALUE}).")
+  String towers;
+
+  @Option(
+      names = "--mode",
+      defaultValue = "STRONG",
+      description = {
+        "strong: training.batchSize is the global batch at every tower count (default);",
+        "weak: training.batchSize is the per-tower batch (global = batchSize x towers)."
+      })
+  ScalingMode mode;
+
+  @Option(
+      names = "--sync-bn",
+      paramLabel = "on|off|both",
+      description = {
+        "SyncBN on or off in every run, or both (each tower count runs twice).",
+        "Default: the config's bn.sync."
+      })
+  SyncBn syncBn;
+
+  @Option(
+      names = "--steps",
+      defaultValue = "50",
+      description =
+          "Optimizer steps per run, warm-up included (default ${DEFAULT-VALUE}: a 1,2,4 sweep of"
+              + " the quick start takes about a minute on 2 cores).")
+  int steps;
+
+  @Option(
+      names = "--warmup",
+      defaultValue = "10",
+      description = {
+        "First steps of each run left out of the timings: JIT compilation and first-touch",
+        "allocation make them slow (default ${DEFAULT-VALUE})."
+      })
+  int warmup;
+
+  @Option(
+      names = "--run-dir",
+      paramLabel = "DIR",
+      description = "Where to write (default: runs/scale-<name>-<timestamp>).")
+  Path runDir;
+
+  @Option(names = "--no-progress", description = "No per-step progress bar.")
+  boolean noProgress;
+
+  @Override
+  public Integer call() throws Exception {
+    // Charts are drawn with AWT; a sweep runs on servers without a display.
+    System.setProperty("java.awt.headless", "true");
+    final ConfigOptions configOptions = configOptions();
+    final ConfigOptions.Checked checked = configOptions.loadChecked(Map.of());
+    final RunConfig base = checked.config();
+    final TrainingData data = checked.data();
+    final ScalePlan plan =
+        new ScalePlan(ScalePlan.parseTowers(towers), bnModes(base), mode, steps, warmup);
+    final List<String> problems = plan.problems(base);
+    if (!problems.isEmpty()) {
+      throw new ConfigException("the scale command's options", problems);
+    }
+    final List<ScalePlan.Run> runs = plan.runs(base.training().batchSize());
+    final Map<ScalePlan.Run, RunConfig> configs = new LinkedHashMap<>();
+    final List<String> runProblems = new ArrayList<>();
+    for (final ScalePlan.Run run : runs) {
+      final String source = configOptions.source() + " for " + run.describe();
+      try {
+        final RunConfig c =
+            ConfigLoader.parse(
+                ConfigLoader.toYaml(base), source, plan.overrides(run, data.train().size()));
+        Preflight.check(c, data, source);
+        configs.put(run, c);
+      } catch (ConfigException e) {
+        runProblems.add(e.getMessage());
+      }
+    }
+    if (!runProblems.isEmpty()) {
+      // Every run is checked before the first one starts: a sweep fails now, not an hour in.
+      throw new ConfigException("the sweep", runProblems);
+    }
+    final Path dir = runDir != null ? runDir : defaultRunDir(base);
+    final SweepSetup setup =
+        new SweepSetup(
+            base.name(),
+            plan,
+            base.training().batchSize(),
+            base.model().dtype() == DataType.DOUBLE ? "float64" : "float32",
+            "in-process threads",
+            Runtime.getRuntime().availableProcessors());
+    final ScaleRunner.RunExecutor inProcess =
+        (c, d, log) -> {
+          try (Trainer trainer =
+              new Trainer(
+                  c, data, new Trainer.Options(d, !noProgress, log, configOptions.base()))) {
+            return trainer.run();
+          }
+        };
+    System.out.printf(
+        Locale.ROOT,
+        "scale: %d runs (%s scaling, towers %s, %s), %d steps each, writing %s%n",
+        runs.size(),
+        mode.label(),
+        plan.towers(),
+        String.join(" and ", plan.bnModes().stream().map(BnMode::title).toList()),
+        steps,
+        dir);
+    if (setup.oversubscribed()) {
+      System.out.printf(
+          Locale.ROOT,
+          "scale: note: up to %d towers on %d cores: towers will share cores (the report"
+              + " separates this contention from communication)%n",
+          setup.maxTowers(),
+          setup.cores());
+    }
+    final ScaleExperiment.Outcome outcome =
+        new ScaleExperiment(
+                setup, new ScaleRunner(plan, configs::get, inProcess, System.out), System.out)
+            .run(runs, dir);
+    System.out.println("scaling.csv: " + outcome.csv());
+    System.out.println("report: " + outcome.report());
+    return 0;
+  }
+
+  private List<BnMode> bnModes(final RunConfig base) {
+    if (syncBn == null) {
+      return List.of(BnMode.of(base.bn().sync()));
+    }
+    return switch (syncBn) {
+      case ON -> List.of(BnMode.SYNC);
+      case OFF -> List.of(BnMode.LOCAL);
+      case BOTH -> List.of(BnMode.SYNC, BnMode.LOCAL);
+    };
+  }
+
+  /** The shared configuration loading, fed with this command's --config, --set and --seed. */
+  private ConfigOptions configOptions() {
+    final ConfigOptions options = new ConfigOptions();
+    options.config = config;
+    options.set = set;
+    options.seed = seed;
+    return options;
+  }
+
+  private static Path defaultRunDir(final RunConfig config) {
+    return Path.of(
+        "runs",
+        "scale-"
+            + config.name()
+            + "-"
+            + LocalDateTime.now().format(DateTimeFormatter.ofPattern("yyyyMMdd-HHmmss")));
+  }
+}
