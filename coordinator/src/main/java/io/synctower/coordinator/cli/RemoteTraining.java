@@ -35,9 +35,37 @@ final class RemoteTraining {
       final byte[] secret,
       final Consumer<RemoteTowers> onJoined)
       throws InterruptedException {
-    final RunConfig config = checked.config();
-    final TrainingData data = checked.data();
-    final Path dir = run.runDir(config);
+    final Path dir = run.runDir(checked.config());
+    try (Trainer trainer =
+        trainer(
+            checked.config(),
+            checked.data(),
+            new Trainer.Options(dir, !run.noProgress, System.out),
+            transport,
+            aeron,
+            kind,
+            bindEndpoint,
+            secret,
+            onJoined)) {
+      return TrainCommand.finish(trainer, dir, run);
+    }
+  }
+
+  /**
+   * A trainer whose towers are the worker processes that join over {@code aeron} (they get the
+   * configuration from the coordinator when they join).
+   */
+  static Trainer trainer(
+      final RunConfig config,
+      final TrainingData data,
+      final Trainer.Options trainerOptions,
+      final TransportOptions transport,
+      final Aeron aeron,
+      final TransportKind kind,
+      final String bindEndpoint,
+      final byte[] secret,
+      final Consumer<RemoteTowers> onJoined)
+      throws InterruptedException {
     final long runId = new SecureRandom().nextLong();
     final RemoteTowers.Options options =
         new RemoteTowers.Options(
@@ -48,37 +76,34 @@ final class RemoteTraining {
             transport.joinTimeout,
             transport.heartbeatInterval,
             transport.heartbeatTimeout,
-            System.out);
-    try (Trainer trainer =
-        new Trainer(
-            config,
-            data,
-            new Trainer.Options(dir, !run.noProgress, System.out),
-            runId,
-            new Trainer.TowerLauncher() {
-              @Override
-              public Towers start(final long id, final Model first, final RunConfig c)
-                  throws InterruptedException {
-                final RemoteTowers towers =
-                    RemoteTowers.join(
-                        aeron, id, ConfigLoader.toYaml(c), c.training().batchSize(), options);
-                onJoined.accept(towers);
-                return towers;
-              }
+            trainerOptions.out());
+    return new Trainer(
+        config,
+        data,
+        trainerOptions,
+        runId,
+        new Trainer.TowerLauncher() {
+          @Override
+          public Towers start(final long id, final Model first, final RunConfig c)
+              throws InterruptedException {
+            final RemoteTowers towers =
+                RemoteTowers.join(
+                    aeron, id, ConfigLoader.toYaml(c), c.training().batchSize(), options);
+            onJoined.accept(towers);
+            return towers;
+          }
 
-              @Override
-              public int towersAfterLoss(final int towers) {
-                return 0;
-              }
+          @Override
+          public int towersAfterLoss(final int towers) {
+            return 0;
+          }
 
-              @Override
-              public String whyNoRecovery() {
-                return "worker processes do not rejoin a run yet; restart the job with"
-                    + " `synctower ... --resume RUN_DIR` (Slurm --requeue, a Kubernetes Job's"
-                    + " backoffLimit), or train with towers as threads for in-process recovery";
-              }
-            })) {
-      return TrainCommand.finish(trainer, dir, run);
-    }
+          @Override
+          public String whyNoRecovery() {
+            return "worker processes do not rejoin a run yet; restart the job with"
+                + " `synctower ... --resume RUN_DIR` (Slurm --requeue, a Kubernetes Job's"
+                + " backoffLimit), or train with towers as threads for in-process recovery";
+          }
+        });
   }
 }

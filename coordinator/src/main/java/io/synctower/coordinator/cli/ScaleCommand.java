@@ -12,6 +12,9 @@ import io.synctower.coordinator.experiments.SweepSetup;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.remote.ControlChannels;
+import io.synctower.worker.transport.TransportKind;
+import java.io.PrintStream;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -23,6 +26,7 @@ import java.util.Map;
 import java.util.concurrent.Callable;
 import org.nd4j.linalg.api.buffer.DataType;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code synctower scale}: the same model at several tower counts, measured and reported. */
@@ -41,6 +45,13 @@ final class ScaleCommand implements Callable<Integer> {
     ON,
     OFF,
     BOTH
+  }
+
+  /** Where the towers of each run live. */
+  enum Transport {
+    THREADS,
+    IPC,
+    UDP
   }
 
   @Option(
@@ -109,6 +120,29 @@ final class ScaleCommand implements Callable<Integer> {
   @Option(names = "--no-progress", description = "No per-step progress bar.")
   boolean noProgress;
 
+  @Option(
+      names = "--transport",
+      defaultValue = "THREADS",
+      description = {
+        "threads: towers as threads of this JVM (default); ipc or udp: one worker process per",
+        "tower on this host, as `launch` starts them, talking over Aeron shared memory or UDP."
+      })
+  Transport transport;
+
+  @Option(
+      names = "--port",
+      defaultValue = "" + ControlChannels.COORDINATOR_PORT,
+      description = "udp only: the coordinator's port, as for launch (default ${DEFAULT-VALUE}).")
+  int port;
+
+  @Option(
+      names = "--worker-heap",
+      defaultValue = "2g",
+      description = "ipc/udp: Java heap of each worker process (default ${DEFAULT-VALUE}).")
+  String workerHeap;
+
+  @Mixin TransportOptions transportOptions = new TransportOptions();
+
   @Override
   public Integer call() throws Exception {
     // Charts are drawn with AWT; a sweep runs on servers without a display.
@@ -149,16 +183,20 @@ final class ScaleCommand implements Callable<Integer> {
             plan,
             base.training().batchSize(),
             base.model().dtype() == DataType.DOUBLE ? "float64" : "float32",
-            "in-process threads",
+            transport == Transport.THREADS
+                ? "in-process threads"
+                : "worker processes over Aeron " + transport.name().toLowerCase(Locale.ROOT),
             Runtime.getRuntime().availableProcessors());
-    final ScaleRunner.RunExecutor inProcess =
-        (c, d, log) -> {
-          try (Trainer trainer =
-              new Trainer(
-                  c, data, new Trainer.Options(d, !noProgress, log, configOptions.base()))) {
-            return trainer.run();
-          }
-        };
+    final ScaleRunner.RunExecutor executor =
+        transport == Transport.THREADS
+            ? (c, d, log) -> {
+              try (Trainer trainer =
+                  new Trainer(
+                      c, data, new Trainer.Options(d, !noProgress, log, configOptions.base()))) {
+                return trainer.run();
+              }
+            }
+            : (c, d, log) -> trainWithWorkers(c, data, d, log, configOptions.base());
     System.out.printf(
         Locale.ROOT,
         "scale: %d runs (%s scaling, towers %s, %s), %d steps each, writing %s%n",
@@ -178,11 +216,49 @@ final class ScaleCommand implements Callable<Integer> {
     }
     final ScaleExperiment.Outcome outcome =
         new ScaleExperiment(
-                setup, new ScaleRunner(plan, configs::get, inProcess, System.out), System.out)
+                setup, new ScaleRunner(plan, configs::get, executor, System.out), System.out)
             .run(runs, dir);
     System.out.println("scaling.csv: " + outcome.csv());
     System.out.println("report: " + outcome.report());
     return 0;
+  }
+
+  /** One run of the sweep with a worker process per tower, started and stopped like launch. */
+  private Trainer.Summary trainWithWorkers(
+      final RunConfig c,
+      final TrainingData data,
+      final Path dir,
+      final PrintStream log,
+      final Path dataBase)
+      throws InterruptedException {
+    final TransportKind kind = TransportKind.valueOf(transport.name());
+    final LocalLaunch.Workers workers =
+        new LocalLaunch.Workers(
+            c.towers(), kind, port, transportOptions, dataBase, workerHeap, log);
+    try {
+      return LocalLaunch.run(
+          workers,
+          (aeron, bind, secret, onJoined) -> {
+            try (Trainer trainer =
+                RemoteTraining.trainer(
+                    c,
+                    data,
+                    new Trainer.Options(dir, !noProgress, log, dataBase),
+                    transportOptions,
+                    aeron,
+                    kind,
+                    bind,
+                    secret,
+                    onJoined)) {
+              return trainer.run();
+            }
+          });
+    } catch (InterruptedException | RuntimeException e) {
+      throw e;
+    } catch (Exception e) {
+      throw new IllegalStateException(
+          "could not start the worker processes of " + dir + ": " + e.getMessage(), e);
+    }
   }
 
   private List<BnMode> bnModes(final RunConfig base) {

@@ -167,6 +167,41 @@ class ScaleCommandTest {
     }
   }
 
+  @Test
+  void workerProcessesOverIpcComputeTheSameCurvesAsThreads() throws Exception {
+    final Path threads = dir.resolve("threads");
+    final Path ipc = dir.resolve("ipc");
+    for (final Path out : List.of(threads, ipc)) {
+      final Result r =
+          run(
+              "--towers",
+              "2",
+              "--sync-bn",
+              "on",
+              "--steps",
+              "4",
+              "--warmup",
+              "1",
+              "--transport",
+              out == ipc ? "ipc" : "threads",
+              "--worker-heap",
+              "512m",
+              "--run-dir",
+              out.toString(),
+              "--no-progress");
+      assertEquals(0, r.code(), r.out() + r.err());
+    }
+    final double[] inProcess = losses(threads.resolve("towers-2-sync/steps.csv"));
+    final double[] processes = losses(ipc.resolve("towers-2-sync/steps.csv"));
+    assertEquals(4, processes.length);
+    assertTrue(largestDifference(inProcess, processes) < 1e-12, "threads vs worker processes");
+    assertTrue(
+        Files.readString(ipc.resolve("report.md")).contains("worker processes over Aeron ipc"));
+    assertTrue(
+        Files.readString(ipc.resolve("towers-2-sync/train.log")).contains("[tower 1]"),
+        "the workers' logs go to the run's train.log");
+  }
+
   @ParameterizedTest(name = "{0} {1}")
   @CsvSource(
       delimiter = '|',
