@@ -284,41 +284,19 @@ public final class Trainer implements AutoCloseable {
                   + ": precise BN needs at least one global batch; give a positive count, e.g."
                   + " 50"));
     }
+    if (data.train().size() < config.training().batchSize()) {
+      throw new ConfigException(
+          "training.batchSize",
+          List.of(
+              config.training().batchSize()
+                  + " is larger than the training set ("
+                  + data.train().size()
+                  + " samples): precise BN forwards full global batches; lower it"));
+    }
     final long start = System.nanoTime();
     towers.send(new Command.RecalibrateBn(runId, batches, round));
     final List<Report> reports = towers.collect();
     return Recalibration.of(reports, reference, (System.nanoTime() - start) / 1e9);
-  }
-
-  /**
-   * Commits the towers' current state, at the position {@link #load} took, as a new checkpoint of
-   * the store at {@code storeRoot} (a new {@code step-N-rK} directory when step N is already there:
-   * nothing is overwritten), keeping its newest {@code keep}; waits for the commit.
-   *
-   * @return the committed checkpoint directory
-   */
-  public Path commitCheckpoint(final Path storeRoot, final int keep) throws InterruptedException {
-    final TrainerState p = position;
-    final TrainerState state =
-        new TrainerState(
-            p.step(),
-            p.epoch(),
-            p.batchesDone(),
-            p.epochSums(),
-            p.epochSeconds(),
-            p.metricsRows(),
-            configSha256,
-            towers.towers(),
-            p.dataBase());
-    towers.send(
-        new Command.Checkpoint(
-            runId,
-            state.step(),
-            storeRoot.toAbsolutePath().toString(),
-            keep,
-            true,
-            state.toYaml()));
-    return Path.of(((Report.CheckpointDone) towers.collect().get(0)).path());
   }
 
   /**
