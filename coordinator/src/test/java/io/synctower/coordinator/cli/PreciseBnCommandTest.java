@@ -131,7 +131,7 @@ class PreciseBnCommandTest {
   }
 
   @Test
-  void shouldWriteIntoAnotherRunDirectoryWithOut() throws Exception {
+  void shouldWriteIntoAnotherRunDirectoryWithOutAndRefuseACorruptCheckpoint() throws Exception {
     final Path run = trainedRun();
     final Path checkpoint =
         new CheckpointStore(run.resolve("checkpoints")).loadLatest().directory();
@@ -154,6 +154,16 @@ class PreciseBnCommandTest {
     assertEquals(1, new CheckpointStore(out.resolve("checkpoints")).loadLatest().step() / 12);
     assertTrue(Files.exists(out.resolve("config.yaml")));
     assertEquals(List.of(checkpoint), new CheckpointStore(run.resolve("checkpoints")).committed());
+
+    // A damaged file of the checkpoint: refused naming the file (exit code 2).
+    final Path state =
+        new CheckpointStore(run.resolve("checkpoints")).loadLatest().file("state.npy");
+    final byte[] bytes = Files.readAllBytes(state);
+    bytes[bytes.length - 1] ^= 1;
+    Files.write(state, bytes);
+    final Result corrupt = cli("precise-bn", "--checkpoint", run.toString(), "--batches", "5");
+    assertEquals(2, corrupt.code(), corrupt.out() + corrupt.err());
+    assertTrue(corrupt.err().contains("state.npy"), corrupt.err());
   }
 
   @Test
@@ -170,15 +180,5 @@ class PreciseBnCommandTest {
     final Result empty = cli("precise-bn", "--checkpoint", dir.toString(), "--batches", "5");
     assertEquals(2, empty.code());
     assertTrue(empty.err().contains("manifest"), empty.err());
-
-    final Path run = trainedRun();
-    final Path state =
-        new CheckpointStore(run.resolve("checkpoints")).loadLatest().file("state.npy");
-    final byte[] bytes = Files.readAllBytes(state);
-    bytes[bytes.length - 1] ^= 1;
-    Files.write(state, bytes);
-    final Result corrupt = cli("precise-bn", "--checkpoint", run.toString(), "--batches", "5");
-    assertEquals(2, corrupt.code(), corrupt.out() + corrupt.err());
-    assertTrue(corrupt.err().contains("state.npy"), corrupt.err());
   }
 }
