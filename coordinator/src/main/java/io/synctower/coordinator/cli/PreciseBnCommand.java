@@ -23,6 +23,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.regex.Pattern;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -86,7 +87,7 @@ final class PreciseBnCommand implements Callable<Integer> {
                   + ": precise BN needs at least one global batch; give a positive count, e.g."
                   + " --batches 50"));
     }
-    final Source source = Source.locate(checkpoint);
+    final Source source = Source.locate(checkpoint, out != null);
     final StoredCheckpoint cp = source.checkpoint();
     final String configSource = cp.file("config.yaml").toString();
     final RunConfig config =
@@ -141,7 +142,9 @@ final class PreciseBnCommand implements Callable<Integer> {
 
   /** The checkpoint to load and the store a new one goes into by default. */
   private record Source(StoredCheckpoint checkpoint, Path store) {
-    static Source locate(final Path dir) {
+    private static final Pattern STORE_ENTRY = Pattern.compile("step-\\d{8,19}(-r\\d+)?");
+
+    static Source locate(final Path dir, final boolean elsewhere) {
       if (Files.isDirectory(dir.resolve("checkpoints"))) {
         final CheckpointStore store = new CheckpointStore(dir.resolve("checkpoints"));
         return new Source(store.loadLatest(), store.root());
@@ -155,6 +158,15 @@ final class PreciseBnCommand implements Callable<Integer> {
                     + " checkpoints (RUN_DIR/checkpoints/step-...)"));
       }
       final StoredCheckpoint cp = CheckpointStore.load(dir);
+      if (!elsewhere && !STORE_ENTRY.matcher(cp.directory().getFileName().toString()).matches()) {
+        // Its folder is no checkpoint store: a commit there would add step-* and latest beside it.
+        throw new ConfigException(
+            "--out",
+            List.of(
+                cp.directory()
+                    + " is not inside a run's checkpoints folder (its name is not step-...);"
+                    + " give --out RUN_DIR for the new checkpoint"));
+      }
       return new Source(cp, cp.directory().toAbsolutePath().getParent());
     }
   }

@@ -155,6 +155,18 @@ class PreciseBnCommandTest {
     assertTrue(Files.exists(out.resolve("config.yaml")));
     assertEquals(List.of(checkpoint), new CheckpointStore(run.resolve("checkpoints")).committed());
 
+    // A checkpoint copied out of its store needs --out: its folder is no store to commit into.
+    final Path copy = dir.resolve("copied");
+    Files.createDirectories(copy);
+    try (var files = Files.list(checkpoint)) {
+      for (final Path f : files.toList()) {
+        Files.copy(f, copy.resolve(f.getFileName()));
+      }
+    }
+    final Result outside = cli("precise-bn", "--checkpoint", copy.toString(), "--batches", "2");
+    assertEquals(2, outside.code(), outside.out() + outside.err());
+    assertTrue(outside.err().contains("give --out RUN_DIR"), outside.err());
+
     // A damaged file of the checkpoint: refused naming the file (exit code 2).
     final Path state =
         new CheckpointStore(run.resolve("checkpoints")).loadLatest().file("state.npy");
