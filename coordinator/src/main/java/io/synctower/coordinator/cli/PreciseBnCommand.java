@@ -35,12 +35,13 @@ import picocli.CommandLine.Option;
     name = "precise-bn",
     mixinStandardHelpOptions = true,
     description = {
-      "Recompute the BN moving statistics of a checkpoint with its final weights (precise BN):",
-      "forward K global batches of the training set in training mode on the run's towers and BN",
-      "mode, and replace every trainable BN layer's moving mean and variance with the population",
-      "statistics of its inputs, count-weighted over all towers. Parameters do not change.",
-      "Prints the inference-mode loss and accuracy before and after, and writes a NEW checkpoint",
-      "(the loaded one is left as it is) that train --resume and export then use."
+      "Recompute a checkpoint's BN moving statistics with its final weights",
+      "(precise BN): forward K global batches of the training set in training",
+      "mode on the run's towers and BN mode, and give every trainable BN layer",
+      "the population mean and variance of its inputs, count-weighted over all",
+      "towers. Parameters do not change. Prints inference loss and accuracy",
+      "before and after, and writes a NEW checkpoint (the loaded one stays)",
+      "that train --resume and export then use."
     })
 final class PreciseBnCommand implements Callable<Integer> {
   @Option(
