@@ -159,6 +159,14 @@ public final class Tower {
     return best;
   }
 
+  /**
+   * A precise-BN pass over this replica, reducing over the same world group as the steps (see
+   * {@link BnRecalibrator}); call between steps, on the tower's thread.
+   */
+  public BnRecalibrator recalibrator() {
+    return new BnRecalibrator(model, world);
+  }
+
   private static final SoftmaxCrossEntropy.Result EMPTY =
       new SoftmaxCrossEntropy.Result(0, 0, 0, 0);
 

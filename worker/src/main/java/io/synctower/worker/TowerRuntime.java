@@ -14,12 +14,14 @@ import io.synctower.common.data.Dataset;
 import io.synctower.common.data.EpochPermutation;
 import io.synctower.common.data.Normalization;
 import io.synctower.common.data.Prefetcher;
+import io.synctower.common.data.RecalibrationBatches;
 import io.synctower.common.data.Shards;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.function.Consumer;
@@ -125,6 +127,8 @@ public final class TowerRuntime implements Runnable {
           reports.accept(checkpoint(c));
         } else if (command instanceof Command.Restore r) {
           reports.accept(restore(r));
+        } else if (command instanceof Command.RecalibrateBn r) {
+          reports.accept(recalibrate(r));
         } else if (command instanceof Command.Shutdown) {
           checkpoints.awaitWritten();
           return;
@@ -353,6 +357,54 @@ public final class TowerRuntime implements Runnable {
     TrainingSnapshot.restore(checkpoint, tower.model(), tower.optimizer());
     closePrefetcher(); // the next step may be anywhere in any epoch
     return new Report.CheckpointDone(setup.runId(), setup.rank(), checkpoint.step(), r.path());
+  }
+
+  /**
+   * Precise BN: forwards this tower's shard of {@code c.batches()} global batches of the training
+   * set ({@link RecalibrationBatches}) in training mode with the run's step context, then every
+   * tower replaces its moving statistics with the population's of all towers ({@link
+   * BnRecalibrator}). Dropout masks use steps -1, -2, ..., which no training step has.
+   */
+  private Report.BnRecalibrated recalibrate(final Command.RecalibrateBn c)
+      throws InterruptedException {
+    checkpoints.checkHealthy();
+    final RecalibrationBatches batches =
+        new RecalibrationBatches(
+            setup.seed(), c.round(), setup.train().size(), setup.globalBatch());
+    final BnRecalibrator recalibrator = tower.recalibrator();
+    long forwards = 0;
+    for (int pass = 0; pass < batches.passes(c.batches()); pass++) {
+      final int count = batches.batchesIn(pass, c.batches());
+      if (shardSize == 0) {
+        for (int b = 0; b < count; b++) {
+          recalibrator.forward(null, recalibrationContext(forwards++));
+        }
+        continue;
+      }
+      final BatchPlan plan =
+          BatchPlan.shard(batches.order(pass), setup.globalBatch(), shardOffset, shardSize, true);
+      try (Prefetcher p =
+          Prefetcher.start(
+              setup.train(), setup.normalization(), plan, setup.dtype(), setup.prefetch())) {
+        for (int b = 0; b < count; b++) {
+          final Batch batch = p.next();
+          recalibrator.forward(rows(batch), recalibrationContext(forwards++));
+          batch.release();
+        }
+      }
+    }
+    final List<Report.Movement> moved = recalibrator.finish();
+    return new Report.BnRecalibrated(
+        setup.runId(),
+        setup.rank(),
+        c.batches(),
+        recalibrator.samples(),
+        ReplicaHash.of(tower.model(), tower.optimizer().state()),
+        moved);
+  }
+
+  private StepContext recalibrationContext(final long forward) {
+    return setup.context().at(-1 - forward, shardOffset, setup.globalBatch());
   }
 
   /** The filled rows of a batch buffer: a view, no copy. */

@@ -128,6 +128,26 @@ public final class CheckpointStore {
    */
   public Path commit(final long step, final List<CheckpointFile> files, final int keep)
       throws IOException {
+    return commit(step, files, keep, false);
+  }
+
+  /**
+   * Like {@link #commit}, for a checkpoint derived from the current one at the same position (e.g.
+   * precise BN's new moving statistics for the same weights): the earlier revisions of {@code step}
+   * are not an abandoned run's but what this one was derived from, so they are kept, as the newest
+   * older checkpoints ({@code keep} counts them), and stay a fallback for it.
+   */
+  public Path commitRevision(final long step, final List<CheckpointFile> files, final int keep)
+      throws IOException {
+    return commit(step, files, keep, true);
+  }
+
+  private Path commit(
+      final long step,
+      final List<CheckpointFile> files,
+      final int keep,
+      final boolean keepEarlierRevisions)
+      throws IOException {
     if (step < 0) {
       throw new IllegalArgumentException("checkpoint step must be >= 0, got " + step);
     }
@@ -169,7 +189,7 @@ public final class CheckpointStore {
           "checkpoint step %d is committed at %s and latest names it, but forcing the root to disk"
               + " or removing older checkpoints failed";
       syncDirectory(root);
-      prune(name, keep);
+      prune(name, keep, keepEarlierRevisions);
       return target;
     } catch (final IOException e) {
       removeQuietly(tmp, e);
@@ -368,11 +388,15 @@ public final class CheckpointStore {
    * Keeps {@code latest} and the {@code keep - 1} newest checkpoints with a smaller step; removes
    * the rest, each renamed out of sight first.
    */
-  private void prune(final DirName latest, final int keep) throws IOException {
+  private void prune(final DirName latest, final int keep, final boolean keepEarlierRevisions)
+      throws IOException {
     final List<DirName> older = new ArrayList<>();
     final List<DirName> remove = new ArrayList<>();
     for (final DirName d : listCommitted()) {
-      if (d.step() < latest.step()) {
+      if (d.step() < latest.step()
+          || (keepEarlierRevisions
+              && d.step() == latest.step()
+              && d.revision() < latest.revision())) {
         older.add(d);
       } else if (!d.equals(latest)) {
         remove.add(d);

@@ -181,6 +181,7 @@ public final class ConfigLoader {
     final boolean sync = n.bool("sync", false);
     final int group = n.integer("syncGroupSize", 0, 0, 1024);
     final int ghost = n.integer("ghostBatch", 0, 0, 1 << 20);
+    final int precise = n.integer("preciseBatches", 0, 0, 1_000_000);
     if (group > 0 && !sync) {
       n.problem("syncGroupSize", "only meaningful with sync: true; set bn.sync: true or remove it");
     } else if (group > 0 && towers % group != 0) {
@@ -196,7 +197,7 @@ public final class ConfigLoader {
           "ghostBatch", "ghost BN and SyncBN exclude each other; set ghostBatch: 0 or sync: false");
     }
     n.finish();
-    return new RunConfig.Bn(decay, epsilon, sync, group, ghost);
+    return new RunConfig.Bn(decay, epsilon, sync, group, ghost, precise);
   }
 
   private static void rejectMomentum(final ConfigNode n) {

@@ -73,8 +73,17 @@ public record RunConfig(
    * @param sync all-reduce batch statistics over the sync group (SyncBN)
    * @param syncGroupSize towers per sync group (0 = all towers)
    * @param ghostBatch virtual batch size for ghost BN (0 = off)
+   * @param preciseBatches precise BN at the end of every epoch over this many global batches: the
+   *     moving statistics become the population statistics under the epoch's final weights (0 =
+   *     off)
    */
-  public record Bn(double decay, double epsilon, boolean sync, int syncGroupSize, int ghostBatch) {
+  public record Bn(
+      double decay,
+      double epsilon,
+      boolean sync,
+      int syncGroupSize,
+      int ghostBatch,
+      int preciseBatches) {
     /** The training-mode statistic grouping these settings select. */
     public BnTraining training() {
       if (sync) {

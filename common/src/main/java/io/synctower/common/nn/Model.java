@@ -230,6 +230,18 @@ public final class Model {
   }
 
   /**
+   * The forward half of {@link #joinStepWithoutSamples}: a training forward without samples (zero
+   * union statistics, every BN collective a tower with samples issues, in layer order), for
+   * forward-only passes such as precise BN.
+   */
+  public void joinForwardWithoutSamples(final StepContext ctx) {
+    unionStatistics.assign(0);
+    for (final BatchNorm bn : batchNorms) {
+      bn.joinForwardWithoutSamples(ctx);
+    }
+  }
+
+  /**
    * The update ops: every trainable BN layer folds the (reduced) union statistics of this step into
    * its moving mean and variance. Called by the step after the all-reduce and before the optimizer,
    * on every tower with the same input, so replicas stay identical.

@@ -61,6 +61,17 @@ public sealed interface Command extends Message {
    */
   record Restore(long runId, String path) implements Command {}
 
+  /**
+   * Precise BN: every tower forwards its shard of {@code batches} global batches of the training
+   * set in training mode, with the run's BN mode, accumulates the BN layers' union statistics, sums
+   * them over all towers and replaces the moving statistics of every trainable BN layer with the
+   * population's (see {@code PreciseBn}). No optimizer step, no parameter change. The batches are
+   * passes over seeded permutations of the training set picked by {@code round} (the epoch that
+   * ends, or 0), the same on every tower; more batches than one pass holds wrap into the next pass.
+   * Every tower answers with {@link Report.BnRecalibrated}.
+   */
+  record RecalibrateBn(long runId, int batches, long round) implements Command {}
+
   /** Which of the run's datasets. */
   enum DatasetRole {
     TRAIN,

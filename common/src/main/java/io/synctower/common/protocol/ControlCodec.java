@@ -2,6 +2,8 @@ package io.synctower.common.protocol;
 
 import io.synctower.common.protocol.sbe.AbortDecoder;
 import io.synctower.common.protocol.sbe.AbortEncoder;
+import io.synctower.common.protocol.sbe.BnRecalibratedDecoder;
+import io.synctower.common.protocol.sbe.BnRecalibratedEncoder;
 import io.synctower.common.protocol.sbe.BooleanType;
 import io.synctower.common.protocol.sbe.ChallengeDecoder;
 import io.synctower.common.protocol.sbe.ChallengeEncoder;
@@ -27,6 +29,8 @@ import io.synctower.common.protocol.sbe.JoinRequestDecoder;
 import io.synctower.common.protocol.sbe.JoinRequestEncoder;
 import io.synctower.common.protocol.sbe.MessageHeaderDecoder;
 import io.synctower.common.protocol.sbe.MessageHeaderEncoder;
+import io.synctower.common.protocol.sbe.RecalibrateBnRequestDecoder;
+import io.synctower.common.protocol.sbe.RecalibrateBnRequestEncoder;
 import io.synctower.common.protocol.sbe.ReduceFrameDecoder;
 import io.synctower.common.protocol.sbe.RestoreRequestDecoder;
 import io.synctower.common.protocol.sbe.RestoreRequestEncoder;
@@ -109,8 +113,8 @@ import org.agrona.MutableDirectBuffer;
  * {@link Join#COORDINATOR}; a {@link Report} by its {@code rank()}; a {@link Heartbeat} by its
  * {@code sender()}; a {@link Join.Request} and a {@link Join.Proof} by their {@code rank()}. {@link
  * Command.ExportWeights} travels as the schema's {@code ExportWeightsRequest}, {@link
- * Command.Restore} as {@code RestoreRequest} and {@link Command.Checkpoint} as {@code
- * CheckpointRequest}.
+ * Command.Restore} as {@code RestoreRequest}, {@link Command.Checkpoint} as {@code
+ * CheckpointRequest} and {@link Command.RecalibrateBn} as {@code RecalibrateBnRequest}.
  */
 public final class ControlCodec {
   /** Bytes of the HMAC-SHA256 tag after every authenticated message. */
@@ -184,6 +188,11 @@ public final class ControlCodec {
         CheckpointRequestDecoder.TEMPLATE_ID,
         CheckpointRequestDecoder.BLOCK_LENGTH,
         true),
+    RECALIBRATE_BN_REQUEST(
+        "RecalibrateBnRequest",
+        RecalibrateBnRequestDecoder.TEMPLATE_ID,
+        RecalibrateBnRequestDecoder.BLOCK_LENGTH,
+        true),
     HEARTBEAT("Heartbeat", HeartbeatDecoder.TEMPLATE_ID, HeartbeatDecoder.BLOCK_LENGTH, true),
     STEP_DONE("StepDone", StepDoneDecoder.TEMPLATE_ID, StepDoneDecoder.BLOCK_LENGTH, true),
     EVALUATION_DONE(
@@ -196,6 +205,11 @@ public final class ControlCodec {
         "CheckpointDone",
         CheckpointDoneDecoder.TEMPLATE_ID,
         CheckpointDoneDecoder.BLOCK_LENGTH,
+        true),
+    BN_RECALIBRATED(
+        "BnRecalibrated",
+        BnRecalibratedDecoder.TEMPLATE_ID,
+        BnRecalibratedDecoder.BLOCK_LENGTH,
         true);
 
     private static final Kind[] ALL = values();
@@ -253,11 +267,14 @@ public final class ControlCodec {
       new ExportWeightsRequestEncoder();
   private final RestoreRequestEncoder restoreRequestEncoder = new RestoreRequestEncoder();
   private final CheckpointRequestEncoder checkpointRequestEncoder = new CheckpointRequestEncoder();
+  private final RecalibrateBnRequestEncoder recalibrateBnRequestEncoder =
+      new RecalibrateBnRequestEncoder();
   private final HeartbeatEncoder heartbeatEncoder = new HeartbeatEncoder();
   private final StepDoneEncoder stepDoneEncoder = new StepDoneEncoder();
   private final EvaluationDoneEncoder evaluationDoneEncoder = new EvaluationDoneEncoder();
   private final FailedEncoder failedEncoder = new FailedEncoder();
   private final CheckpointDoneEncoder checkpointDoneEncoder = new CheckpointDoneEncoder();
+  private final BnRecalibratedEncoder bnRecalibratedEncoder = new BnRecalibratedEncoder();
 
   private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
   private final GroupSizeEncodingDecoder groupDecoder = new GroupSizeEncodingDecoder();
@@ -273,11 +290,14 @@ public final class ControlCodec {
       new ExportWeightsRequestDecoder();
   private final RestoreRequestDecoder restoreRequestDecoder = new RestoreRequestDecoder();
   private final CheckpointRequestDecoder checkpointRequestDecoder = new CheckpointRequestDecoder();
+  private final RecalibrateBnRequestDecoder recalibrateBnRequestDecoder =
+      new RecalibrateBnRequestDecoder();
   private final HeartbeatDecoder heartbeatDecoder = new HeartbeatDecoder();
   private final StepDoneDecoder stepDoneDecoder = new StepDoneDecoder();
   private final EvaluationDoneDecoder evaluationDoneDecoder = new EvaluationDoneDecoder();
   private final FailedDecoder failedDecoder = new FailedDecoder();
   private final CheckpointDoneDecoder checkpointDoneDecoder = new CheckpointDoneDecoder();
+  private final BnRecalibratedDecoder bnRecalibratedDecoder = new BnRecalibratedDecoder();
 
   /**
    * @param secret the run's secret, at least {@value JoinAuth#MIN_SECRET_BYTES} bytes ({@link
@@ -378,6 +398,8 @@ public final class ControlCodec {
       length += CheckpointRequestEncoder.BLOCK_LENGTH;
       length += text(m.directory(), "Command.Checkpoint.directory");
       length += text(m.trainerState(), "Command.Checkpoint.trainerState");
+    } else if (message instanceof Command.RecalibrateBn) {
+      length += RecalibrateBnRequestEncoder.BLOCK_LENGTH;
     } else if (message instanceof Heartbeat) {
       length += HeartbeatEncoder.BLOCK_LENGTH;
     } else if (message instanceof Report.StepDone m) {
@@ -389,6 +411,19 @@ public final class ControlCodec {
       length += FailedEncoder.BLOCK_LENGTH + text(m.message(), "Report.Failed.message");
     } else if (message instanceof Report.CheckpointDone m) {
       length += CheckpointDoneEncoder.BLOCK_LENGTH + text(m.path(), "Report.CheckpointDone.path");
+    } else if (message instanceof Report.BnRecalibrated m) {
+      final int layers = m.layers().size();
+      if (layers > BnRecalibratedEncoder.LayersEncoder.countMaxValue()) {
+        throw new IllegalArgumentException(
+            "Report.BnRecalibrated has "
+                + layers
+                + " layers; the schema's group holds at most "
+                + BnRecalibratedEncoder.LayersEncoder.countMaxValue());
+      }
+      length +=
+          BnRecalibratedEncoder.BLOCK_LENGTH
+              + BnRecalibratedEncoder.LayersEncoder.sbeHeaderSize()
+              + (long) layers * BnRecalibratedEncoder.LayersEncoder.sbeBlockLength();
     } else {
       throw new IllegalArgumentException("not a control message: " + message.getClass());
     }
@@ -587,6 +622,15 @@ public final class ControlCodec {
       e.limit(putText(buffer, e.limit(), m.directory()));
       e.limit(putText(buffer, e.limit(), m.trainerState()));
       return e.encodedLength();
+    } else if (message instanceof Command.RecalibrateBn m) {
+      return recalibrateBnRequestEncoder
+          .wrapAndApplyHeader(buffer, offset, headerEncoder)
+          .runId(m.runId())
+          .seq(seq)
+          .sender(sender)
+          .batches(m.batches())
+          .round(m.round())
+          .encodedLength();
     } else if (message instanceof Heartbeat m) {
       return heartbeatEncoder
           .wrapAndApplyHeader(buffer, offset, headerEncoder)
@@ -648,6 +692,21 @@ public final class ControlCodec {
               .sender(sender)
               .step(m.step());
       e.limit(putText(buffer, e.limit(), m.path()));
+      return e.encodedLength();
+    } else if (message instanceof Report.BnRecalibrated m) {
+      final BnRecalibratedEncoder e =
+          bnRecalibratedEncoder
+              .wrapAndApplyHeader(buffer, offset, headerEncoder)
+              .runId(m.runId())
+              .seq(seq)
+              .sender(sender)
+              .batches(m.batches())
+              .samples(m.samples())
+              .replicaHash(m.replicaHash());
+      final BnRecalibratedEncoder.LayersEncoder layers = e.layersCount(m.layers().size());
+      for (final Report.Movement movement : m.layers()) {
+        layers.next().meanShift(movement.meanShift()).varianceRatio(movement.varianceRatio());
+      }
       return e.encodedLength();
     }
     throw new IllegalArgumentException("not a control message: " + message.getClass());
@@ -792,11 +851,13 @@ public final class ControlCodec {
       case EXPORT_WEIGHTS_REQUEST -> exportWeightsRequest(buffer, body, blockLength, version);
       case RESTORE_REQUEST -> restoreRequest(buffer, body, blockLength, version);
       case CHECKPOINT_REQUEST -> checkpointRequest(buffer, body, blockLength, version);
+      case RECALIBRATE_BN_REQUEST -> recalibrateBnRequest(buffer, body, blockLength, version);
       case HEARTBEAT -> heartbeat(buffer, body, blockLength, version);
       case STEP_DONE -> stepDone(buffer, body, blockLength, version);
       case EVALUATION_DONE -> evaluationDone(buffer, body, blockLength, version);
       case FAILED -> failed(buffer, body, blockLength, version);
       case CHECKPOINT_DONE -> checkpointDone(buffer, body, blockLength, version);
+      case BN_RECALIBRATED -> bnRecalibrated(buffer, body, blockLength, version);
     };
   }
 
@@ -1018,6 +1079,16 @@ public final class ControlCodec {
             state));
   }
 
+  private Decoded recalibrateBnRequest(
+      final DirectBuffer buffer, final int body, final int blockLength, final int version) {
+    final RecalibrateBnRequestDecoder d =
+        recalibrateBnRequestDecoder.wrap(buffer, body, blockLength, version);
+    if (d.sender() != Join.COORDINATOR) {
+      return notFromCoordinator(Kind.RECALIBRATE_BN_REQUEST, d.sender());
+    }
+    return ok(d.seq(), d.sender(), new Command.RecalibrateBn(d.runId(), d.batches(), d.round()));
+  }
+
   private Decoded heartbeat(
       final DirectBuffer buffer, final int body, final int blockLength, final int version) {
     final HeartbeatDecoder d = heartbeatDecoder.wrap(buffer, body, blockLength, version);
@@ -1095,6 +1166,52 @@ public final class ControlCodec {
     }
     return ok(
         d.seq(), d.sender(), new Report.CheckpointDone(d.runId(), d.sender(), d.step(), path));
+  }
+
+  private Decoded bnRecalibrated(
+      final DirectBuffer buffer, final int body, final int blockLength, final int version) {
+    final BnRecalibratedDecoder d = bnRecalibratedDecoder.wrap(buffer, body, blockLength, version);
+    if (!reader.has(GroupSizeEncodingDecoder.ENCODED_LENGTH)) {
+      return rejected(Rejection.MALFORMED, "BnRecalibrated ends inside the layers group header");
+    }
+    final GroupSizeEncodingDecoder group = groupDecoder.wrap(buffer, reader.pos);
+    final int entryLength = BnRecalibratedDecoder.LayersDecoder.sbeBlockLength();
+    if (group.blockLength() != entryLength) {
+      return rejected(
+          Rejection.MALFORMED,
+          "BnRecalibrated layers entries of "
+              + group.blockLength()
+              + " bytes, the schema's are "
+              + entryLength);
+    }
+    final int count = group.numInGroup();
+    reader.pos += GroupSizeEncodingDecoder.ENCODED_LENGTH;
+    if ((long) count * entryLength > reader.remaining()) {
+      return rejected(
+          Rejection.MALFORMED,
+          "BnRecalibrated claims "
+              + count
+              + " layers, more than its "
+              + reader.remaining()
+              + " bytes hold");
+    }
+    final List<Report.Movement> layers = new ArrayList<>(count);
+    for (int i = 0; i < count; i++) {
+      layers.add(
+          new Report.Movement(
+              buffer.getDouble(
+                  reader.pos + BnRecalibratedDecoder.LayersDecoder.meanShiftEncodingOffset(),
+                  ORDER),
+              buffer.getDouble(
+                  reader.pos + BnRecalibratedDecoder.LayersDecoder.varianceRatioEncodingOffset(),
+                  ORDER)));
+      reader.pos += entryLength;
+    }
+    return ok(
+        d.seq(),
+        d.sender(),
+        new Report.BnRecalibrated(
+            d.runId(), d.sender(), d.batches(), d.samples(), d.replicaHash(), layers));
   }
 
   /** The message was read to its end: anything left before the tag (or frame end) is refused. */

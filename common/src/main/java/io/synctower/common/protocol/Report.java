@@ -1,5 +1,7 @@
 package io.synctower.common.protocol;
 
+import java.util.List;
+
 /** What a tower tells the coordinator. */
 public sealed interface Report extends Message {
   @Override
@@ -114,4 +116,26 @@ public sealed interface Report extends Message {
    * checkpoint) answers with an empty path.
    */
   record CheckpointDone(long runId, int rank, long step, String path) implements Report {}
+
+  /**
+   * The answer to {@link Command.RecalibrateBn}: {@code samples} is this tower's share of the
+   * samples forwarded over all {@code batches}; {@code replicaHash} the hash of the replica with
+   * its new statistics (equal on every tower); {@code layers} how far each BN layer's moving
+   * statistics moved, in the model's order (identical on every tower).
+   */
+  record BnRecalibrated(
+      long runId, int rank, int batches, long samples, long replicaHash, List<Movement> layers)
+      implements Report {
+    public BnRecalibrated {
+      layers = List.copyOf(layers);
+    }
+  }
+
+  /**
+   * How far precise BN moved one BN layer's moving statistics: {@code meanShift} is the largest
+   * |new mean - old mean| over channels in units of the old standard deviation (sqrt(old variance +
+   * epsilon)); {@code varianceRatio} the largest factor between new and old variance (each plus
+   * epsilon) over channels, >= 1. A frozen layer, which precise BN leaves alone, reports 0 and 1.
+   */
+  record Movement(double meanShift, double varianceRatio) {}
 }

@@ -373,6 +373,26 @@ class CheckpointStoreTest {
   }
 
   @Test
+  void shouldKeepTheRevisionADerivedCheckpointCameFromAsItsFallback() throws IOException {
+    final CheckpointStore store = store();
+    store.commit(1, files(1), 3);
+    store.commit(2, files(2), 3);
+    final List<CheckpointFile> derived = List.of(CheckpointFile.ofText("state.json", "precise"));
+
+    final Path dir = store.commitRevision(2, derived, 3);
+
+    assertEquals(dir("step-00000002-r1"), dir);
+    assertEquals(
+        List.of(dir("step-00000001"), dir("step-00000002"), dir("step-00000002-r1")),
+        store.committed());
+    assertEquals("precise", store.loadLatest().text("state.json"));
+    assertEquals(2, CheckpointStore.load(dir("step-00000002")).step());
+    // keep counts the earlier revision: with keep 2 the oldest step goes, the parent stays.
+    store.commitRevision(2, derived, 2);
+    assertEquals(List.of(dir("step-00000002-r1"), dir("step-00000002-r2")), store.committed());
+  }
+
+  @Test
   void shouldPreferLatestOverANewerDirectoryItDoesNotNameAndReplaceThatOnRecommit()
       throws IOException {
     // The state a crash leaves between renaming step 3 into place and moving latest to it.

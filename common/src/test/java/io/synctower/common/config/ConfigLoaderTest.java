@@ -320,4 +320,17 @@ class ConfigLoaderTest {
         "syncGroupSize",
         "does not divide towers=4");
   }
+
+  @Test
+  void preciseBnIsOffByDefaultAndTakesAPositiveBatchCount() {
+    assertEquals(0, ConfigLoader.parse(VALID, "test.yaml", Map.of()).bn().preciseBatches());
+    assertEquals(
+        50,
+        ConfigLoader.parse(VALID + "bn:\n  preciseBatches: 50\n", "test.yaml", Map.of())
+            .bn()
+            .preciseBatches());
+    assertOneProblemContaining(
+        VALID + "bn:\n  preciseBatches: -1\n", "bn.preciseBatches", "-1", "[0, 1000000]");
+    assertOneProblemContaining(VALID + "bn:\n  precise: 50\n", "precise", "preciseBatches");
+  }
 }

@@ -11,6 +11,7 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.common.protocol.sbe.AbortDecoder;
+import io.synctower.common.protocol.sbe.BnRecalibratedDecoder;
 import io.synctower.common.protocol.sbe.ChallengeDecoder;
 import io.synctower.common.protocol.sbe.CheckpointDoneDecoder;
 import io.synctower.common.protocol.sbe.CheckpointRequestDecoder;
@@ -21,6 +22,7 @@ import io.synctower.common.protocol.sbe.FailedDecoder;
 import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.JoinProofDecoder;
 import io.synctower.common.protocol.sbe.JoinRequestDecoder;
+import io.synctower.common.protocol.sbe.RecalibrateBnRequestDecoder;
 import io.synctower.common.protocol.sbe.RestoreRequestDecoder;
 import io.synctower.common.protocol.sbe.ShutdownDecoder;
 import io.synctower.common.protocol.sbe.StepDoneDecoder;
@@ -64,6 +66,8 @@ class ControlCodecFuzzTest {
     {EvaluationDoneDecoder.TEMPLATE_ID, EvaluationDoneDecoder.BLOCK_LENGTH},
     {FailedDecoder.TEMPLATE_ID, FailedDecoder.BLOCK_LENGTH},
     {CheckpointDoneDecoder.TEMPLATE_ID, CheckpointDoneDecoder.BLOCK_LENGTH},
+    {RecalibrateBnRequestDecoder.TEMPLATE_ID, RecalibrateBnRequestDecoder.BLOCK_LENGTH},
+    {BnRecalibratedDecoder.TEMPLATE_ID, BnRecalibratedDecoder.BLOCK_LENGTH},
   };
 
   private final ControlCodec codec = new ControlCodec(SECRET);

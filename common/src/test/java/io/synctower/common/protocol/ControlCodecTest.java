@@ -373,7 +373,7 @@ class ControlCodecTest {
   }
 
   @ParameterizedTest(name = "template id {0}")
-  @ValueSource(ints = {0, 5, 9, 17, 19, 34, 49, 51, 0xFFFF})
+  @ValueSource(ints = {0, 5, 9, 18, 19, 35, 49, 51, 0xFFFF})
   void shouldRejectTemplateIdsThatAreNotControlMessages(final int templateId) {
     final byte[] frame = heartbeat();
     le(frame).putShort(2, (short) templateId);

@@ -106,7 +106,20 @@ final class ProtocolSamples {
             RUN, 0, 7, "gradient of layer 3 (conv2d 'conv2')", Report.Cause.NON_FINITE),
         new Report.Failed(RUN, 5, 8, "train/shard-0003.bin: truncated record", Report.Cause.DATA),
         new Report.Failed(RUN, 0, Long.MIN_VALUE, "", Report.Cause.CHECKPOINT),
-        new Report.CheckpointDone(RUN, 0, 1000, "/tmp/ckpt/步骤-1000.npz"));
+        new Report.CheckpointDone(RUN, 0, 1000, "/tmp/ckpt/步骤-1000.npz"),
+        new Command.RecalibrateBn(RUN, 50, 7),
+        new Command.RecalibrateBn(RUN, Integer.MIN_VALUE, Long.MIN_VALUE),
+        new Report.BnRecalibrated(
+            RUN,
+            2,
+            50,
+            1_600L,
+            0x8000_0000_0000_0001L,
+            List.of(
+                new Report.Movement(0.25, 1.5),
+                new Report.Movement(0, 1),
+                new Report.Movement(Double.NaN, Double.POSITIVE_INFINITY))),
+        new Report.BnRecalibrated(RUN, 0, 1, 0, 0, List.of()));
   }
 
   /** HMAC-SHA256 with the JDK directly, not through the codec: the oracle for the tag. */

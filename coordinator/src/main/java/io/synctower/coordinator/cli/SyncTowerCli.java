@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       WorkerCommand.class,
       DriverCommand.class,
       ExportCommand.class,
+      PreciseBnCommand.class,
       BenchCommand.class,
       ScaleCommand.class,
       CommandLine.HelpCommand.class

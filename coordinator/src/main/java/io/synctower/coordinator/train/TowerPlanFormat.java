@@ -44,8 +44,13 @@ final class TowerPlanFormat {
         };
     return String.format(
         Locale.ROOT,
-        "%s; moving statistics (decay %s) updated every step from the whole global batch",
+        "%s; moving statistics (decay %s) updated every step from the whole global batch%s",
         stats,
-        bn.decay());
+        bn.decay(),
+        bn.preciseBatches() > 0
+            ? "; replaced at every epoch end by precise BN over "
+                + bn.preciseBatches()
+                + " batches (bn.preciseBatches)"
+            : "");
   }
 }

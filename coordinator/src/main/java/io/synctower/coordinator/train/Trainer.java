@@ -235,10 +235,7 @@ public final class Trainer implements AutoCloseable {
    *     another model
    */
   public void resumeFrom(final StoredCheckpoint checkpoint) throws InterruptedException {
-    final TrainerState state =
-        TrainerState.parse(checkpoint.text(TRAINER_FILE), checkpoint.file(TRAINER_FILE).toString());
-    restore(checkpoint);
-    this.position = state;
+    final TrainerState state = load(checkpoint);
     options
         .out()
         .printf(
@@ -248,6 +245,58 @@ public final class Trainer implements AutoCloseable {
             state.step(),
             state.epoch(),
             state.batchesDone());
+  }
+
+  /**
+   * Loads {@code checkpoint} into every tower (replicas, optimizer state, moving statistics) and
+   * takes its position as the run's, without a word to the log: {@link #resumeFrom} for training
+   * on, tools such as precise BN for changing a checkpoint.
+   *
+   * @return the checkpoint's position
+   * @throws CheckpointException when a file of the checkpoint is corrupt or it was written by
+   *     another model
+   */
+  public TrainerState load(final StoredCheckpoint checkpoint) throws InterruptedException {
+    final TrainerState state =
+        TrainerState.parse(checkpoint.text(TRAINER_FILE), checkpoint.file(TRAINER_FILE).toString());
+    restore(checkpoint);
+    this.position = state;
+    return state;
+  }
+
+  /**
+   * Precise BN on every tower: the moving statistics of every trainable BN layer become the
+   * population statistics of its inputs over {@code batches} global batches of the training set,
+   * forwarded in training mode with the current weights and the run's BN mode, count-weighted over
+   * all towers. Parameters and optimizer state do not change. {@code round} picks the batches
+   * (seeded passes over the training set; see {@code RecalibrationBatches}): the same round gives
+   * the same batches on any tower count.
+   *
+   * @throws ConfigException if {@code batches} is not positive
+   */
+  public Recalibration recalibrateBn(final int batches, final long round)
+      throws InterruptedException {
+    if (batches <= 0) {
+      throw new ConfigException(
+          "batches",
+          List.of(
+              batches
+                  + ": precise BN needs at least one global batch; give a positive count, e.g."
+                  + " 50"));
+    }
+    if (data.train().size() < config.training().batchSize()) {
+      throw new ConfigException(
+          "training.batchSize",
+          List.of(
+              config.training().batchSize()
+                  + " is larger than the training set ("
+                  + data.train().size()
+                  + " samples): precise BN forwards full global batches; lower it"));
+    }
+    final long start = System.nanoTime();
+    towers.send(new Command.RecalibrateBn(runId, batches, round));
+    final List<Report> reports = towers.collect();
+    return Recalibration.of(reports, reference, (System.nanoTime() - start) / 1e9);
   }
 
   /**
@@ -357,6 +406,10 @@ public final class Trainer implements AutoCloseable {
           }
         }
         final double trainSeconds = secondsBefore + (System.nanoTime() - start) / 1e9;
+        if (config.bn().preciseBatches() > 0) {
+          // The epoch's final weights get population statistics before anything uses them.
+          out.println(recalibrateBn(config.bn().preciseBatches(), epoch).describe());
+        }
         final EpochMetrics validation =
             data.validation() == null ? null : evaluate(Command.DatasetRole.VALIDATION);
         final EpochRecord record =

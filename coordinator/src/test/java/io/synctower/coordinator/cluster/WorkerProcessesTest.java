@@ -10,6 +10,7 @@ import io.aeron.Publication;
 import io.aeron.driver.MediaDriver;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.ControlCodec;
 import io.synctower.common.protocol.Join;
 import io.synctower.common.protocol.JoinAuth;
@@ -35,6 +36,7 @@ import java.nio.file.Path;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.TimeUnit;
@@ -175,11 +177,24 @@ class WorkerProcessesTest {
         });
   }
 
+  private static double[] weightsAndStatistics(final Model model) {
+    final double[] p = model.parameters().toDoubleVector();
+    final double[] s = model.state().toDoubleVector();
+    final double[] both = Arrays.copyOf(p, p.length + s.length);
+    System.arraycopy(s, 0, both, p.length, s.length);
+    return both;
+  }
+
   @ParameterizedTest(name = "{0}, {1} towers")
   @CsvSource({"IPC, 2", "IPC, 3", "UDP, 2", "UDP, 3"})
   void workerProcessesTrainBitForBitLikeTowersInOneJvm(final TransportKind kind, final int n)
       throws Exception {
-    final RunConfig config = config(n, "0");
+    // Precise BN at every epoch end: its RecalibrateBn round travels the same protocol.
+    final RunConfig config =
+        ConfigLoader.parse(
+            CONFIG,
+            "processes",
+            Map.of("towers", Integer.toString(n), "training.steps", "0", "bn.preciseBatches", "2"));
     final List<EpochRecord> local;
     final double[] localWeights;
     try (Trainer trainer =
@@ -188,14 +203,14 @@ class WorkerProcessesTest {
             TrainingData.load(config, dir),
             new Trainer.Options(dir.resolve("local"), false, QUIET))) {
       local = trainer.run().epochs();
-      localWeights = trainer.model().parameters().toDoubleVector();
+      localWeights = weightsAndStatistics(trainer.model());
     }
     final List<EpochRecord> remote;
     final double[] remoteWeights;
     final AtomicReference<RemoteTowers> towers = new AtomicReference<>();
     try (Trainer trainer = remoteTrainer(kind, config, dir.resolve("remote"), towers)) {
       remote = trainer.run().epochs();
-      remoteWeights = trainer.model().parameters().toDoubleVector();
+      remoteWeights = weightsAndStatistics(trainer.model());
     }
     assertEquals(local.size(), remote.size());
     for (int e = 0; e < local.size(); e++) {
@@ -206,7 +221,8 @@ class WorkerProcessesTest {
       assertEquals(a.validationLoss(), b.validationLoss(), 0.0, "validation loss");
       assertEquals(a.validationAccuracy(), b.validationAccuracy(), 0.0);
     }
-    assertArrayEquals(localWeights, remoteWeights, 0.0, "final weights from tower 0");
+    assertArrayEquals(
+        localWeights, remoteWeights, 0.0, "final weights and moving statistics from tower 0");
     workers.awaitExit(Duration.ofSeconds(15));
     for (final ProcessHandle p : workers.handles()) {
       assertTrue(!p.isAlive(), "worker " + p.pid() + " still running after Shutdown");
