@@ -24,6 +24,7 @@ import picocli.CommandLine.Command;
       WorkerCommand.class,
       DriverCommand.class,
       ExportCommand.class,
+      DoctorCommand.class,
       BenchCommand.class,
       CommandLine.HelpCommand.class
     })
