@@ -498,12 +498,13 @@ public final class ConfigLoader {
     inForce.put(OptimizerSpec.WEIGHT_DECAY, spec.weightDecay());
     inForce.put(OptimizerSpec.ALPHA, spec.alpha());
     inForce.put(OptimizerSpec.RHO, spec.rho());
+    // The rule's settings in its own order: those a bare spec of the rule defaults (SGD's lr has
+    // no default, so it is never "defaulted").
+    final OptimizerSpec.Builder bare = OptimizerSpec.builder(spec.type());
+    final OptimizerSpec rule = (spec.type() == OptimizerSpec.Type.SGD ? bare.lr(1) : bare).build();
     final Map<String, Boolean> holds = new LinkedHashMap<>();
-    for (final Map.Entry<String, Double> e : inForce.entrySet()) {
-      final double fallback = OptimizerSpec.defaultValue(spec.type(), e.getKey());
-      if (!Double.isNaN(fallback)) { // NaN: unused by this rule, or no default (SGD's lr)
-        holds.put(e.getKey(), e.getValue() == fallback);
-      }
+    for (final String setting : rule.defaulted()) {
+      holds.put(setting, inForce.get(setting) == OptimizerSpec.defaultValue(spec.type(), setting));
     }
     return holds;
   }

@@ -50,8 +50,8 @@ public final class Doctor {
                 check.name(),
                 Severity.WARN,
                 "could not run: " + e,
-                "This check's answer is unknown; the others are unaffected.",
-                "report it with the run's config.yaml",
+                "This check's answer is unknown; the other checks are unaffected.",
+                "fix what the error names, then run bin/synctower doctor --run RUN_DIR",
                 Table.none()));
       }
     }
