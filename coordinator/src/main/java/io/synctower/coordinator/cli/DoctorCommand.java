@@ -99,7 +99,8 @@ final class DoctorCommand implements Callable<Integer> {
     final Evidence evidence =
         new Evidence(
             config, model, data, epochs(), samples, noProgress ? Progress.NONE : new Bar());
-    final Report report = Doctor.examine(evidence, run + ", checkpoint step " + checkpoint.step());
+    final Report report =
+        Doctor.examine(evidence, run + ", checkpoint step " + checkpoint.step(), run);
     System.out.print(TerminalReport.render(report, CommandLine.Help.Ansi.AUTO.enabled()));
     final Path file = run.resolve(Doctor.REPORT_FILE);
     try {

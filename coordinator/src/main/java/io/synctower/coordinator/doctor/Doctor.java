@@ -38,12 +38,25 @@ public final class Doctor {
   /**
    * Examines the run. A check that fails with an exception becomes a WARN saying so; the others
    * still run.
+   *
+   * @param runDir the run directory, written into the fixes in place of {@code RUN_DIR} so they can
+   *     be pasted; null to keep the placeholder
    */
-  public static Report examine(final Evidence evidence, final String subject) {
+  public static Report examine(final Evidence evidence, final String subject, final Path runDir) {
     final List<Finding> findings = new ArrayList<>();
     for (final Check check : checks()) {
       try {
-        findings.add(check.examine(evidence));
+        final Finding f = check.examine(evidence);
+        findings.add(
+            runDir == null
+                ? f
+                : new Finding(
+                    f.check(),
+                    f.severity(),
+                    f.measured(),
+                    f.why(),
+                    f.fix().replace("RUN_DIR", runDir.toString()),
+                    f.details()));
       } catch (RuntimeException e) {
         findings.add(
             new Finding(
@@ -91,7 +104,7 @@ public final class Doctor {
       final Evidence evidence =
           new Evidence(config, model, data, epochs, SAMPLES_AFTER_TRAINING, Progress.NONE);
       final Report report =
-          examine(evidence, runDir == null ? "this run" : runDir + ", end of training");
+          examine(evidence, runDir == null ? "this run" : runDir + ", end of training", runDir);
       final String written = write(report, runDir);
       out.print(TerminalReport.summary(report, false));
       out.printf(

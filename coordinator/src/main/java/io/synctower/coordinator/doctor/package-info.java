@@ -5,8 +5,8 @@
  *
  * <pre>{@code
  * Evidence evidence = new Evidence(config, model, data, epochs, 512, Progress.NONE);
- * Report report = Doctor.examine(evidence);          // one Finding per Check
- * System.out.print(TerminalReport.render(report));   // one line per check, fixes below
+ * Report report = Doctor.examine(evidence, "runs/x, step 120", runDir);  // one Finding per Check
+ * System.out.print(TerminalReport.render(report, false));  // one line per check, fixes below
  * Files.writeString(runDir.resolve("doctor.md"), MarkdownReport.render(report));
  * }</pre>
  *

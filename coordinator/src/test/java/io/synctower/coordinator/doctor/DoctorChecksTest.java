@@ -207,7 +207,7 @@ class DoctorChecksTest {
                 "training.epochs", "12",
                 "training.optimizer.lr", "0.02",
                 "bn.decay", "0.5"));
-    final Report report = Doctor.examine(evidence(c, train(c)), "healthy");
+    final Report report = Doctor.examine(evidence(c, train(c)), "healthy", null);
     for (final Finding f : report.findings()) {
       assertEquals(Severity.OK, f.severity(), f.toString());
     }
