@@ -72,7 +72,7 @@ public final class Doctor {
         List.of(
             String.format(
                 Locale.ROOT,
-                "sample: %d of %d training samples (whole global batches of %d), dropout off",
+                "sample: %d of %d training samples, whole global batches of %d, dropout off",
                 evidence.sampleSize(),
                 evidence.data().train().size(),
                 evidence.config().training().batchSize()),

@@ -40,8 +40,8 @@ public final class TerminalReport {
   /** The short form printed after training: the status lines and the fixes, no tables. */
   public static String summary(final Report report, final boolean color) {
     final StringBuilder b = new StringBuilder();
-    b.append("BN doctor (").append(report.context().get(0)).append("): ");
-    b.append(report.tally()).append('\n');
+    b.append("BN doctor: ").append(report.tally());
+    b.append(" (").append(report.context().get(0)).append(")\n");
     for (final Finding f : report.findings()) {
       line(b, f, color);
       if (f.severity() != Severity.OK) {

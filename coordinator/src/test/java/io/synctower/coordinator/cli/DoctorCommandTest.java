@@ -134,7 +134,7 @@ class DoctorCommandTest {
             "--run-dir",
             dir.resolve("a").toString());
     assertEquals(0, withDoctor.code(), withDoctor.err());
-    assertTrue(withDoctor.out().contains("BN doctor (sample: 32 of 32"), withDoctor.out());
+    assertTrue(withDoctor.out().contains("(sample: 32 of 32 training samples"), withDoctor.out());
     assertTrue(Files.exists(dir.resolve("a").resolve("doctor.md")));
 
     final Result without =
