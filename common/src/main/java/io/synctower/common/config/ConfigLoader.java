@@ -133,6 +133,7 @@ public final class ConfigLoader {
     final RunConfig.Training training = readTraining(root.child("training"));
     final RunConfig.Checkpointing checkpoint = readCheckpoint(root.child("checkpoint"));
     final RunConfig.Failure failure = readFailure(root.child("failure"));
+    final boolean doctor = root.bool("doctor", true);
     if (towers > training.batchSize() && !training.allowEmptyShards()) {
       root.problem(
           "towers",
@@ -149,7 +150,17 @@ public final class ConfigLoader {
     }
     root.finish();
     return new RunConfig(
-        name, seed, towers, model, data, training, bn, checkpoint, failure, root.resolved());
+        name,
+        seed,
+        towers,
+        model,
+        data,
+        training,
+        bn,
+        checkpoint,
+        failure,
+        doctor,
+        root.resolved());
   }
 
   private static RunConfig.Checkpointing readCheckpoint(final ConfigNode n) {
@@ -196,6 +207,10 @@ public final class ConfigLoader {
       n.problem(
           "ghostBatch", "ghost BN and SyncBN exclude each other; set ghostBatch: 0 or sync: false");
     }
+    final Map<String, Boolean> holdsDefault = new LinkedHashMap<>();
+    holdsDefault.put("decay", decay == DEFAULT_BN_DECAY);
+    holdsDefault.put("epsilon", epsilon == DEFAULT_BN_EPSILON);
+    recordDefaulted(n, holdsDefault);
     n.finish();
     return new RunConfig.Bn(decay, epsilon, sync, group, ghost, precise);
   }
@@ -412,9 +427,7 @@ public final class ConfigLoader {
     final String type = n.choice("type", "adam", OPTIMIZERS);
     final OptimizerSpec.Type t = OptimizerSpec.Type.valueOf(type.toUpperCase(Locale.ROOT));
     final OptimizerSpec.Builder b = OptimizerSpec.builder(t);
-    // Written into the resolved config.yaml for the reader; accepted (and ignored) when a resolved
-    // config is read back, as worker processes do with the one the coordinator sends them.
-    n.allow("defaulted");
+    n.allow("defaulted"); // read by recordDefaulted once the spec is built
     final Double lr = n.optionalNumber("lr", 0, 1e6);
     if (lr != null) {
       b.lr(lr);
@@ -465,12 +478,55 @@ public final class ConfigLoader {
     try {
       final OptimizerSpec spec = b.build();
       n.resolved().put("lr", spec.lr());
-      n.resolved().put("defaulted", List.copyOf(spec.defaulted()));
+      recordDefaulted(n, optimizerHoldsDefault(spec));
       return spec;
     } catch (IllegalArgumentException e) {
       n.problem("type", e.getMessage());
       return OptimizerSpec.adam(1e-3);
     }
+  }
+
+  /**
+   * Whether each setting {@code spec}'s rule uses (in the spec's order) holds its default value.
+   */
+  private static Map<String, Boolean> optimizerHoldsDefault(final OptimizerSpec spec) {
+    final Map<String, Double> inForce = new LinkedHashMap<>();
+    inForce.put(OptimizerSpec.LR, spec.lr());
+    inForce.put(OptimizerSpec.MOMENTUM, spec.momentum());
+    inForce.put(OptimizerSpec.BETA1, spec.beta1());
+    inForce.put(OptimizerSpec.BETA2, spec.beta2());
+    inForce.put(OptimizerSpec.EPSILON, spec.epsilon());
+    inForce.put(OptimizerSpec.WEIGHT_DECAY, spec.weightDecay());
+    inForce.put(OptimizerSpec.ALPHA, spec.alpha());
+    inForce.put(OptimizerSpec.RHO, spec.rho());
+    // The rule's settings in its own order: those a bare spec of the rule defaults (SGD's lr has
+    // no default, so it is never "defaulted").
+    final OptimizerSpec.Builder bare = OptimizerSpec.builder(spec.type());
+    final OptimizerSpec rule = (spec.type() == OptimizerSpec.Type.SGD ? bare.lr(1) : bare).build();
+    final Map<String, Boolean> holds = new LinkedHashMap<>();
+    for (final String setting : rule.defaulted()) {
+      holds.put(setting, inForce.get(setting) == OptimizerSpec.defaultValue(spec.type(), setting));
+    }
+    return holds;
+  }
+
+  /**
+   * Writes the section's {@code defaulted} list: the settings of {@code holdsDefault} (setting ->
+   * whether its value in force is the default) that the config did not give, so diagnostics can
+   * point at defaults that differ between frameworks (bin/synctower doctor). A resolved config read
+   * back (a resumed run, a worker process) has every value written out, so the list it carries is
+   * kept for the settings that still hold their default; an override that changes one drops it.
+   */
+  private static void recordDefaulted(final ConfigNode n, final Map<String, Boolean> holdsDefault) {
+    final List<String> carried = n.strings("defaulted");
+    final List<String> defaulted = new ArrayList<>();
+    for (final Map.Entry<String, Boolean> e : holdsDefault.entrySet()) {
+      final String setting = e.getKey();
+      if (!n.has(setting) || (carried.contains(setting) && e.getValue())) {
+        defaulted.add(setting);
+      }
+    }
+    n.resolved().put("defaulted", defaulted);
   }
 
   private static ScheduleSpec readSchedule(final ConfigNode n) {

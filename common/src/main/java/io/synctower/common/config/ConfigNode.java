@@ -336,6 +336,22 @@ public final class ConfigNode {
     return out;
   }
 
+  /** A list of texts; empty when absent. */
+  public List<String> strings(final String name) {
+    final Object v = raw(name);
+    final List<String> out = new ArrayList<>();
+    if (v == null) {
+      return out;
+    }
+    if (!(v instanceof List<?> list) || !list.stream().allMatch(o -> o instanceof String)) {
+      problems.add(key(name) + ": expected a list of names like [lr, epsilon], got " + describe(v));
+      return out;
+    }
+    list.forEach(o -> out.add((String) o));
+    resolved.put(name, out);
+    return out;
+  }
+
   /** A nested mapping; an absent key gives an empty node (all defaults). */
   @SuppressWarnings("unchecked")
   public ConfigNode child(final String name) {

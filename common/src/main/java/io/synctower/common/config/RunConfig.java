@@ -16,6 +16,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param checkpoint when checkpoints are written and how many are kept ({@code checkpoint:})
  * @param failure what a run does when a tower is lost, stalls, or a step is not finite ({@code
  *     failure:})
+ * @param doctor print the BN doctor's short summary after the last epoch ({@code doctor:}, default
+ *     true; {@code --no-doctor})
  * @param resolved the configuration as it runs (every default filled in), saved as the run
  *     directory's {@code config.yaml}
  */
@@ -29,6 +31,7 @@ public record RunConfig(
     Bn bn,
     Checkpointing checkpoint,
     Failure failure,
+    boolean doctor,
     Map<String, Object> resolved) {
 
   /** The network: data type and layers. */

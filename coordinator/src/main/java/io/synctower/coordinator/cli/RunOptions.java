@@ -47,6 +47,11 @@ final class RunOptions {
   @Option(names = "--no-progress", description = "No progress bar (logs stay clean in CI).")
   boolean noProgress;
 
+  @Option(
+      names = "--no-doctor",
+      description = "No BN doctor summary after the last epoch (sets doctor: false).")
+  boolean noDoctor;
+
   /** The command-line flags that override configuration keys. */
   Map<String, String> overrides() {
     final Map<String, String> extra = new LinkedHashMap<>();
@@ -55,6 +60,9 @@ final class RunOptions {
     }
     if (steps != null) {
       extra.put("training.steps", steps.toString());
+    }
+    if (noDoctor) {
+      extra.put("doctor", "false");
     }
     return extra;
   }

@@ -25,6 +25,7 @@ import picocli.CommandLine.Command;
       DriverCommand.class,
       ExportCommand.class,
       PreciseBnCommand.class,
+      DoctorCommand.class,
       BenchCommand.class,
       ScaleCommand.class,
       CommandLine.HelpCommand.class

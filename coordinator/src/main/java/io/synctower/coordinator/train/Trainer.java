@@ -12,6 +12,7 @@ import io.synctower.common.nn.Shape;
 import io.synctower.common.optim.LearningRateSchedule;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
+import io.synctower.coordinator.doctor.Doctor;
 import io.synctower.coordinator.towers.InProcessTowers;
 import io.synctower.coordinator.towers.Rounds;
 import io.synctower.coordinator.towers.TowerFailedException;
@@ -464,6 +465,7 @@ public final class Trainer implements AutoCloseable {
     }
     out.println(timings.summary());
     towers.copyWeightsTo(reference, scratchDirectory());
+    Doctor.afterTraining(config, data, reference, records, options.runDir(), out);
     return new Summary(
         reference, records, step, trainInInference, timings, List.copyOf(losses), restarts);
   }
