@@ -52,10 +52,15 @@ class ConfigLoaderTest {
   @Test
   void resolvedConfigReadsBackIntoTheSameRun() throws Exception {
     final java.util.List<java.nio.file.Path> files;
-    try (var list = java.nio.file.Files.list(java.nio.file.Path.of("..", "configs"))) {
+    // Run configs are in configs/ and configs/seeds/ (configs/k8s holds Kubernetes manifests).
+    final java.nio.file.Path configs = java.nio.file.Path.of("..", "configs");
+    try (var list =
+        java.util.stream.Stream.concat(
+            java.nio.file.Files.list(configs),
+            java.nio.file.Files.list(configs.resolve("seeds")))) {
       files = list.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
     }
-    assertTrue(files.size() >= 4, files::toString);
+    assertTrue(files.size() >= 7, files::toString);
     for (final java.nio.file.Path file : files) {
       final RunConfig original = ConfigLoader.load(file, Map.of("towers", "3"));
       final String yaml = ConfigLoader.toYaml(original);

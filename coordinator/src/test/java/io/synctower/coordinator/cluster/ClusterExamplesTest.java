@@ -324,7 +324,7 @@ class ClusterExamplesTest {
     final String common = " secret=600:65 coordinator=node01:40100";
     assertEquals(
         List.of(
-            "task=0 coordinator --config configs/captcha.yaml --towers 4 --transport udp"
+            "task=0 coordinator --config configs/seeds/000-captcha-adadelta.yaml --towers 4 --transport udp"
                 + " --bind 0.0.0.0 --port 40100 --run-dir "
                 + runDir.resolve("run")
                 + common,
