@@ -9,8 +9,10 @@ import java.util.Map;
 
 /**
  * What a result was measured on, as {@code key: value} lines for the CSV header: CPU model, cores,
- * memory, operating system, Java, and the ND4J backend (from {@link BackendDescription}). Figures
- * from different machines are only comparable with this next to them.
+ * memory, operating system, Java, the ND4J backend (from {@link BackendDescription}) and the load
+ * averages when the report was written (other processes on the machine during the run: on a shared
+ * machine they, not the code, may explain a slow figure). Figures from different machines are only
+ * comparable with this next to them.
  *
  * @param entries in display order
  */
@@ -51,6 +53,7 @@ public record MachineDescription(Map<String, String> entries) {
             + System.getProperty("java.vm.version")
             + ")");
     e.put("nd4j", nd4j);
+    e.put("load", loadAverages(read("/proc/loadavg")));
     return new MachineDescription(e);
   }
 
@@ -73,6 +76,18 @@ public record MachineDescription(Map<String, String> entries) {
     } catch (NumberFormatException ex) {
       return -1;
     }
+  }
+
+  /**
+   * The 1, 5 and 15 minute load averages of a {@code /proc/loadavg} text ("14.06 9.94 5.97 3/517
+   * 29390"), as "1 min 14.06, 5 min 9.94, 15 min 5.97", or "unknown".
+   */
+  static String loadAverages(final String loadavg) {
+    final String[] f = loadavg.trim().split("\\s+");
+    if (f.length < 3) {
+      return "unknown";
+    }
+    return "1 min " + f[0] + ", 5 min " + f[1] + ", 15 min " + f[2];
   }
 
   /** {@code PRETTY_NAME} of an {@code /etc/os-release} text without its quotes, or "unknown". */

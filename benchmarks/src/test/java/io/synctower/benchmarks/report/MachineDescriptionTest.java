@@ -38,10 +38,19 @@ class MachineDescriptionTest {
   }
 
   @Test
+  void shouldReadTheThreeLoadAverages() {
+    assertEquals(
+        "1 min 14.06, 5 min 9.94, 15 min 5.97",
+        MachineDescription.loadAverages("14.06 9.94 5.97 3/517 29390\n"));
+    assertEquals("unknown", MachineDescription.loadAverages(""));
+  }
+
+  @Test
   void shouldDescribeThisMachineInAFixedOrderEndingWithTheBackend() {
     final MachineDescription d = MachineDescription.probe("test backend");
     assertEquals(
-        List.of("cpu", "cores", "memory", "os", "java", "nd4j"), List.copyOf(d.entries().keySet()));
+        List.of("cpu", "cores", "memory", "os", "java", "nd4j", "load"),
+        List.copyOf(d.entries().keySet()));
     assertEquals("test backend", d.entries().get("nd4j"));
     assertTrue(
         d.entries().get("java").startsWith(System.getProperty("java.version")),
