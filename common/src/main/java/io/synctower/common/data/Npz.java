@@ -62,6 +62,13 @@ public final class Npz {
     return arrays;
   }
 
+  /** 1980-01-01 00:00 local time, the earliest time a zip entry can record. */
+  private static final long FIXED_ENTRY_TIME =
+      java.time.LocalDateTime.of(1980, 1, 1, 0, 0)
+          .atZone(java.time.ZoneId.systemDefault())
+          .toInstant()
+          .toEpochMilli();
+
   /**
    * Writes {@code arrays} to {@code file} (replacing it) as entries {@code <key>.npy}, in the map's
    * iteration order, deflated if {@code compressed} (like {@code np.savez_compressed}) or stored
@@ -78,6 +85,9 @@ public final class Npz {
         Npy.write(bytes, e.getValue());
         final byte[] body = bytes.toByteArray();
         final ZipEntry entry = new ZipEntry(e.getKey() + SUFFIX);
+        // A fixed timestamp: the same arrays give the same bytes whenever they are written, so
+        // weight files can be compared and hashed (numpy's savez does the same).
+        entry.setTime(FIXED_ENTRY_TIME);
         if (compressed) {
           entry.setMethod(ZipEntry.DEFLATED);
         } else {

@@ -164,6 +164,10 @@ public final class InProcessTowers implements Towers {
    * that they stopped), then names the towers that stay silent and interrupts them.
    */
   private RuntimeException stalled(final List<Report> round) throws InterruptedException {
+    // The towers late at the deadline are the ones to name, even if the abort below then lets
+    // them report within the grace period (a step that was only very slow): the collectives are
+    // aborted either way, so the run cannot go on with this step.
+    final List<Integer> late = Rounds.silent(round, towers());
     abortAll();
     final long grace = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
     Report r;
@@ -173,17 +177,18 @@ public final class InProcessTowers implements Towers {
     }
     final List<Integer> silent = Rounds.silent(round, towers());
     silent.forEach(rank -> threads.get(rank).interrupt());
-    if (silent.isEmpty()) {
-      return new IllegalStateException("unreachable: every tower reported after the deadline");
-    }
+    final List<Integer> named = silent.isEmpty() ? late : silent;
     return new TowerFailedException(
         "tower(s) "
-            + silent
+            + named
             + " stalled: the step made no progress for "
             + (3 * stalls.typicalNanos() / 1_000_000)
-            + " ms (3 typical steps) + failure.stepDeadline; the others were stopped",
+            + " ms (3 typical steps) + failure.stepDeadline; the others were stopped"
+            + (silent.isEmpty()
+                ? " (it reported after that: a step this slow needs a larger failure.stepDeadline)"
+                : ""),
         Report.Cause.STALLED,
-        silent.get(0));
+        named.get(0));
   }
 
   private void abortAll() {
