@@ -4,9 +4,6 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -52,25 +49,6 @@ class DoctorCommandTest {
 
   @TempDir Path dir;
 
-  private record Result(int code, String out, String err) {}
-
-  private static Result cli(final String... args) {
-    final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    final PrintStream oldOut = System.out;
-    final PrintStream oldErr = System.err;
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      final int code = SyncTowerCli.execute(args);
-      return new Result(
-          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
-
   private Path train(final String name, final String config, final String... more)
       throws Exception {
     final Path file = dir.resolve(name + ".yaml");
@@ -79,7 +57,7 @@ class DoctorCommandTest {
     final String[] args = {
       "train", "--config", file.toString(), "--no-progress", "--run-dir", run.toString()
     };
-    final Result r = cli(concat(args, more));
+    final CliRun r = CliRun.of(concat(args, more));
     assertEquals(0, r.code(), r.out() + r.err());
     return run;
   }
@@ -93,7 +71,7 @@ class DoctorCommandTest {
   @Test
   void aHealthyRunExitsZeroWithOneLinePerCheckAndItsReport() throws Exception {
     final Path run = train("healthy", HEALTHY);
-    final Result r = cli("doctor", "--run", run.toString(), "--no-progress");
+    final CliRun r = CliRun.of("doctor", "--run", run.toString(), "--no-progress");
     assertEquals(0, r.code(), r.out() + r.err());
     for (final String check :
         new String[] {
@@ -114,7 +92,7 @@ class DoctorCommandTest {
   @Test
   void aRunWithAProblemExitsFourNamingTheLayerAndTheFix() throws Exception {
     final Path run = train("frozen", FROZEN_UNLOADED);
-    final Result r = cli("doctor", "--run", run.toString(), "--no-progress");
+    final CliRun r = CliRun.of("doctor", "--run", run.toString(), "--no-progress");
     assertEquals(4, r.code(), r.out() + r.err());
     assertTrue(r.out().contains("PROBLEM  frozen layers         bn1 frozen"), r.out());
     assertTrue(r.out().contains("--init-layers conv1,bn1"), r.out());
@@ -123,8 +101,8 @@ class DoctorCommandTest {
 
   @Test
   void trainingPrintsTheDoctorsSummaryUnlessTurnedOff() throws Exception {
-    final Result withDoctor =
-        cli(
+    final CliRun withDoctor =
+        CliRun.of(
             "train",
             "--config",
             Files.writeString(dir.resolve("c.yaml"), HEALTHY).toString(),
@@ -137,8 +115,8 @@ class DoctorCommandTest {
     assertTrue(withDoctor.out().contains("(sample: 32 of 32 training samples"), withDoctor.out());
     assertTrue(Files.exists(dir.resolve("a").resolve("doctor.md")));
 
-    final Result without =
-        cli(
+    final CliRun without =
+        CliRun.of(
             "train",
             "--config",
             dir.resolve("c.yaml").toString(),
@@ -155,18 +133,18 @@ class DoctorCommandTest {
 
   @Test
   void badInputExitsTwoNamingTheOptionAndTheFix() throws Exception {
-    final Result missing = cli("doctor", "--run", dir.resolve("nope").toString());
+    final CliRun missing = CliRun.of("doctor", "--run", dir.resolve("nope").toString());
     assertEquals(2, missing.code());
     assertTrue(
         missing.err().contains("--run") && missing.err().contains("is not a directory"),
         missing.err());
 
     final Path empty = Files.createDirectories(dir.resolve("empty"));
-    final Result noCheckpoint = cli("doctor", "--run", empty.toString());
+    final CliRun noCheckpoint = CliRun.of("doctor", "--run", empty.toString());
     assertEquals(2, noCheckpoint.code());
     assertTrue(noCheckpoint.err().contains("has no checkpoint"), noCheckpoint.err());
 
-    final Result samples = cli("doctor", "--run", empty.toString(), "--samples", "0");
+    final CliRun samples = CliRun.of("doctor", "--run", empty.toString(), "--samples", "0");
     assertEquals(2, samples.code());
     assertTrue(
         samples.err().contains("--samples") && samples.err().contains("N >= 1"), samples.err());

@@ -7,9 +7,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.common.checkpoint.CheckpointStore;
 import io.synctower.common.checkpoint.StoredCheckpoint;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
@@ -58,31 +55,13 @@ class PreciseBnCommandTest {
 
   @TempDir Path dir;
 
-  private record Result(int code, String out, String err) {}
-
-  private static Result cli(final String... args) {
-    final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    final PrintStream oldOut = System.out;
-    final PrintStream oldErr = System.err;
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      final int code = SyncTowerCli.execute(args);
-      return new Result(
-          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
-
   private Path trainedRun() throws Exception {
     final Path config = dir.resolve("lag.yaml");
     Files.writeString(config, CONFIG);
     final Path run = dir.resolve("run");
-    final Result r =
-        cli("train", "--config", config.toString(), "--run-dir", run.toString(), "--no-progress");
+    final CliRun r =
+        CliRun.of(
+            "train", "--config", config.toString(), "--run-dir", run.toString(), "--no-progress");
     assertEquals(0, r.code(), r.out() + r.err());
     return run;
   }
@@ -93,7 +72,7 @@ class PreciseBnCommandTest {
     final StoredCheckpoint original = new CheckpointStore(run.resolve("checkpoints")).loadLatest();
     final byte[] originalState = Files.readAllBytes(original.file("state.npy"));
 
-    final Result r = cli("precise-bn", "--checkpoint", run.toString(), "--batches", "4");
+    final CliRun r = CliRun.of("precise-bn", "--checkpoint", run.toString(), "--batches", "4");
 
     assertEquals(0, r.code(), r.out() + r.err());
     final Matcher gap = GAP.matcher(r.out());
@@ -120,7 +99,7 @@ class PreciseBnCommandTest {
 
     // The new checkpoint is a run's latest like any other: precise BN again starts from it and
     // finds nothing left to move beyond rounding.
-    final Result again = cli("precise-bn", "--checkpoint", run.toString(), "--batches", "4");
+    final CliRun again = CliRun.of("precise-bn", "--checkpoint", run.toString(), "--batches", "4");
     assertEquals(0, again.code(), again.out() + again.err());
     final Matcher moved =
         Pattern.compile("moved bn1 mean (\\S+) sd var x(\\S+)").matcher(again.out());
@@ -137,8 +116,8 @@ class PreciseBnCommandTest {
         new CheckpointStore(run.resolve("checkpoints")).loadLatest().directory();
     final Path out = dir.resolve("recalibrated");
 
-    final Result r =
-        cli(
+    final CliRun r =
+        CliRun.of(
             "precise-bn",
             "--checkpoint",
             checkpoint.toString(),
@@ -163,7 +142,8 @@ class PreciseBnCommandTest {
         Files.copy(f, copy.resolve(f.getFileName()));
       }
     }
-    final Result outside = cli("precise-bn", "--checkpoint", copy.toString(), "--batches", "2");
+    final CliRun outside =
+        CliRun.of("precise-bn", "--checkpoint", copy.toString(), "--batches", "2");
     assertEquals(2, outside.code(), outside.out() + outside.err());
     assertTrue(outside.err().contains("give --out RUN_DIR"), outside.err());
 
@@ -173,23 +153,24 @@ class PreciseBnCommandTest {
     final byte[] bytes = Files.readAllBytes(state);
     bytes[bytes.length - 1] ^= 1;
     Files.write(state, bytes);
-    final Result corrupt = cli("precise-bn", "--checkpoint", run.toString(), "--batches", "5");
+    final CliRun corrupt =
+        CliRun.of("precise-bn", "--checkpoint", run.toString(), "--batches", "5");
     assertEquals(2, corrupt.code(), corrupt.out() + corrupt.err());
     assertTrue(corrupt.err().contains("state.npy"), corrupt.err());
   }
 
   @Test
   void shouldRefuseBadInputWithExitCode2NamingTheProblem() throws Exception {
-    final Result zero = cli("precise-bn", "--checkpoint", dir.toString(), "--batches", "0");
+    final CliRun zero = CliRun.of("precise-bn", "--checkpoint", dir.toString(), "--batches", "0");
     assertEquals(2, zero.code());
     assertTrue(zero.err().contains("--batches") && zero.err().contains("positive"), zero.err());
 
-    final Result missing =
-        cli("precise-bn", "--checkpoint", dir.resolve("nope").toString(), "--batches", "5");
+    final CliRun missing =
+        CliRun.of("precise-bn", "--checkpoint", dir.resolve("nope").toString(), "--batches", "5");
     assertEquals(2, missing.code());
     assertTrue(missing.err().contains("not a directory"), missing.err());
 
-    final Result empty = cli("precise-bn", "--checkpoint", dir.toString(), "--batches", "5");
+    final CliRun empty = CliRun.of("precise-bn", "--checkpoint", dir.toString(), "--batches", "5");
     assertEquals(2, empty.code());
     assertTrue(empty.err().contains("manifest"), empty.err());
   }

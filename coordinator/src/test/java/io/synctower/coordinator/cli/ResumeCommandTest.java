@@ -3,9 +3,6 @@ package io.synctower.coordinator.cli;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -46,32 +43,13 @@ class ResumeCommandTest {
 
   @TempDir Path dir;
 
-  private record Result(int code, String out, String err) {}
-
-  private static Result cli(final String... args) {
-    final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    final PrintStream oldOut = System.out;
-    final PrintStream oldErr = System.err;
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      final int code = SyncTowerCli.execute(args);
-      return new Result(
-          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-  }
-
   private Path config(final String name, final String text) throws Exception {
     final Path file = dir.resolve(name);
     Files.writeString(file, text);
     return file;
   }
 
-  private Result train(
+  private CliRun train(
       final Path config, final Path run, final String steps, final String... more) {
     final List<String> args =
         new java.util.ArrayList<>(
@@ -85,20 +63,21 @@ class ResumeCommandTest {
                 "--run-dir",
                 run.toString()));
     args.addAll(List.of(more));
-    return cli(args.toArray(String[]::new));
+    return CliRun.of(args.toArray(String[]::new));
   }
 
   @Test
   void aRunResumedFromItsCheckpointHasTheLossesOfAStraightRun() throws Exception {
     final Path cfg = config("c.yaml", CONFIG);
     final Path straight = dir.resolve("straight");
-    final Result a = train(cfg, straight, "10");
+    final CliRun a = train(cfg, straight, "10");
     assertEquals(0, a.code(), a.err());
 
     final Path stopped = dir.resolve("stopped");
-    final Result b = train(cfg, stopped, "6");
+    final CliRun b = train(cfg, stopped, "6");
     assertEquals(0, b.code(), b.err());
-    final Result c = cli("train", "--resume", stopped.toString(), "--steps", "10", "--no-progress");
+    final CliRun c =
+        CliRun.of("train", "--resume", stopped.toString(), "--steps", "10", "--no-progress");
     assertEquals(0, c.code(), c.err());
     assertTrue(c.out().contains("resuming from"), c.out());
     assertTrue(c.out().contains("resume: changed training.steps: 6 -> 10"), c.out());
@@ -116,7 +95,7 @@ class ResumeCommandTest {
     assertEquals(0, train(cfg, run, "4").code());
     final Path other = config("other.yaml", CONFIG.replace("filters: 4", "filters: 8"));
 
-    final Result r = cli("train", "--resume", run.toString(), "--config", other.toString());
+    final CliRun r = CliRun.of("train", "--resume", run.toString(), "--config", other.toString());
 
     assertEquals(2, r.code(), r.out() + r.err());
     assertTrue(r.err().contains("model.layers[0].filters: 4 -> 8"), r.err());
@@ -134,13 +113,14 @@ class ResumeCommandTest {
     bytes[bytes.length - 3] ^= 0x40;
     Files.write(params, bytes);
 
-    final Result refused = cli("train", "--resume", run.toString(), "--no-progress");
+    final CliRun refused = CliRun.of("train", "--resume", run.toString(), "--no-progress");
     assertEquals(2, refused.code(), refused.out());
     assertTrue(refused.err().contains(params.toString()), refused.err());
     assertTrue(refused.err().contains("checksum"), refused.err());
 
-    final Result fallback =
-        cli("train", "--resume", run.toString(), "--fallback", "--steps", "6", "--no-progress");
+    final CliRun fallback =
+        CliRun.of(
+            "train", "--resume", run.toString(), "--fallback", "--steps", "6", "--no-progress");
     assertEquals(0, fallback.code(), fallback.err());
     assertTrue(fallback.out().contains("resume: skipped"), fallback.out());
     assertTrue(fallback.out().contains("step 2, epoch 1, batch 2"), fallback.out());
@@ -154,12 +134,13 @@ class ResumeCommandTest {
     assertEquals(0, train(cfg, run, "3", "--export-weights", own.toString()).code());
     final Path exported = dir.resolve("exported.npz");
 
-    final Result r = cli("export", "--checkpoint", run.toString(), "--out", exported.toString());
+    final CliRun r =
+        CliRun.of("export", "--checkpoint", run.toString(), "--out", exported.toString());
 
     assertEquals(0, r.code(), r.err());
     // Same tensors, same bits (the zip entries' timestamps may differ).
     assertEquals(
         io.synctower.common.data.Npz.read(own), io.synctower.common.data.Npz.read(exported));
-    assertEquals(2, cli("export", "--checkpoint", run.toString(), "--format", "onnx").code());
+    assertEquals(2, CliRun.of("export", "--checkpoint", run.toString(), "--format", "onnx").code());
   }
 }

@@ -6,9 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.coordinator.experiments.ScalingCsv;
 import java.awt.image.BufferedImage;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashSet;
@@ -52,9 +49,7 @@ class ScaleCommandTest {
 
   @TempDir Path dir;
 
-  private record Result(int code, String out, String err) {}
-
-  private Result run(final String... args) throws Exception {
+  private CliRun run(final String... args) throws Exception {
     final Path cfg = dir.resolve("tiny.yaml");
     Files.writeString(cfg, CONFIG);
     final String[] full = new String[args.length + 3];
@@ -62,20 +57,7 @@ class ScaleCommandTest {
     full[1] = "--config";
     full[2] = cfg.toString();
     System.arraycopy(args, 0, full, 3, args.length);
-    final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    final ByteArrayOutputStream err = new ByteArrayOutputStream();
-    final PrintStream oldOut = System.out;
-    final PrintStream oldErr = System.err;
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
-    try {
-      final int code = SyncTowerCli.execute(full);
-      return new Result(
-          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
+    return CliRun.of(full);
   }
 
   private static double[] losses(final Path stepsCsv) throws Exception {
@@ -96,7 +78,7 @@ class ScaleCommandTest {
   @Test
   void shouldWriteCsvChartsAndAReportWhereSyncBnCurvesCoincideAndLocalOnesDoNot() throws Exception {
     final Path out = dir.resolve("sweep");
-    final Result r =
+    final CliRun r =
         run(
             "--towers",
             "1,2",
@@ -172,7 +154,7 @@ class ScaleCommandTest {
     final Path threads = dir.resolve("threads");
     final Path ipc = dir.resolve("ipc");
     for (final Path out : List.of(threads, ipc)) {
-      final Result r =
+      final CliRun r =
           run(
               "--towers",
               "2",
@@ -216,7 +198,7 @@ class ScaleCommandTest {
       })
   void shouldRefuseBadInputWithExitCode2NamingTheOptionAndValue(
       final String option, final String value, final String expected) throws Exception {
-    final Result r = run(option, value, "--run-dir", dir.resolve("never").toString());
+    final CliRun r = run(option, value, "--run-dir", dir.resolve("never").toString());
     assertEquals(2, r.code(), r.out() + r.err());
     assertTrue(r.err().contains(option), r.err());
     assertTrue(r.err().contains(expected), r.err());

@@ -11,13 +11,10 @@ import io.synctower.common.data.NpyArray;
 import io.synctower.common.data.Npz;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.StepContext;
-import io.synctower.coordinator.cli.SyncTowerCli;
+import io.synctower.coordinator.cli.CliRun;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
-import java.io.ByteArrayOutputStream;
-import java.io.PrintStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -174,20 +171,8 @@ class Seed002FrozenBackboneTest {
   static String cli(final String... args) {
     final List<String> all = new ArrayList<>(List.of(args));
     all.addAll(List.of("--no-progress", "--set", "failure.stepDeadline=10m"));
-    final ByteArrayOutputStream out = new ByteArrayOutputStream();
-    final PrintStream oldOut = System.out;
-    final PrintStream oldErr = System.err;
-    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
-    System.setErr(new PrintStream(out, true, StandardCharsets.UTF_8));
-    final int code;
-    try {
-      code = SyncTowerCli.execute(all.toArray(String[]::new));
-    } finally {
-      System.setOut(oldOut);
-      System.setErr(oldErr);
-    }
-    final String log = out.toString(StandardCharsets.UTF_8);
-    assertEquals(0, code, log);
-    return log;
+    final CliRun run = CliRun.of(all.toArray(String[]::new));
+    assertEquals(0, run.code(), run.all());
+    return run.all();
   }
 }

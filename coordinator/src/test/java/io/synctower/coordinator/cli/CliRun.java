@@ -1,0 +1,33 @@
+package io.synctower.coordinator.cli;
+
+import java.io.ByteArrayOutputStream;
+import java.io.PrintStream;
+import java.nio.charset.StandardCharsets;
+
+/**
+ * One {@code synctower} command run in this JVM as a user would run it, with what it printed: the
+ * exit code, stdout and stderr. System.out and System.err are captured for the call and restored.
+ */
+public record CliRun(int code, String out, String err) {
+  public static CliRun of(final String... args) {
+    final ByteArrayOutputStream out = new ByteArrayOutputStream();
+    final ByteArrayOutputStream err = new ByteArrayOutputStream();
+    final PrintStream oldOut = System.out;
+    final PrintStream oldErr = System.err;
+    System.setOut(new PrintStream(out, true, StandardCharsets.UTF_8));
+    System.setErr(new PrintStream(err, true, StandardCharsets.UTF_8));
+    try {
+      final int code = SyncTowerCli.execute(args);
+      return new CliRun(
+          code, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+    } finally {
+      System.setOut(oldOut);
+      System.setErr(oldErr);
+    }
+  }
+
+  /** Stdout then stderr, for assertion messages. */
+  public String all() {
+    return out + err;
+  }
+}
