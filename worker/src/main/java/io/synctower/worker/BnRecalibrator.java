@@ -2,6 +2,7 @@ package io.synctower.worker;
 
 import io.synctower.common.bn.BatchNorm;
 import io.synctower.common.bn.PreciseBn;
+import io.synctower.common.bn.StatisticsGap;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.StepContext;
@@ -98,22 +99,11 @@ public final class BnRecalibrator {
     return moved;
   }
 
-  /**
-   * The largest mean shift over channels in old standard deviations, and the largest factor between
-   * new and old variance (both plus epsilon, so a collapsed channel stays finite).
-   */
+  /** How far the statistics moved: mean in old standard deviations, variance as a factor. */
   private Report.Movement movement(final BatchNorm bn, final double[] mean0, final double[] var0) {
-    final double[] mean1 = movingMean(bn);
-    final double[] var1 = movingVar(bn);
-    final double eps = bn.epsilon();
-    double shift = 0;
-    double ratio = 1;
-    for (int c = 0; c < mean0.length; c++) {
-      shift = Math.max(shift, Math.abs(mean1[c] - mean0[c]) / Math.sqrt(var0[c] + eps));
-      final double r = (var1[c] + eps) / (var0[c] + eps);
-      ratio = Math.max(ratio, Math.max(r, 1 / r));
-    }
-    return new Report.Movement(shift, ratio);
+    final StatisticsGap gap =
+        StatisticsGap.between(movingMean(bn), movingVar(bn), mean0, var0, bn.epsilon());
+    return new Report.Movement(gap.meanShift(), gap.varianceRatio());
   }
 
   private double[] movingMean(final BatchNorm bn) {

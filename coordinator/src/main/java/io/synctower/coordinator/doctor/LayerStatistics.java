@@ -1,5 +1,7 @@
 package io.synctower.coordinator.doctor;
 
+import io.synctower.common.bn.StatisticsGap;
+
 /**
  * One BN layer's moving statistics (as the run left them) next to the population statistics of its
  * inputs on the doctor's sample under the same weights (what precise BN would set).
@@ -32,21 +34,11 @@ public record LayerStatistics(
    * #worstMeanChannel()}.
    */
   public double meanDeviation() {
-    return meanDeviation(worstMeanChannel());
+    return gap().meanShift();
   }
 
   public int worstMeanChannel() {
-    int worst = 0;
-    for (int c = 1; c < movingMean.length; c++) {
-      if (meanDeviation(c) > meanDeviation(worst)) {
-        worst = c;
-      }
-    }
-    return worst;
-  }
-
-  private double meanDeviation(final int c) {
-    return Math.abs(movingMean[c] - populationMean[c]) / Math.sqrt(populationVar[c] + epsilon);
+    return gap().meanChannel();
   }
 
   /**
@@ -55,21 +47,14 @@ public record LayerStatistics(
    * which inference mis-scales the normalized value.
    */
   public double varianceRatio() {
-    return varianceRatio(worstVarianceChannel());
+    return gap().varianceRatio();
   }
 
   public int worstVarianceChannel() {
-    int worst = 0;
-    for (int c = 1; c < movingVar.length; c++) {
-      if (varianceRatio(c) > varianceRatio(worst)) {
-        worst = c;
-      }
-    }
-    return worst;
+    return gap().varianceChannel();
   }
 
-  private double varianceRatio(final int c) {
-    final double r = (movingVar[c] + epsilon) / (populationVar[c] + epsilon);
-    return Math.max(r, 1 / r);
+  private StatisticsGap gap() {
+    return StatisticsGap.between(movingMean, movingVar, populationMean, populationVar, epsilon);
   }
 }
