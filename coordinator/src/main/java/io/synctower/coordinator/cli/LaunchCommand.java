@@ -1,6 +1,5 @@
 package io.synctower.coordinator.cli;
 
-import io.synctower.worker.remote.ControlChannels;
 import io.synctower.worker.transport.TransportKind;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -19,7 +18,7 @@ import picocli.CommandLine.Option;
 final class LaunchCommand implements Callable<Integer> {
   @Mixin ConfigOptions configOptions = new ConfigOptions();
   @Mixin RunOptions run = new RunOptions();
-  @Mixin TransportOptions transport = new TransportOptions();
+  @Mixin LocalWorkerOptions workerOptions = new LocalWorkerOptions();
 
   @Option(
       names = "--transport",
@@ -27,41 +26,19 @@ final class LaunchCommand implements Callable<Integer> {
       description = "ipc (shared memory, default) or udp (loopback, as between hosts).")
   TransportKind kind;
 
-  @Option(
-      names = "--port",
-      defaultValue = "" + ControlChannels.COORDINATOR_PORT,
-      description = {
-        "UDP only: the coordinator's port (default ${DEFAULT-VALUE}); worker r uses",
-        "40200 + r (+ the same offset from 40100)."
-      })
-  int port;
-
-  @Option(
-      names = "--worker-heap",
-      defaultValue = "2g",
-      description =
-          "Java heap of each worker process (default ${DEFAULT-VALUE}; tensors are off-heap).")
-  String workerHeap;
-
   @Override
   public Integer call() throws Exception {
-    transport.checkHeartbeats();
+    workerOptions.check();
     // Every problem of the configuration, its data and its shapes, before any JVM is spawned.
     final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
     final LocalLaunch.Workers workers =
-        new LocalLaunch.Workers(
-            checked.config().towers(),
-            kind,
-            port,
-            transport,
-            configOptions.base(),
-            workerHeap,
-            System.out);
+        workerOptions.workers(checked.config().towers(), kind, configOptions.base(), System.out);
     return LocalLaunch.run(
         workers,
         (aeron, bind, secret, onJoined) -> {
           try {
-            return RemoteTraining.run(checked, run, transport, aeron, kind, bind, secret, onJoined);
+            return RemoteTraining.run(
+                checked, run, workerOptions.transport, aeron, kind, bind, secret, onJoined);
           } catch (InterruptedException e) {
             System.out.println(
                 "launch: stopped: a worker exited during start-up (its log is above)");

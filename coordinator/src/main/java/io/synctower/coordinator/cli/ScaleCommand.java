@@ -12,7 +12,6 @@ import io.synctower.coordinator.experiments.SweepSetup;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
-import io.synctower.worker.remote.ControlChannels;
 import io.synctower.worker.transport.TransportKind;
 import java.io.PrintStream;
 import java.nio.file.Path;
@@ -129,24 +128,15 @@ final class ScaleCommand implements Callable<Integer> {
       })
   Transport transport;
 
-  @Option(
-      names = "--port",
-      defaultValue = "" + ControlChannels.COORDINATOR_PORT,
-      description = "udp only: the coordinator's port, as for launch (default ${DEFAULT-VALUE}).")
-  int port;
-
-  @Option(
-      names = "--worker-heap",
-      defaultValue = "2g",
-      description = "ipc/udp: Java heap of each worker process (default ${DEFAULT-VALUE}).")
-  String workerHeap;
-
-  @Mixin TransportOptions transportOptions = new TransportOptions();
+  @Mixin LocalWorkerOptions workerOptions = new LocalWorkerOptions();
 
   @Override
   public Integer call() throws Exception {
     // Charts are drawn with AWT; a sweep runs on servers without a display.
     System.setProperty("java.awt.headless", "true");
+    if (transport != Transport.THREADS) {
+      workerOptions.check();
+    }
     final ConfigOptions configOptions = configOptions();
     final ConfigOptions.Checked checked = configOptions.loadChecked(Map.of());
     final RunConfig base = checked.config();
@@ -232,9 +222,7 @@ final class ScaleCommand implements Callable<Integer> {
       final Path dataBase)
       throws InterruptedException {
     final TransportKind kind = TransportKind.valueOf(transport.name());
-    final LocalLaunch.Workers workers =
-        new LocalLaunch.Workers(
-            c.towers(), kind, port, transportOptions, dataBase, workerHeap, log);
+    final LocalLaunch.Workers workers = workerOptions.workers(c.towers(), kind, dataBase, log);
     try {
       return LocalLaunch.run(
           workers,
@@ -244,7 +232,7 @@ final class ScaleCommand implements Callable<Integer> {
                     c,
                     data,
                     new Trainer.Options(dir, !noProgress, log, dataBase),
-                    transportOptions,
+                    workerOptions.transport,
                     aeron,
                     kind,
                     bind,
