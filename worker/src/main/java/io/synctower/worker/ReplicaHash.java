@@ -1,5 +1,6 @@
 package io.synctower.worker;
 
+import io.synctower.common.backend.HostMemory;
 import io.synctower.common.nn.Model;
 import io.synctower.common.optim.OptimizerState;
 import java.nio.ByteBuffer;
@@ -36,7 +37,7 @@ public final class ReplicaHash {
       return;
     }
     final int width = a.dataType().width();
-    final ByteBuffer bytes = a.data().asNio().duplicate();
+    final ByteBuffer bytes = HostMemory.read(a).duplicate();
     final long from = a.offset() * width;
     bytes.limit(Math.toIntExact(from + a.length() * width));
     bytes.position(Math.toIntExact(from));

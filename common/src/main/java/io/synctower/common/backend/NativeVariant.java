@@ -22,6 +22,10 @@ import java.util.Set;
  * launcher listener), before any class that touches {@code Nd4j}. A value the user already set
  * ({@code -Djavacpp.platform.extension=...} or {@code SYNCTOWER_NATIVE}) always wins; the empty
  * string forces the plain build.
+ *
+ * <p>A CUDA build ({@code mvn -Pcuda}) is left alone: when ND4J's CUDA backend is on the classpath
+ * (ND4J prefers it over the CPU backend), or the CPU backend is not, {@link #select()} sets nothing
+ * and returns "". The check looks for the backend classes as resources, so it loads neither.
  */
 public final class NativeVariant {
   /** The JavaCPP system property naming the variant suffix after {@code linux-x86_64}. */
@@ -30,6 +34,9 @@ public final class NativeVariant {
   /** Environment variable that overrides detection, e.g. {@code -onednn-avx2} or {@code none}. */
   public static final String ENVIRONMENT = "SYNCTOWER_NATIVE";
 
+  static final String CPU_BACKEND = "org/nd4j/linalg/cpu/nativecpu/CpuBackend.class";
+  static final String CUDA_BACKEND = "org/nd4j/linalg/jcublas/JCublasBackend.class";
+
   private NativeVariant() {}
 
   /**
@@ -37,6 +44,9 @@ public final class NativeVariant {
    * plain build). Never throws: an unreadable cpuinfo selects the plain build.
    */
   public static synchronized String select() {
+    if (!cpuBackendWillLoad(NativeVariant.class.getClassLoader())) {
+      return "";
+    }
     final String already = System.getProperty(PROPERTY);
     if (already != null) {
       return already;
@@ -50,6 +60,14 @@ public final class NativeVariant {
     }
     System.setProperty(PROPERTY, chosen);
     return chosen;
+  }
+
+  /**
+   * Whether ND4J will load its CPU backend from {@code loader}'s classpath: the CPU backend is
+   * there and the CUDA one (which wins when both are) is not. Reads resources only, loads no class.
+   */
+  static boolean cpuBackendWillLoad(final ClassLoader loader) {
+    return loader.getResource(CPU_BACKEND) != null && loader.getResource(CUDA_BACKEND) == null;
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.synctower.common.checkpoint;
 
+import io.synctower.common.backend.HostMemory;
 import io.synctower.common.data.Npy;
 import io.synctower.common.data.NpyArray;
 import io.synctower.common.data.NpyDtype;
@@ -214,7 +215,7 @@ public final class TrainingSnapshot {
     final NpyDtype dtype = a.dataType() == DataType.DOUBLE ? NpyDtype.FLOAT64 : NpyDtype.FLOAT32;
     writeFully(out, ByteBuffer.wrap(Npy.header(dtype, new long[] {a.length()})));
     // The snapshot is detached and contiguous: its native memory is exactly the elements.
-    final ByteBuffer data = a.data().asNio().duplicate();
+    final ByteBuffer data = HostMemory.read(a).duplicate();
     data.limit((int) (a.length() * dtype.itemSize()));
     data.position(0);
     writeFully(out, data);

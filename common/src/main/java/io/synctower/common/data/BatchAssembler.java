@@ -1,7 +1,7 @@
 package io.synctower.common.data;
 
-import java.nio.DoubleBuffer;
-import java.nio.FloatBuffer;
+import io.synctower.common.backend.HostMemory;
+import java.nio.ByteBuffer;
 import java.util.Objects;
 import java.util.function.BooleanSupplier;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -23,11 +23,11 @@ import org.nd4j.linalg.factory.Nd4j;
  * }</pre>
  *
  * <p>Memory: the assembler owns one float[] of one sample; {@link #fill} copies each sample from
- * the dataset into it, normalizes it there, and writes it into {@code x}'s native memory through
- * the NIO view of {@code x.data()} with absolute puts at the row offset. It allocates nothing per
- * batch (the NIO view is created once per distinct {@code x}). The caller owns {@code x} and {@code
- * labels}. NIO writes reach host memory: on a device backend the caller must synchronise {@code x}
- * to the device.
+ * the dataset into it, normalizes it there, and writes it into {@code x}'s host memory through
+ * {@link HostMemory} (which marks the host copy current, so a device backend copies the new batch
+ * to the device before its next op) with absolute puts at the row offset. It allocates nothing per
+ * batch (the host view is bound once per distinct {@code x}). The caller owns {@code x} and {@code
+ * labels}.
  *
  * <p>Not thread-safe: use one assembler per thread (the {@link Prefetcher} has its own).
  */
@@ -38,9 +38,20 @@ public final class BatchAssembler {
   private final int positions;
   private final float[] scratch;
 
-  private INDArray lastX;
-  private FloatBuffer lastFloats;
-  private DoubleBuffer lastDoubles;
+  private HostMemory.Bound lastX;
+  private final Job job = new Job();
+  // Bound once: a per-batch method reference on `this` would allocate.
+  private final HostMemory.Writer<Job> rowWriter = this::writeRows;
+
+  /** The arguments and result of the fill in progress (reused: fill allocates nothing). */
+  private static final class Job {
+    int[] indices;
+    int from;
+    int count;
+    int[] labels;
+    BooleanSupplier cancelled;
+    int result;
+  }
 
   /**
    * An assembler for {@code dataset}, normalizing each sample with {@code normalization} (null for
@@ -110,31 +121,51 @@ public final class BatchAssembler {
               + positions
               + " label positions)");
     }
+    job.indices = indices;
+    job.from = from;
+    job.count = count;
+    job.labels = labels;
+    job.cancelled = cancelled;
+    try {
+      lastX.write(job, rowWriter);
+    } finally {
+      job.indices = null;
+      job.labels = null;
+      job.cancelled = null;
+    }
+    return job.result;
+  }
+
+  private void writeRows(final ByteBuffer bytes, final INDArray x, final Job j) {
     final int n = scratch.length;
-    for (int row = 0; row < count; row++) {
-      if (cancelled != null && cancelled.getAsBoolean()) {
-        return -1;
+    final boolean f32 = x.dataType() == DataType.FLOAT;
+    for (int row = 0; row < j.count; row++) {
+      if (j.cancelled != null && j.cancelled.getAsBoolean()) {
+        j.result = -1;
+        return;
       }
-      dataset.sample(indices[from + row], scratch, labels, row * positions);
+      dataset.sample(j.indices[j.from + row], scratch, j.labels, row * positions);
       if (normalization != null) {
         normalization.apply(scratch, shape);
       }
       final int offset = row * n;
-      if (lastFloats != null) {
-        lastFloats.put(offset, scratch, 0, n);
+      if (f32) {
+        for (int i = 0; i < n; i++) {
+          bytes.putFloat((offset + i) * 4, scratch[i]);
+        }
       } else {
         for (int i = 0; i < n; i++) {
-          lastDoubles.put(offset + i, scratch[i]);
+          bytes.putDouble((offset + i) * 8, scratch[i]);
         }
       }
     }
-    return count;
+    j.result = j.count;
   }
 
   /** Validates {@code x} once per distinct array and caches its NIO view. */
   private void bind(final INDArray x, final int count) {
     Objects.requireNonNull(x, "x");
-    if (x == lastX) {
+    if (lastX != null && x == lastX.array()) {
       if (x.size(0) < count) {
         throw new IllegalArgumentException(
             "x has " + x.size(0) + " rows, fewer than the " + count + " samples to write");
@@ -174,14 +205,7 @@ public final class BatchAssembler {
               + ", array length="
               + x.length());
     }
-    lastX = x;
-    if (x.dataType() == DataType.FLOAT) {
-      lastFloats = x.data().asNioFloat();
-      lastDoubles = null;
-    } else {
-      lastDoubles = x.data().asNioDouble();
-      lastFloats = null;
-    }
+    lastX = HostMemory.bind(x);
   }
 
   private static void checkDtype(final DataType dtype) {

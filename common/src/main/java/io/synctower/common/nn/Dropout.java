@@ -1,7 +1,7 @@
 package io.synctower.common.nn;
 
+import io.synctower.common.backend.HostMemory;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import java.util.SplittableRandom;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -23,6 +23,8 @@ public final class Dropout implements Layer {
   private final long salt;
   private final DataType dtype;
   private final PerBatchSize<Buffers> buffers;
+  // Bound once: a per-step lambda or method reference on `this` would allocate.
+  private final HostMemory.Writer<StepContext> maskWriter = this::fillMask;
 
   public Dropout(
       final String name,
@@ -62,8 +64,8 @@ public final class Dropout implements Layer {
       return x;
     }
     final Buffers b = buffers.get((int) x.size(0));
-    fillMask(b, ctx);
-    b.y.assign(x).muli(b.mask);
+    b.mask.write(ctx, maskWriter);
+    b.y.assign(x).muli(b.mask.array());
     return b.y;
   }
 
@@ -73,14 +75,13 @@ public final class Dropout implements Layer {
       return dy;
     }
     final Buffers b = buffers.get((int) dy.size(0));
-    return dy.muli(b.mask);
+    return dy.muli(b.mask.array());
   }
 
-  private void fillMask(final Buffers b, final StepContext ctx) {
-    final int n = (int) b.mask.size(0);
+  private void fillMask(final ByteBuffer bytes, final INDArray mask, final StepContext ctx) {
+    final int n = (int) mask.size(0);
     final int perSample = (int) shape.elementCount();
     final double keepScale = 1.0 / (1.0 - rate);
-    final ByteBuffer bytes = b.mask.data().asNio().order(ByteOrder.nativeOrder());
     final boolean f64 = dtype == DataType.DOUBLE;
     for (int i = 0; i < n; i++) {
       final SplittableRandom rng =
@@ -106,11 +107,11 @@ public final class Dropout implements Layer {
   }
 
   private final class Buffers {
-    final INDArray mask;
+    final HostMemory.Bound mask;
     final INDArray y;
 
     Buffers(final int n) {
-      mask = Nd4j.create(dtype, shape.withBatch(n));
+      mask = HostMemory.bind(Nd4j.create(dtype, shape.withBatch(n)));
       y = Nd4j.create(dtype, shape.withBatch(n));
     }
   }

@@ -1,7 +1,7 @@
 package io.synctower.common.nn;
 
+import io.synctower.common.backend.HostMemory;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -16,7 +16,8 @@ import org.nd4j.linalg.factory.Nd4j;
  *
  * <p>Computed in float64 on the host through the logits' NIO view (a few thousand values), with the
  * log-sum-exp shift, so a confident wrong answer gives a large finite loss, not infinity. The
- * gradient buffer is owned here, preallocated per batch size.
+ * gradient buffer is owned here, preallocated per batch size, and written through {@link
+ * HostMemory} so a device backend uses the new gradient. Not thread-safe (one per tower).
  */
 public final class SoftmaxCrossEntropy {
   /** Sums over a shard; the coordinator adds them over towers. */
@@ -25,15 +26,27 @@ public final class SoftmaxCrossEntropy {
   private final int positions;
   private final int classes;
   private final DataType dtype;
-  private final PerBatchSize<INDArray> gradient;
+  private final PerBatchSize<HostMemory.Bound> gradient;
   private final double[] row;
+  // Bound once: a per-step method reference on `this` would allocate.
+  private final HostMemory.Writer<int[]> gradientWriter = this::accumulate;
   private INDArray lastGradient;
+
+  // The pass in progress: inputs set by evaluate, sums written by accumulate.
+  private ByteBuffer in;
+  private long inOffset;
+  private int samples;
+  private double scale;
+  private double lossSum;
+  private long correctPositions;
+  private long correctSequences;
 
   public SoftmaxCrossEntropy(final int positions, final int classes, final DataType dtype) {
     this.positions = positions;
     this.classes = classes;
     this.dtype = dtype;
-    this.gradient = new PerBatchSize<>(n -> Nd4j.create(dtype, (long) n * positions, classes));
+    this.gradient =
+        new PerBatchSize<>(n -> HostMemory.bind(Nd4j.create(dtype, (long) n * positions, classes)));
     this.row = new double[classes];
   }
 
@@ -65,16 +78,32 @@ public final class SoftmaxCrossEntropy {
               + classes);
     }
     final INDArray contiguous = logits.isView() ? logits.dup('c') : logits;
-    final ByteBuffer in = contiguous.data().asNio().order(ByteOrder.nativeOrder());
-    final long inOffset = contiguous.offset();
+    in = HostMemory.read(contiguous);
+    inOffset = contiguous.offset();
+    samples = n;
+    scale = globalBatch > 0 ? 1.0 / ((double) globalBatch * positions) : 0;
+    lossSum = 0;
+    correctPositions = 0;
+    correctSequences = 0;
+    try {
+      if (globalBatch > 0) {
+        final HostMemory.Bound grad = gradient.get(n);
+        grad.write(labels, gradientWriter);
+        lastGradient = grad.array();
+      } else {
+        accumulate(null, null, labels);
+        lastGradient = null;
+      }
+    } finally {
+      in = null;
+    }
+    return new Result(lossSum, correctPositions, correctSequences, n);
+  }
+
+  /** The loss pass over {@link #in}; also writes the gradient into {@code out} unless null. */
+  private void accumulate(final ByteBuffer out, final INDArray grad, final int[] labels) {
     final boolean f64 = dtype == DataType.DOUBLE;
-    final INDArray grad = globalBatch > 0 ? gradient.get(n) : null;
-    final ByteBuffer out = grad == null ? null : grad.data().asNio().order(ByteOrder.nativeOrder());
-    final double scale = globalBatch > 0 ? 1.0 / ((double) globalBatch * positions) : 0;
-    double lossSum = 0;
-    long correctPositions = 0;
-    long correctSequences = 0;
-    for (int s = 0; s < n; s++) {
+    for (int s = 0; s < samples; s++) {
       double sampleLoss = 0;
       boolean allCorrect = true;
       for (int p = 0; p < positions; p++) {
@@ -130,8 +159,6 @@ public final class SoftmaxCrossEntropy {
         correctSequences++;
       }
     }
-    lastGradient = grad;
-    return new Result(lossSum, correctPositions, correctSequences, n);
   }
 
   /** dL/dlogits of the last {@link #evaluate} with a global batch, shaped {@code [n*P, K]}. */

@@ -1,21 +1,22 @@
 package io.synctower.common.nn;
 
+import io.synctower.common.backend.HostMemory;
 import java.nio.ByteBuffer;
-import java.nio.ByteOrder;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 
 /**
  * Reads and writes small 1-D vectors (per-channel statistics, a few hundred values) between ND4J
  * memory and Java {@code double[]} through the native buffer's NIO view: no INDArray is allocated
- * and no per-element JNI call is made. Works on views (offset and stride honoured).
+ * and no per-element JNI call is made. Works on views (offset and stride honoured). Both go through
+ * {@link HostMemory}, so a device backend sees the writes and the reads see the device's results.
  */
 public final class Vectors {
   private Vectors() {}
 
   /** Copies {@code v} (1-D, FLOAT or DOUBLE) into {@code out[0 .. length)}. */
   public static void read(final INDArray v, final double[] out) {
-    final ByteBuffer bytes = v.data().asNio().order(ByteOrder.nativeOrder());
+    final ByteBuffer bytes = HostMemory.read(v);
     final long offset = v.offset();
     final long stride = v.length() > 1 ? v.stride(v.rank() - 1) : 1;
     final int n = (int) v.length();
@@ -34,7 +35,10 @@ public final class Vectors {
 
   /** Copies {@code in[0 .. length)} into {@code v} (1-D, FLOAT or DOUBLE), rounding for FLOAT. */
   public static void write(final double[] in, final INDArray v) {
-    final ByteBuffer bytes = v.data().asNio().order(ByteOrder.nativeOrder());
+    HostMemory.write(v, in, Vectors::put);
+  }
+
+  private static void put(final ByteBuffer bytes, final INDArray v, final double[] in) {
     final long offset = v.offset();
     final long stride = v.length() > 1 ? v.stride(v.rank() - 1) : 1;
     final int n = (int) v.length();

@@ -9,6 +9,7 @@ import io.aeron.logbuffer.ControlledFragmentHandler;
 import io.aeron.logbuffer.ControlledFragmentHandler.Action;
 import io.aeron.logbuffer.FrameDescriptor;
 import io.aeron.logbuffer.Header;
+import io.synctower.common.backend.HostMemory;
 import io.synctower.common.comm.Chunks;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.CollectiveAbortedException;
@@ -32,9 +33,7 @@ import org.agrona.concurrent.BackoffIdleStrategy;
 import org.agrona.concurrent.IdleStrategy;
 import org.agrona.concurrent.UnsafeBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
-import org.nd4j.linalg.api.concurrency.AffinityManager;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * One member of a group whose {@link Collective} runs over Aeron, IPC or UDP, with results bit for
@@ -448,7 +447,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
         ringAllReduce();
       }
       for (final INDArray b : buffers) {
-        Nd4j.getAffinityManager().tagLocation(b, AffinityManager.Location.HOST);
+        HostMemory.written(b);
       }
     } catch (RuntimeException | Error e) {
       throw fail(e);
@@ -487,7 +486,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
         setPlans(PLAN_NONE);
         setPlan(peers[root], PLAN_BROADCAST);
         awaitPeers();
-        Nd4j.getAffinityManager().tagLocation(buffer, AffinityManager.Location.HOST);
+        HostMemory.written(buffer);
       }
     } catch (RuntimeException | Error e) {
       throw fail(e);
@@ -1125,8 +1124,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
       isDouble[i] = type == DataType.DOUBLE;
       length[i] = b.length();
       if (length[i] > 0) {
-        Nd4j.getAffinityManager().ensureLocation(b, AffinityManager.Location.HOST);
-        address[i] = b.data().address() + b.offset() * elementSize(i);
+        address[i] = HostMemory.address(b);
       } else {
         address[i] = 0;
       }

@@ -1,0 +1,60 @@
+package io.synctower.common.backend;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Properties;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * What ND4J actually loaded in this JVM, for {@code --version} and bug reports: the backend (CPU or
+ * CUDA, chosen by ND4J from the classpath), its BLAS, and the native library file the process
+ * mapped. The JavaCPP property that asks for a native build is a wish; the mapped file is the fact
+ * (a wrong or ignored property silently loads another build).
+ *
+ * @param backend ND4J's own name for it, {@code CPU} or {@code CUDA}
+ * @param backendClass the {@code Nd4jBackend} implementation ND4J chose
+ * @param blas the BLAS vendor ND4J reports, e.g. {@code OPENBLAS} or {@code CUBLAS}
+ * @param nativeLibrary the mapped {@code libnd4j*.so} path, or a sentence saying why unknown
+ */
+public record LoadedBackend(
+    String backend, String backendClass, String blas, String nativeLibrary) {
+
+  /** Loads ND4J if it is not loaded yet (seconds) and describes it. */
+  public static LoadedBackend describe() {
+    final String backendClass = Nd4j.getBackend().getClass().getName();
+    final Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
+    return new LoadedBackend(
+        env.getProperty("backend", "unknown"),
+        backendClass,
+        env.getProperty("blas.vendor", "unknown"),
+        mappedLibrary(Path.of("/proc/self/maps")));
+  }
+
+  /** One line: {@code CPU (org...CpuBackend, OPENBLAS), native library /path/libnd4jcpu.so}. */
+  public String describeLine() {
+    return backend + " (" + backendClass + ", BLAS " + blas + "), native library " + nativeLibrary;
+  }
+
+  /** The first mapped ND4J native library in a {@code /proc/<pid>/maps} file. */
+  static String mappedLibrary(final Path maps) {
+    final List<String> lines;
+    try {
+      lines = Files.readAllLines(maps);
+    } catch (IOException | RuntimeException e) {
+      return "unknown (" + maps + " unreadable: not Linux?)";
+    }
+    for (final String line : lines) {
+      final int slash = line.indexOf('/');
+      if (slash >= 0) {
+        final String path = line.substring(slash).trim();
+        final String file = path.substring(path.lastIndexOf('/') + 1);
+        if (file.startsWith("libnd4j") && file.contains(".so")) {
+          return path;
+        }
+      }
+    }
+    return "unknown (no libnd4j*.so mapped in " + maps + ")";
+  }
+}

@@ -1,0 +1,43 @@
+package io.synctower.common.backend;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class LoadedBackendTest {
+  @Test
+  void theCpuBackendShouldBeReportedWithItsMappedLibrary() {
+    final LoadedBackend b = LoadedBackend.describe();
+    assertEquals("CPU", b.backend(), b.toString());
+    assertEquals("org.nd4j.linalg.cpu.nativecpu.CpuBackend", b.backendClass());
+    assertTrue(b.nativeLibrary().endsWith("/libnd4jcpu.so"), b.nativeLibrary());
+    // The library lives under a directory named for its build, e.g. linux-x86_64-onednn-avx2.
+    assertTrue(b.nativeLibrary().contains("/linux-x86_64"), b.nativeLibrary());
+  }
+
+  @Test
+  void theMappedLibraryShouldBeReadFromTheMapsFile(@TempDir final Path dir) throws IOException {
+    final Path maps = dir.resolve("maps");
+    Files.writeString(
+        maps,
+        """
+        7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/libc.so.6
+        7f02-7f03 rw-p 00000000 00:00 0
+        7f04-7f05 r-xp 00000000 08:01 2 /cache/nd4j-cuda/linux-x86_64/libnd4jcuda.so
+        """);
+    assertEquals("/cache/nd4j-cuda/linux-x86_64/libnd4jcuda.so", LoadedBackend.mappedLibrary(maps));
+  }
+
+  @Test
+  void noMappedLibraryShouldBeSaidSo(@TempDir final Path dir) throws IOException {
+    final Path maps = dir.resolve("maps");
+    Files.writeString(maps, "7f00-7f01 r-xp 00000000 08:01 1 /usr/lib/libc.so.6\n");
+    assertTrue(LoadedBackend.mappedLibrary(maps).startsWith("unknown (no libnd4j"));
+    assertTrue(LoadedBackend.mappedLibrary(dir.resolve("absent")).startsWith("unknown ("));
+  }
+}
