@@ -16,8 +16,9 @@ import picocli.CommandLine.Option;
       "Plan a run whose towers are worker processes started separately (`synctower worker`,",
       "e.g. by Slurm or Kubernetes): wait for --towers workers to join, then train.",
       "Listens on UDP --bind:--port (default 127.0.0.1:40100; open it to the workers' hosts).",
-      "--resume RUN_DIR continues a stopped run from its latest checkpoint, as train does; every",
-      "worker reads the checkpoint from RUN_DIR, so put it on a file system all hosts share."
+      "--resume RUN_DIR: continue a stopped run from its latest checkpoint, as train",
+      "does. Every worker reads the checkpoint from RUN_DIR: on several hosts it must",
+      "be on a file system they all share."
     })
 final class CoordinatorCommand implements Callable<Integer> {
   @Mixin ConfigOptions configOptions = new ConfigOptions();

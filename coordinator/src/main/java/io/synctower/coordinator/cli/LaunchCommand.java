@@ -14,7 +14,8 @@ import picocli.CommandLine.Option;
       "Train with --towers worker processes on this host: starts the coordinator (this process,",
       "with an embedded Aeron media driver) and one worker process per tower, streams their logs",
       "prefixed with [tower r], and stops them all on Ctrl-C or when any of them fails.",
-      "--resume RUN_DIR continues a stopped run from its latest checkpoint, as train does."
+      "--resume RUN_DIR: continue a stopped run from its latest checkpoint, as train",
+      "does."
     })
 final class LaunchCommand implements Callable<Integer> {
   @Mixin ConfigOptions configOptions = new ConfigOptions();
