@@ -15,10 +15,14 @@ import picocli.CommandLine.Option;
     description = {
       "Plan a run whose towers are worker processes started separately (`synctower worker`,",
       "e.g. by Slurm or Kubernetes): wait for --towers workers to join, then train.",
-      "Listens on UDP --bind:--port (default 127.0.0.1:40100; open it to the workers' hosts)."
+      "Listens on UDP --bind:--port (default 127.0.0.1:40100; open it to the workers' hosts).",
+      "--resume RUN_DIR: continue a stopped run from its latest checkpoint, as train",
+      "does. Every worker reads the checkpoint from RUN_DIR: on several hosts it must",
+      "be on a file system they all share."
     })
 final class CoordinatorCommand implements Callable<Integer> {
   @Mixin ConfigOptions configOptions = new ConfigOptions();
+  @Mixin ResumeOptions resume = new ResumeOptions();
   @Mixin RunOptions run = new RunOptions();
   @Mixin TransportOptions transport = new TransportOptions();
 
@@ -45,11 +49,20 @@ final class CoordinatorCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     transport.checkHeartbeats();
     final byte[] secret = transport.secret(System.getenv());
-    // Bad input is reported before the transport starts and before any worker could join.
-    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    // Bad input (and a checkpoint that cannot be resumed) is reported before the transport
+    // starts and before any worker could join.
+    final RunStart start = RunStart.of(resume, configOptions, run, System.out);
     try (AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
       return RemoteTraining.run(
-          checked, run, transport, c.aeron(), kind, bind + ":" + port, secret, t -> {});
+          start,
+          "coordinator",
+          run,
+          transport,
+          c.aeron(),
+          kind,
+          bind + ":" + port,
+          secret,
+          t -> {});
     }
   }
 }

@@ -13,10 +13,13 @@ import picocli.CommandLine.Option;
     description = {
       "Train with --towers worker processes on this host: starts the coordinator (this process,",
       "with an embedded Aeron media driver) and one worker process per tower, streams their logs",
-      "prefixed with [tower r], and stops them all on Ctrl-C or when any of them fails."
+      "prefixed with [tower r], and stops them all on Ctrl-C or when any of them fails.",
+      "--resume RUN_DIR: continue a stopped run from its latest checkpoint, as train",
+      "does."
     })
 final class LaunchCommand implements Callable<Integer> {
   @Mixin ConfigOptions configOptions = new ConfigOptions();
+  @Mixin ResumeOptions resume = new ResumeOptions();
   @Mixin RunOptions run = new RunOptions();
   @Mixin LocalWorkerOptions workerOptions = new LocalWorkerOptions();
 
@@ -29,16 +32,17 @@ final class LaunchCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     workerOptions.check();
-    // Every problem of the configuration, its data and its shapes, before any JVM is spawned.
-    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    // Every problem of the configuration, its data and its shapes (and of the checkpoint to
+    // resume), before any JVM is spawned.
+    final RunStart start = RunStart.of(resume, configOptions, run, System.out);
     final LocalLaunch.Workers workers =
-        workerOptions.workers(checked.config().towers(), kind, configOptions.base(), System.out);
+        workerOptions.workers(start.config().towers(), kind, start.dataBase(), System.out);
     return LocalLaunch.run(
         workers,
         (aeron, bind, secret, onJoined) -> {
           try {
             return RemoteTraining.run(
-                checked, run, workerOptions.transport, aeron, kind, bind, secret, onJoined);
+                start, "launch", run, workerOptions.transport, aeron, kind, bind, secret, onJoined);
           } catch (InterruptedException e) {
             System.out.println(
                 "launch: stopped: a worker exited during start-up (its log is above)");

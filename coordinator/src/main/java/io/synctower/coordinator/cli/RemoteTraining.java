@@ -1,10 +1,12 @@
 package io.synctower.coordinator.cli;
 
 import io.aeron.Aeron;
+import io.synctower.common.checkpoint.CheckpointException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.cluster.RemoteTowers;
+import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
@@ -16,17 +18,22 @@ import java.util.function.Consumer;
 /**
  * The coordinator's side of a run with worker processes, shared by {@code coordinator} and {@code
  * launch}: given the checked configuration and data (for the plan and the log), waits for the
- * towers to join over {@code aeron}, trains, and writes what the run options ask for.
+ * towers to join over {@code aeron}, loads the checkpoint into them when the run is resumed (each
+ * worker reads it from the run directory, which must be on a file system every host sees), trains,
+ * and writes what the run options ask for.
  */
 final class RemoteTraining {
   private RemoteTraining() {}
 
   /**
-   * @param checked the run's configuration and datasets, already through {@link
-   *     io.synctower.coordinator.train.Preflight}
+   * @param start the run's configuration and datasets, already through {@link
+   *     io.synctower.coordinator.train.Preflight}, and for a resumed run its checkpoint
+   * @param command the command that runs it ({@code launch} or {@code coordinator}), for the
+   *     message that says how to continue after a lost worker
    */
   static int run(
-      final ConfigOptions.Checked checked,
+      final RunStart start,
+      final String command,
       final RunOptions run,
       final TransportOptions transport,
       final Aeron aeron,
@@ -35,25 +42,59 @@ final class RemoteTraining {
       final byte[] secret,
       final Consumer<RemoteTowers> onJoined)
       throws InterruptedException {
-    final Path dir = run.runDir(checked.config());
+    final String howToContinue = howToContinue(command, start.dir());
     try (Trainer trainer =
         trainer(
-            checked.config(),
-            checked.data(),
-            new Trainer.Options(dir, !run.noProgress, System.out),
+            start.config(),
+            start.data(),
+            start.trainerOptions(!run.noProgress, System.out),
             transport,
             aeron,
             kind,
             bindEndpoint,
             secret,
-            onJoined)) {
-      return TrainCommand.finish(trainer, dir, run);
+            onJoined,
+            "worker processes do not rejoin a run yet; "
+                + howToContinue
+                + ", or train with towers as threads for in-process recovery")) {
+      start.prepare(trainer);
+      try {
+        return TrainCommand.finish(trainer, start.dir(), run);
+      } catch (TowerFailedException e) {
+        // A lost or crashed worker: the run can go on from its latest checkpoint in a new job.
+        // (An elastic run has said so already; bad data or a NaN would only fail again.)
+        if (e.recoverable() && !start.config().failure().elastic() && hasCheckpoint(trainer)) {
+          System.out.println(command + ": " + howToContinue);
+        }
+        throw e;
+      }
     }
+  }
+
+  private static boolean hasCheckpoint(final Trainer trainer) {
+    try {
+      return !trainer.checkpointStore().committed().isEmpty();
+    } catch (CheckpointException unreadable) {
+      return false; // the hint is not worth hiding the run's own error
+    }
+  }
+
+  /** The exact command that continues the run in {@code dir} from its latest checkpoint. */
+  static String howToContinue(final String command, final Path dir) {
+    return "continue from the latest checkpoint with `synctower "
+        + command
+        + " --resume "
+        + dir
+        + "` (with this command's transport options; the Slurm and Kubernetes examples in"
+        + " configs/ do this when the job is requeued or re-created)";
   }
 
   /**
    * A trainer whose towers are the worker processes that join over {@code aeron} (they get the
    * configuration from the coordinator when they join).
+   *
+   * @param whyNoRecovery what the log says when an elastic run loses a worker: workers do not
+   *     rejoin, and how the user continues instead
    */
   static Trainer trainer(
       final RunConfig config,
@@ -64,7 +105,8 @@ final class RemoteTraining {
       final TransportKind kind,
       final String bindEndpoint,
       final byte[] secret,
-      final Consumer<RemoteTowers> onJoined)
+      final Consumer<RemoteTowers> onJoined,
+      final String whyNoRecovery)
       throws InterruptedException {
     final long runId = new SecureRandom().nextLong();
     final RemoteTowers.Options options =
@@ -100,9 +142,7 @@ final class RemoteTraining {
 
           @Override
           public String whyNoRecovery() {
-            return "worker processes do not rejoin a run yet; restart the job with"
-                + " `synctower ... --resume RUN_DIR` (Slurm --requeue, a Kubernetes Job's"
-                + " backoffLimit), or train with towers as threads for in-process recovery";
+            return whyNoRecovery;
           }
         });
   }

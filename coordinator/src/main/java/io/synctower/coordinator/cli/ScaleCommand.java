@@ -237,7 +237,9 @@ final class ScaleCommand implements Callable<Integer> {
                     kind,
                     bind,
                     secret,
-                    onJoined)) {
+                    onJoined,
+                    "worker processes do not rejoin a run yet; run the sweep again, or use"
+                        + " --transport threads for in-process recovery")) {
               return trainer.run();
             }
           });

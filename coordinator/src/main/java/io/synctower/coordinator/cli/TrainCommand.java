@@ -1,21 +1,12 @@
 package io.synctower.coordinator.cli;
 
-import io.synctower.common.checkpoint.CheckpointStore;
 import io.synctower.common.checkpoint.ImportOptions;
 import io.synctower.common.checkpoint.ImportReport;
-import io.synctower.common.checkpoint.StoredCheckpoint;
 import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.ConfigException;
-import io.synctower.common.config.ConfigLoader;
-import io.synctower.common.config.RunConfig;
-import io.synctower.coordinator.train.Preflight;
-import io.synctower.coordinator.train.ResumeCompatibility;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainerState;
-import io.synctower.coordinator.train.TrainingData;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -61,29 +52,13 @@ final class TrainCommand implements Callable<Integer> {
       })
   boolean initPartial;
 
-  @Option(
-      names = "--resume",
-      paramLabel = "RUN_DIR",
-      description = {
-        "Continue the run in RUN_DIR from its latest checkpoint: weights, moving statistics,",
-        "optimizer state, data position and metrics so far; losses continue as if never stopped.",
-        "Uses the config saved in the checkpoint; --epochs/--steps/--towers/--set may change what",
-        "does not define the checkpoint, and --config must describe the same model and data."
-      })
-  Path resume;
-
-  @Option(
-      names = "--fallback",
-      description =
-          "With --resume: if the latest checkpoint is corrupt, use the newest older one that"
-              + " verifies (each skipped checkpoint is listed with the reason).")
-  boolean fallback;
+  @Mixin ResumeOptions resume = new ResumeOptions();
 
   @Mixin RunOptions run = new RunOptions();
 
   @Override
   public Integer call() throws Exception {
-    if (resume != null) {
+    if (resume.dir != null) {
       return resume();
     }
     final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
@@ -103,39 +78,12 @@ final class TrainCommand implements Callable<Integer> {
           "--init-weights",
           List.of("cannot be combined with --resume: the checkpoint holds the weights"));
     }
-    if (run.runDir != null && !run.runDir.equals(resume)) {
-      throw new ConfigException(
-          "--run-dir",
-          List.of("a resumed run writes to its own directory " + resume + "; drop --run-dir"));
-    }
-    final StoredCheckpoint checkpoint =
-        new CheckpointStore(resume.resolve("checkpoints")).loadLatest(fallback);
-    for (final String skipped : checkpoint.skipped()) {
-      System.out.println("resume: skipped " + skipped);
-    }
-    final String savedText = checkpoint.text("config.yaml");
-    final String savedSource = checkpoint.file("config.yaml").toString();
-    final RunConfig saved = ConfigLoader.parse(savedText, savedSource, Map.of());
-    final TrainerState state =
-        TrainerState.parse(
-            checkpoint.text("trainer.yaml"), checkpoint.file("trainer.yaml").toString());
-    final RunConfig config =
-        configOptions.config != null
-            ? configOptions.load(run.overrides())
-            : ConfigLoader.parse(savedText, savedSource, configOptions.overrides(run.overrides()));
-    for (final String change : ResumeCompatibility.check(saved, config)) {
-      System.out.println("resume: changed " + change);
-    }
-    final Path base =
-        configOptions.config == null && !state.dataBase().isEmpty()
-            ? Path.of(state.dataBase())
-            : configOptions.base();
-    final TrainingData data = TrainingData.load(config, base);
-    Preflight.check(config, data, savedSource);
+    final RunStart start = RunStart.resumed(resume, configOptions, run, System.out);
     try (Trainer trainer =
-        new Trainer(config, data, new Trainer.Options(resume, !run.noProgress, System.out, base))) {
-      trainer.resumeFrom(checkpoint);
-      return finish(trainer, resume, run);
+        new Trainer(
+            start.config(), start.data(), start.trainerOptions(!run.noProgress, System.out))) {
+      start.prepare(trainer);
+      return finish(trainer, start.dir(), run);
     }
   }
 

@@ -31,11 +31,13 @@ import org.yaml.snakeyaml.constructor.SafeConstructor;
  * The launcher examples in {@code configs/k8s} and {@code configs/slurm} stay consistent with
  * themselves and with {@link ClusterEnvironment}: the Job and the Service agree, the shell parses,
  * and the sbatch script, run against stand-ins for srun and bin/synctower, starts one coordinator
- * and exits with its status.
+ * and exits with its status. Both resume the run when its directory already holds a checkpoint (a
+ * requeued Slurm job, a Kubernetes Job applied again).
  */
 class ClusterExamplesTest {
   private static final Path ROOT = repositoryRoot();
   private static final Path JOB_YAML = ROOT.resolve("configs/k8s/synctower-job.yaml");
+  private static final Path RUNS_YAML = ROOT.resolve("configs/k8s/synctower-runs.yaml");
   private static final Path SBATCH = ROOT.resolve("configs/slurm/synctower.sbatch");
 
   @TempDir Path dir;
@@ -224,6 +226,116 @@ class ClusterExamplesTest {
     assertEquals(0, r.exit, r.output);
   }
 
+  /**
+   * The run directory is on the claim {@code synctower-runs.yaml} creates: shared by every pod
+   * (ReadWriteMany: on a resume every worker reads the checkpoint) and kept after the Job is
+   * deleted, so applying the Job again can resume.
+   */
+  @Test
+  void runDirectoryIsOnTheSharedClaimTheOtherFileCreates() throws IOException {
+    final Map<String, Object> job = kubernetesObjects().get("Job");
+    final List<Map<String, Object>> claims = new ArrayList<>();
+    final Yaml yaml = new Yaml(new SafeConstructor(new LoaderOptions()));
+    for (final Object doc : yaml.loadAll(Files.readString(RUNS_YAML))) {
+      if (doc != null) {
+        claims.add(map(doc));
+      }
+    }
+    assertEquals(1, claims.size());
+    final Map<String, Object> claim = claims.get(0);
+    assertEquals("PersistentVolumeClaim", claim.get("kind"));
+    assertEquals(List.of("ReadWriteMany"), at(claim, "spec.accessModes"));
+    String volumeName = null;
+    for (final Object v : list(at(job, "spec.template.spec.volumes"))) {
+      final Map<String, Object> volume = map(v);
+      if (volume.containsKey("persistentVolumeClaim")) {
+        assertEquals(null, volumeName, "one claim");
+        volumeName = (String) volume.get("name");
+        assertEquals(
+            at(claim, "metadata.name"), map(volume.get("persistentVolumeClaim")).get("claimName"));
+      }
+    }
+    assertNotNull(volumeName, "the Job mounts the claim");
+    final String runDir = plainEnv(container(job)).get("SYNCTOWER_RUN_DIR");
+    assertNotNull(runDir);
+    assertTrue(
+        runDir.startsWith(mountPaths(job).get(volumeName) + "/"),
+        runDir + " lies on the claim's mount");
+    assertTrue(
+        Files.readString(JOB_YAML).contains("kubectl apply -f configs/k8s/synctower-runs.yaml"),
+        "the header says to create the claim");
+  }
+
+  private static Map<String, String> mountPaths(final Map<String, Object> job) {
+    final Map<String, String> paths = new HashMap<>();
+    for (final Object m : list(container(job).get("volumeMounts"))) {
+      final Map<String, Object> mount = map(m);
+      paths.put((String) mount.get("name"), (String) mount.get("mountPath"));
+    }
+    return paths;
+  }
+
+  /**
+   * Runs pod 0's script with its mounts in a temporary directory and stand-ins for {@code getent}
+   * and {@code synctower}: the coordinator resumes the run exactly when the run directory holds a
+   * checkpoint (the Job was applied again after a failure).
+   */
+  @ParameterizedTest(name = "checkpoint: {0}")
+  @ValueSource(booleans = {false, true})
+  void podZeroResumesTheRunWhenItsDirectoryHoldsACheckpoint(final boolean checkpoint)
+      throws Exception {
+    final Map<String, Object> job = kubernetesObjects().get("Job");
+    final Path mounts = dir.resolve("mnt");
+    String script = podScript(job);
+    final Map<String, String> env = new HashMap<>(plainEnv(container(job)));
+    // Longest first, so a mount inside another is mapped as a whole.
+    for (final String path :
+        mountPaths(job).values().stream().sorted((a, b) -> b.length() - a.length()).toList()) {
+      final Path local = Files.createDirectories(mounts.resolve(path.substring(1)));
+      script = script.replace(path, local.toString());
+      env.replaceAll((k, v) -> v.startsWith(path + "/") ? local + v.substring(path.length()) : v);
+    }
+    Files.writeString(mounts.resolve("etc/synctower-secret/secret"), "ab".repeat(32) + "\n");
+    final Path runDir = Path.of(env.get("SYNCTOWER_RUN_DIR"));
+    if (checkpoint) {
+      Files.createDirectories(runDir.resolve("checkpoints/step-00000008"));
+    }
+    final Path fake = Files.createDirectories(dir.resolve("fake"));
+    executable(fake.resolve("getent"), "exit 0\n");
+    executable(
+        fake.resolve("synctower"),
+        """
+        # synctower: records each call; the worker ends once the coordinator has.
+        echo "$*" >> "$CALLS"
+        if [ "$1" = coordinator ]; then touch "$CALLS.done"; exit 0; fi
+        for _ in $(seq 100); do [ -e "$CALLS.done" ] && exit 0; sleep 0.1; done
+        exit 7
+        """);
+    final Path calls = dir.resolve("calls");
+    env.put("PATH", fake + File.pathSeparator + System.getenv().getOrDefault("PATH", "/bin"));
+    env.put("CALLS", calls.toString());
+    env.put("JOB_COMPLETION_INDEX", "0");
+    env.put("POD_IP", "10.1.2.3");
+    final Path file = dir.resolve("pod.sh");
+    Files.writeString(file, script);
+
+    final Result r = run(List.of(bash(), file.toString()), env, dir);
+
+    assertEquals(0, r.exit, r.output);
+    final String coordinator =
+        "coordinator --config "
+            + env.get("SYNCTOWER_CONFIG")
+            + " --towers "
+            + env.get("WORLD_SIZE")
+            + " --transport udp --bind 10.1.2.3 --port 40100 --run-dir "
+            + runDir
+            + (checkpoint ? " --resume " + runDir : "");
+    assertEquals(
+        List.of(coordinator, "worker --bind 10.1.2.3"),
+        Files.readAllLines(calls).stream().sorted().toList(),
+        r.output);
+  }
+
   // --- Slurm ---
 
   @Test
@@ -253,9 +365,41 @@ class ClusterExamplesTest {
   @ParameterizedTest
   @ValueSource(ints = {0, 3})
   void sbatchStartsOneCoordinatorOnTaskZeroAndExitsWithItsStatus(final int code) throws Exception {
+    final Path home = dir.resolve("home");
+    final Result r = runSbatch(home, code);
+
+    assertEquals(code, r.exit, r.output);
+    final Path runDir = home.resolve("runs/slurm-42");
+    final List<String> calls =
+        Files.readAllLines(runDir.resolve("calls")).stream().sorted().toList();
+    final String common = " secret=600:65 coordinator=node01:40100";
+    assertEquals(
+        List.of(
+            "task=0 coordinator --config configs/seeds/000-captcha-adadelta.yaml --towers 4 --transport udp"
+                + " --bind 0.0.0.0 --port 40100 --run-dir "
+                + runDir.resolve("run")
+                + common,
+            "task=0 worker --bind 10.0.0.1" + common,
+            "task=1 worker --bind 10.0.0.1" + common,
+            "task=2 worker --bind 10.0.0.2" + common,
+            "task=3 worker --bind 10.0.0.2" + common),
+        calls,
+        r.output);
+    assertEquals(
+        "rw-------",
+        PosixFilePermissions.toString(Files.getPosixFilePermissions(runDir.resolve("secret"))));
+    assertTrue(Files.readString(runDir.resolve("secret")).strip().matches("[0-9a-f]{64}"));
+  }
+
+  /**
+   * Runs the sbatch script as job 42 in checkout {@code home} with stand-ins: {@code srun} starts 4
+   * tasks on 2 hosts, {@code bin/synctower} records its arguments in {@code runs/slurm-42/calls}
+   * and the coordinator exits with {@code code}.
+   */
+  private Result runSbatch(final Path home, final int code) throws Exception {
     assumeTrue(onPath("openssl").isPresent(), "openssl is not installed");
     final Path fake = Files.createDirectories(dir.resolve("fake"));
-    final Path home = Files.createDirectories(dir.resolve("home"));
+    Files.createDirectories(home);
     Files.createDirectories(home.resolve("coordinator/target"));
     Files.writeString(home.resolve("coordinator/target/synctower.jar"), "");
     executable(
@@ -315,29 +459,37 @@ class ClusterExamplesTest {
     env.put("SLURM_JOB_NODELIST", "node[01-02]");
     env.put("FAKE_COORDINATOR_EXIT", Integer.toString(code));
 
-    final Result r = run(List.of(bash(), SBATCH.toString()), env, dir);
+    return run(List.of(bash(), SBATCH.toString()), env, dir);
+  }
 
-    assertEquals(code, r.exit, r.output);
+  /**
+   * A requeued job keeps its id and so its run directory: when that holds a checkpoint, the
+   * coordinator resumes the run from it, with the same options otherwise.
+   */
+  @Test
+  void sbatchResumesTheRunWhenItsDirectoryHoldsACheckpoint() throws Exception {
+    final Path home = dir.resolve("home");
     final Path runDir = home.resolve("runs/slurm-42");
-    final List<String> calls =
-        Files.readAllLines(runDir.resolve("calls")).stream().sorted().toList();
-    final String common = " secret=600:65 coordinator=node01:40100";
+    Files.createDirectories(runDir.resolve("run/checkpoints/step-00000008"));
+
+    final Result r = runSbatch(home, 0);
+
+    assertEquals(0, r.exit, r.output);
+    final List<String> coordinator =
+        Files.readAllLines(runDir.resolve("calls")).stream()
+            .filter(line -> line.startsWith("task=0 coordinator "))
+            .toList();
     assertEquals(
         List.of(
             "task=0 coordinator --config configs/seeds/000-captcha-adadelta.yaml --towers 4 --transport udp"
                 + " --bind 0.0.0.0 --port 40100 --run-dir "
                 + runDir.resolve("run")
-                + common,
-            "task=0 worker --bind 10.0.0.1" + common,
-            "task=1 worker --bind 10.0.0.1" + common,
-            "task=2 worker --bind 10.0.0.2" + common,
-            "task=3 worker --bind 10.0.0.2" + common),
-        calls,
+                + " --resume "
+                + runDir.resolve("run")
+                + " secret=600:65 coordinator=node01:40100"),
+        coordinator,
         r.output);
-    assertEquals(
-        "rw-------",
-        PosixFilePermissions.toString(Files.getPosixFilePermissions(runDir.resolve("secret"))));
-    assertTrue(Files.readString(runDir.resolve("secret")).strip().matches("[0-9a-f]{64}"));
+    assertTrue(r.output.contains("resuming the run from it"), r.output);
   }
 
   private static void executable(final Path file, final String body) throws IOException {

@@ -1,0 +1,109 @@
+package io.synctower.coordinator.cli;
+
+import io.synctower.common.checkpoint.CheckpointStore;
+import io.synctower.common.checkpoint.StoredCheckpoint;
+import io.synctower.common.config.ConfigException;
+import io.synctower.common.config.ConfigLoader;
+import io.synctower.common.config.RunConfig;
+import io.synctower.coordinator.train.Preflight;
+import io.synctower.coordinator.train.ResumeCompatibility;
+import io.synctower.coordinator.train.Trainer;
+import io.synctower.coordinator.train.TrainerState;
+import io.synctower.coordinator.train.TrainingData;
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Where a training command starts, with everything checked before any tower or process starts: a
+ * new run (the command line's config) or a run resumed from the latest checkpoint of its run
+ * directory. {@code train}, {@code launch} and {@code coordinator} resume through {@link #resumed},
+ * so the three continue a run the same way, bit for bit.
+ *
+ * @param dir the run directory
+ * @param dataBase the folder relative data paths of {@code config} resolve against (recorded in
+ *     every checkpoint, so a resume without {@code --config} finds the data again)
+ * @param checkpoint the checkpoint to continue from; null for a new run
+ */
+record RunStart(
+    RunConfig config, TrainingData data, Path dir, Path dataBase, StoredCheckpoint checkpoint) {
+
+  /** {@code --resume} if given, else a new run. */
+  static RunStart of(
+      final ResumeOptions resume,
+      final ConfigOptions configOptions,
+      final RunOptions run,
+      final PrintStream out) {
+    if (resume.dir != null) {
+      return resumed(resume, configOptions, run, out);
+    }
+    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    return new RunStart(
+        checked.config(), checked.data(), run.runDir(checked.config()), configOptions.base(), null);
+  }
+
+  /**
+   * The run in {@code --resume}'s directory at its latest checkpoint (or with {@code --fallback}
+   * the newest that verifies): the checkpoint's own config with the command line's overrides, or
+   * {@code --config} if given, checked against the saved one by {@link ResumeCompatibility}; the
+   * data from where the run found it; then {@link Preflight}. Prints each skipped checkpoint and
+   * each changed key to {@code out}.
+   */
+  static RunStart resumed(
+      final ResumeOptions resume,
+      final ConfigOptions configOptions,
+      final RunOptions run,
+      final PrintStream out) {
+    final Path dir = resume.dir;
+    if (run.runDir != null && !sameDirectory(run.runDir, dir)) {
+      throw new ConfigException(
+          "--run-dir",
+          List.of("a resumed run writes to its own directory " + dir + "; drop --run-dir"));
+    }
+    final StoredCheckpoint checkpoint =
+        new CheckpointStore(dir.resolve("checkpoints")).loadLatest(resume.fallback);
+    for (final String skipped : checkpoint.skipped()) {
+      out.println("resume: skipped " + skipped);
+    }
+    final String savedText = checkpoint.text("config.yaml");
+    final String savedSource = checkpoint.file("config.yaml").toString();
+    final RunConfig saved = ConfigLoader.parse(savedText, savedSource, Map.of());
+    final TrainerState state =
+        TrainerState.parse(
+            checkpoint.text("trainer.yaml"), checkpoint.file("trainer.yaml").toString());
+    final RunConfig config =
+        configOptions.config != null
+            ? configOptions.load(run.overrides())
+            : ConfigLoader.parse(savedText, savedSource, configOptions.overrides(run.overrides()));
+    for (final String change : ResumeCompatibility.check(saved, config)) {
+      out.println("resume: changed " + change);
+    }
+    final Path base =
+        configOptions.config == null && !state.dataBase().isEmpty()
+            ? Path.of(state.dataBase())
+            : configOptions.base();
+    final TrainingData data = TrainingData.load(config, base);
+    Preflight.check(config, data, savedSource);
+    return new RunStart(config, data, dir, base, checkpoint);
+  }
+
+  /** The same folder however it is written (a Slurm script may add a trailing "/." or a "./"). */
+  private static boolean sameDirectory(final Path a, final Path b) {
+    return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+  }
+
+  /** The trainer's options for this run: its directory and data base. */
+  Trainer.Options trainerOptions(final boolean progress, final PrintStream out) {
+    return new Trainer.Options(dir, progress, out, dataBase);
+  }
+
+  /**
+   * Loads the checkpoint into {@code trainer}'s towers, for a resumed run; nothing for a new one.
+   */
+  void prepare(final Trainer trainer) throws InterruptedException {
+    if (checkpoint != null) {
+      trainer.resumeFrom(checkpoint);
+    }
+  }
+}
