@@ -46,7 +46,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     transport.checkHeartbeats();
     final byte[] secret = transport.secret(System.getenv());
     // Bad input is reported before the transport starts and before any worker could join.
-    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides(), false);
     try (AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
       return RemoteTraining.run(
           checked, run, transport, c.aeron(), kind, bind + ":" + port, secret, t -> {});

@@ -30,7 +30,7 @@ final class LaunchCommand implements Callable<Integer> {
   public Integer call() throws Exception {
     workerOptions.check();
     // Every problem of the configuration, its data and its shapes, before any JVM is spawned.
-    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides(), false);
     final LocalLaunch.Workers workers =
         workerOptions.workers(checked.config().towers(), kind, configOptions.base(), System.out);
     return LocalLaunch.run(

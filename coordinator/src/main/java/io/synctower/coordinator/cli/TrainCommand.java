@@ -8,6 +8,8 @@ import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.nn.ModelFactory;
+import io.synctower.coordinator.train.MemoryLimit;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.ResumeCompatibility;
 import io.synctower.coordinator.train.Trainer;
@@ -87,6 +89,7 @@ final class TrainCommand implements Callable<Integer> {
       return resume();
     }
     final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    checkInitLayers(checked.config());
     final Path dir = run.runDir(checked.config());
     try (Trainer trainer =
         new Trainer(
@@ -95,6 +98,24 @@ final class TrainCommand implements Callable<Integer> {
             new Trainer.Options(dir, !run.noProgress, System.out, configOptions.base()))) {
       return train(trainer, dir);
     }
+  }
+
+  /** --init-layers must name layers of this model; checked before any tower starts. */
+  private void checkInitLayers(final RunConfig config) {
+    if (initLayers.isEmpty()) {
+      return;
+    }
+    final String given = "--init-layers " + String.join(",", initLayers);
+    if (initWeights == null) {
+      throw new ConfigException(
+          given, List.of("selects layers of --init-weights; add --init-weights W.npz or drop it"));
+    }
+    WeightsFile.unknownLayers(ModelFactory.layerNames(config.model().layers()), initLayers)
+        .ifPresent(
+            problem -> {
+              throw new ConfigException(
+                  given, List.of(problem + "; name layers from that list, separated by commas"));
+            });
   }
 
   private int resume() throws InterruptedException {
@@ -131,7 +152,7 @@ final class TrainCommand implements Callable<Integer> {
             ? Path.of(state.dataBase())
             : configOptions.base();
     final TrainingData data = TrainingData.load(config, base);
-    Preflight.check(config, data, savedSource);
+    Preflight.check(config, data, savedSource, config.towers(), MemoryLimit.current());
     try (Trainer trainer =
         new Trainer(config, data, new Trainer.Options(resume, !run.noProgress, System.out, base))) {
       trainer.resumeFrom(checkpoint);
