@@ -12,6 +12,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 import org.apache.commons.text.similarity.LevenshteinDistance;
@@ -199,17 +200,32 @@ public final class WeightsFile {
 
   private static void requireLayers(final Model model, final Set<String> names) {
     final List<String> layerNames = model.layers().stream().map(Layer::name).toList();
+    unknownLayers(layerNames, names)
+        .ifPresent(
+            problem -> {
+              throw new IllegalArgumentException("ImportOptions.onlyLayers " + problem);
+            });
+  }
+
+  /**
+   * Why {@code names} (layers to load, e.g. {@code --init-layers}) cannot all be found among a
+   * model's {@code layerNames}: the unknown names, each with the nearest layer name, and the list;
+   * empty when every name is a layer. Lets a caller check before it builds any model.
+   */
+  public static Optional<String> unknownLayers(
+      final List<String> layerNames, final Collection<String> names) {
     final List<String> unknown =
-        names.stream().filter(n -> !layerNames.contains(n)).sorted().toList();
-    if (!unknown.isEmpty()) {
-      throw new IllegalArgumentException(
-          "ImportOptions.onlyLayers names layers the model does not have: "
-              + unknown.stream()
-                  .map(n -> n + nearestHint(n, layerNames))
-                  .collect(Collectors.joining(", "))
-              + "; the model's layers are "
-              + layerNames);
+        names.stream().distinct().filter(n -> !layerNames.contains(n)).sorted().toList();
+    if (unknown.isEmpty()) {
+      return Optional.empty();
     }
+    return Optional.of(
+        "names layers the model does not have: "
+            + unknown.stream()
+                .map(n -> n + nearestHint(n, layerNames))
+                .collect(Collectors.joining(", "))
+            + "; the model's layers are "
+            + layerNames);
   }
 
   /** {@code conv1} for {@code conv1.weight}; layer names may contain dots, tensor names do not. */

@@ -20,10 +20,7 @@ import java.util.Map;
 import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.yaml.snakeyaml.DumperOptions;
-import org.yaml.snakeyaml.LoaderOptions;
 import org.yaml.snakeyaml.Yaml;
-import org.yaml.snakeyaml.constructor.SafeConstructor;
-import org.yaml.snakeyaml.error.YAMLException;
 
 /**
  * Reads a YAML run configuration strictly: unknown keys, wrong types and impossible values are all
@@ -79,9 +76,9 @@ public final class ConfigLoader {
       final String text, final String source, final Map<String, String> overrides) {
     final Object document;
     try {
-      document = new Yaml(new SafeConstructor(new LoaderOptions())).load(text);
-    } catch (YAMLException e) {
-      throw new ConfigException(source, List.of("not valid YAML: " + e.getMessage()));
+      document = StrictYaml.load(text);
+    } catch (StrictYaml.Invalid e) {
+      throw new ConfigException(source, List.of(e.getMessage()));
     }
     if (document != null && !(document instanceof Map)) {
       throw new ConfigException(source, List.of("the top level must be a mapping of sections"));
@@ -89,8 +86,11 @@ public final class ConfigLoader {
     final Map<String, Object> root =
         document == null ? new LinkedHashMap<>() : (Map<String, Object>) document;
     final ConfigNode.Problems problems = new ConfigNode.Problems();
+    final List<String> keyProblems = new ArrayList<>();
+    StrictYaml.dropNonTextKeys(root, "", keyProblems);
+    keyProblems.forEach(problems::add);
     for (final Map.Entry<String, String> o : overrides.entrySet()) {
-      applyOverride(root, o.getKey(), o.getValue(), problems);
+      Overrides.apply(root, o.getKey(), o.getValue(), problems);
     }
     final ConfigNode node = ConfigNode.root(root, problems);
     final RunConfig config = read(node);
@@ -98,33 +98,9 @@ public final class ConfigLoader {
     return config;
   }
 
-  @SuppressWarnings("unchecked")
-  private static void applyOverride(
-      final Map<String, Object> root,
-      final String dottedKey,
-      final String value,
-      final ConfigNode.Problems problems) {
-    final String[] parts = dottedKey.split("\\.");
-    Map<String, Object> map = root;
-    for (int i = 0; i < parts.length - 1; i++) {
-      final Object next = map.get(parts[i]);
-      if (next == null) {
-        final Map<String, Object> created = new LinkedHashMap<>();
-        map.put(parts[i], created);
-        map = created;
-      } else if (next instanceof Map) {
-        map = (Map<String, Object>) next;
-      } else {
-        problems.add("override " + dottedKey + ": '" + parts[i] + "' is not a section");
-        return;
-      }
-    }
-    map.put(
-        parts[parts.length - 1], new Yaml(new SafeConstructor(new LoaderOptions())).load(value));
-  }
-
   private static RunConfig read(final ConfigNode root) {
     final String name = root.string("name", "run");
+    RunNames.problem(name).ifPresent(p -> root.problem("name", p));
     final long seed = root.integer("seed", 42L, 0, Long.MAX_VALUE);
     final int towers = root.integer("towers", 1, 1, 1024);
     final RunConfig.Bn bn = readBn(root.child("bn"), towers);
@@ -329,6 +305,38 @@ public final class ConfigLoader {
       n.problem(
           "normalize", "'values' needs 'mean' and 'std' lists of equal length (one per channel)");
     }
+    if (mean != null) {
+      for (int c = 0; c < mean.size(); c++) {
+        if (!Float.isFinite(mean.get(c).floatValue())) {
+          n.problem(
+              "mean",
+              "mean["
+                  + c
+                  + "] (channel "
+                  + c
+                  + ") is "
+                  + mean.get(c)
+                  + "; every mean must be a finite number");
+        }
+      }
+    }
+    if (std != null) {
+      for (int c = 0; c < std.size(); c++) {
+        final double s = std.get(c);
+        // float, as the normalization applies it: 1e-50 is 0 there
+        if (!(Float.isFinite((float) s) && (float) s > 0f)) {
+          n.problem(
+              "std",
+              "std["
+                  + c
+                  + "] (channel "
+                  + c
+                  + ") is "
+                  + s
+                  + "; every std must be a finite number > 0 (pixels are divided by it)");
+        }
+      }
+    }
     if (!normalize.equals("values") && (mean != null || std != null)) {
       n.problem("mean", "mean/std are used only with normalize: values");
     }
@@ -431,9 +439,11 @@ public final class ConfigLoader {
     final Double lr = n.optionalNumber("lr", 0, 1e6);
     if (lr != null) {
       b.lr(lr);
-    } else if (t == OptimizerSpec.Type.SGD) {
+    } else if (t == OptimizerSpec.Type.SGD && !n.has("lr")) {
       n.problem("lr", "SGD has no default learning rate; set e.g. lr: 0.1");
       b.lr(0.1); // placeholder so the rest is still checked; the problem above fails the config
+    } else if (t == OptimizerSpec.Type.SGD) {
+      b.lr(0.1); // placeholder: the wrong lr was reported, the config fails
     }
     final Double eps = n.optionalNumber("epsilon", 0, 1);
     if (eps != null) {

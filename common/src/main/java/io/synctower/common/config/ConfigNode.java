@@ -102,6 +102,9 @@ public final class ConfigNode {
     final String result;
     if (v == null) {
       result = fallback;
+    } else if (v instanceof String text && text.indexOf('\0') >= 0) {
+      problems.add(key(name) + ": " + NUL_PROBLEM);
+      result = fallback;
     } else if (v instanceof String || v instanceof Number || v instanceof Boolean) {
       result = String.valueOf(v);
     } else {
@@ -114,9 +117,13 @@ public final class ConfigNode {
     return result;
   }
 
+  /** Why text with a NUL byte is refused: no file name or name can hold one. */
+  private static final String NUL_PROBLEM =
+      "contains a NUL byte (\\0), which no file name or name can hold; remove it";
+
   public String requiredString(final String name) {
     final String s = string(name, null);
-    if (s == null) {
+    if (s == null && values.get(name) == null) { // a given but wrong value is reported already
       problems.add(key(name) + ": required; add '" + name + ": <value>' under " + where());
     }
     return s;
@@ -206,13 +213,19 @@ public final class ConfigNode {
     return result;
   }
 
-  /** Like {@link #number} but {@code null} when absent (and not written to the resolved tree). */
+  /**
+   * Like {@link #number} but {@code null} when absent (and not written to the resolved tree), and
+   * also when the value is wrong (the problem is recorded), so callers go on with their default and
+   * report nothing that follows only from the wrong value.
+   */
   public Double optionalNumber(final String name, final double min, final double max) {
     if (!values.containsKey(name)) {
       known.add(name);
       return null;
     }
-    return number(name, Double.NaN, min, max);
+    final double value = number(name, Double.NaN, min, max);
+    // NaN is never in range, so number() returns it only after recording a problem.
+    return Double.isNaN(value) ? null : value;
   }
 
   public boolean bool(final String name, final boolean fallback) {
@@ -347,6 +360,10 @@ public final class ConfigNode {
       problems.add(key(name) + ": expected a list of names like [lr, epsilon], got " + describe(v));
       return out;
     }
+    if (list.stream().anyMatch(o -> ((String) o).indexOf('\0') >= 0)) {
+      problems.add(key(name) + ": " + NUL_PROBLEM);
+      return out;
+    }
     list.forEach(o -> out.add((String) o));
     resolved.put(name, out);
     return out;
@@ -427,6 +444,9 @@ public final class ConfigNode {
   }
 
   private static String describe(final Object v) {
+    if (v == null) {
+      return "nothing (an empty entry or ~)";
+    }
     if (v instanceof Map) {
       return "a mapping";
     }

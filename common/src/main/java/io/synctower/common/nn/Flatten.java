@@ -20,7 +20,21 @@ public final class Flatten implements Layer {
   public Flatten(final String name, final Shape in, final DataType dtype) {
     this.name = name;
     this.in = in;
-    this.out = Shape.flat((int) in.elementCount());
+    // Exact: a wrapped product cast to int would give a wrong, possibly plausible width.
+    long count = 1;
+    for (final int d : in.dims()) {
+      count = d > 0 && count <= Integer.MAX_VALUE ? count * d : Long.MAX_VALUE;
+    }
+    if (count > Integer.MAX_VALUE) {
+      throw new ShapeException(
+          name,
+          "flattening "
+              + in
+              + " gives more than "
+              + Integer.MAX_VALUE
+              + " values per sample; add pooling or strides before it");
+    }
+    this.out = Shape.flat((int) count);
     this.dtype = dtype;
     this.buffers = new PerBatchSize<>(Buffers::new);
   }

@@ -28,6 +28,21 @@ public final class ModelFactory {
       final DataType dtype,
       final double defaultDecay,
       final double defaultEpsilon) {
+    return new Model(layers(specs, input, dtype, defaultDecay, defaultEpsilon), dtype);
+  }
+
+  /**
+   * The layers {@link #build} puts into the model, without the model: no parameter, gradient or
+   * activation buffer is allocated, so a caller can size a model before allocating it.
+   *
+   * @throws ShapeException at the first layer that cannot take its input
+   */
+  public static List<Layer> layers(
+      final List<LayerSpec> specs,
+      final Shape input,
+      final DataType dtype,
+      final double defaultDecay,
+      final double defaultEpsilon) {
     final List<Layer> layers = new ArrayList<>();
     final Map<String, Integer> counters = new HashMap<>();
     final Set<String> names = new HashSet<>();
@@ -42,7 +57,7 @@ public final class ModelFactory {
       layers.add(layer);
       shape = layer.outputShape();
     }
-    return new Model(layers, dtype);
+    return layers;
   }
 
   /**
@@ -122,6 +137,19 @@ public final class ModelFactory {
       return new Shape(r.shape().stream().mapToInt(Integer::intValue).toArray());
     }
     return null;
+  }
+
+  /**
+   * The names {@link #build} gives these layers: each spec's own name, or one derived from its type
+   * and position ({@code conv1}, {@code bn2}, {@code fc1}). Needs no input shape.
+   */
+  public static List<String> layerNames(final List<LayerSpec> specs) {
+    final Map<String, Integer> counters = new HashMap<>();
+    final List<String> names = new ArrayList<>();
+    for (final LayerSpec spec : specs) {
+      names.add(spec.name() != null ? spec.name() : derivedName(spec, counters));
+    }
+    return names;
   }
 
   /** The {@code type:} a configuration gives this layer. */

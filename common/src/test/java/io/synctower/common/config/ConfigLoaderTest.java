@@ -357,4 +357,103 @@ class ConfigLoaderTest {
         VALID + "bn:\n  preciseBatches: -1\n", "bn.preciseBatches", "-1", "[0, 1000000]");
     assertOneProblemContaining(VALID + "bn:\n  precise: 50\n", "precise", "preciseBatches");
   }
+
+  @Test
+  void keysThatAreNotTextAreNamedWhereTheyAre() {
+    assertOneProblemContaining(
+        VALID + "1: 2\n", "the top level: the key '1' (integer) is not a name");
+    assertOneProblemContaining(VALID + "~: 3\n", "the top level: the key ~ (null");
+    assertOneProblemContaining(
+        VALID + "bn:\n  ? [a, b]\n  : c\n", "bn: a list used as a key is not a name");
+    assertOneProblemContaining(
+        VALID + "bn:\n  ? {a: 1}\n  : c\n", "bn: a mapping used as a key is not a name");
+    assertOneProblemContaining(
+        VALID.replace("{type: relu}", "{type: relu, 1.5: 2}"),
+        "model.layers[2]: the key '1.5' (double) is not a name");
+  }
+
+  @Test
+  void aDuplicateKeyIsRefusedWithItsLine() {
+    // VALID has 13 lines; the second seed is line 15
+    assertOneProblemContaining(
+        VALID + "seed: 1\nseed: 2\n", "key 'seed' is given twice", "again at line 15");
+    assertOneProblemContaining(
+        VALID.replace("batchSize: 8", "batchSize: 8\n  batchSize: 9"),
+        "key 'batchSize' is given twice");
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "seed|[1|override seed=[1: the value is not valid YAML",
+        "seed||override seed=: no value; to use the default of seed, drop this override",
+        "seed|~|override seed=~: no value",
+        "training..lr|1|is not a key",
+        ".|1|is not a key",
+        "bn.decay|{a: 1, a: 2}|key 'a' is given twice",
+        "bn|{1: 2}|override bn={1: 2}: bn: the key '1' (integer) is not a name"
+      })
+  void badOverridesAreNamed(final String key, final String value, final String expected) {
+    final List<String> problems =
+        assertThrows(
+                ConfigException.class,
+                () ->
+                    ConfigLoader.parse(VALID, "test.yaml", Map.of(key, value == null ? "" : value)))
+            .problems();
+    assertTrue(problems.stream().anyMatch(p -> p.contains(expected)), problems::toString);
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "[0.2, 0, 0.2]|data.std: std[1] (channel 1) is 0.0",
+        "[0.2, -1, 0.2]|std[1] (channel 1) is -1.0",
+        "[0.2, .inf, 0.2]|std[1] (channel 1) is Infinity",
+        "[0.2, .nan, 0.2]|std[1] (channel 1) is NaN",
+        "[0.2, 1.0e-60, 0.2]|std[1] (channel 1) is 1.0E-60"
+      })
+  void aStdThatIsNotPositiveAndFiniteIsNamedWithItsIndex(final String std, final String expected) {
+    assertOneProblemContaining(
+        VALID.replace(
+            "  train: {type: overfit, size: 10}",
+            "  train: {type: overfit, size: 10}\n  normalize: values\n  mean: [0, 0, 0]\n  std: "
+                + std),
+        expected,
+        "finite number > 0");
+  }
+
+  @ParameterizedTest
+  @CsvSource(
+      delimiter = '|',
+      value = {
+        "../../x|contains a path separator",
+        "a/b|contains a path separator",
+        "'a\\b'|contains a path separator",
+        "..|is a relative path",
+        "\"\"|is empty",
+        "\"a\\tb\"|contains a control character",
+        "\"a\\0b\"|contains a NUL byte"
+      })
+  void aNameMustBeAPlainDirectoryName(final String name, final String expected) {
+    assertOneProblemContaining(VALID.replace("name: t", "name: " + name), "name: ", expected);
+  }
+
+  @Test
+  void aNulByteInAnyTextIsNamed() {
+    assertOneProblemContaining(
+        VALID.replace("{type: overfit, size: 10}", "{type: npz, path: \"a\\0.npz\"}"),
+        "data.train.path: contains a NUL byte");
+  }
+
+  @Test
+  void aWrongLearningRateIsTheOnlyProblem() {
+    assertOneProblemContaining(
+        VALID.replace("{type: adadelta}", "{type: adam, lr: -1}"),
+        "training.optimizer.lr: -1.0 is out of range");
+    assertOneProblemContaining(
+        VALID.replace("{type: adadelta}", "{type: sgd, lr: -1}"),
+        "training.optimizer.lr: -1.0 is out of range");
+  }
 }

@@ -2,6 +2,7 @@ package io.synctower.coordinator.cli;
 
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.coordinator.train.MemoryLimit;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.TrainingData;
 import java.io.IOException;
@@ -78,9 +79,19 @@ final class ConfigOptions {
    * before they start any process or tower.
    */
   Checked loadChecked(final Map<String, String> extra) {
+    return loadChecked(extra, true);
+  }
+
+  /**
+   * {@link #loadChecked(Map)} for commands whose towers run in this JVM ({@code inProcessTowers}:
+   * all of them must fit its memory) or in worker processes (one replica here; each worker is
+   * checked against this JVM's limit as a lower bound).
+   */
+  Checked loadChecked(final Map<String, String> extra, final boolean inProcessTowers) {
     final RunConfig config = load(extra);
     final TrainingData data = TrainingData.load(config, base());
-    Preflight.check(config, data, source());
+    Preflight.check(
+        config, data, source(), inProcessTowers ? config.towers() : 1, MemoryLimit.current());
     return new Checked(config, data);
   }
 

@@ -51,7 +51,7 @@ final class CoordinatorCommand implements Callable<Integer> {
     final byte[] secret = transport.secret(System.getenv());
     // Bad input (and a checkpoint that cannot be resumed) is reported before the transport
     // starts and before any worker could join.
-    final RunStart start = RunStart.of(resume, configOptions, run, System.out);
+    final RunStart start = RunStart.of(resume, configOptions, run, false, System.out);
     try (AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
       return RemoteTraining.run(
           start,

@@ -34,7 +34,7 @@ final class LaunchCommand implements Callable<Integer> {
     workerOptions.check();
     // Every problem of the configuration, its data and its shapes (and of the checkpoint to
     // resume), before any JVM is spawned.
-    final RunStart start = RunStart.of(resume, configOptions, run, System.out);
+    final RunStart start = RunStart.of(resume, configOptions, run, false, System.out);
     final LocalLaunch.Workers workers =
         workerOptions.workers(start.config().towers(), kind, start.dataBase(), System.out);
     return LocalLaunch.run(

@@ -5,6 +5,7 @@ import io.synctower.common.checkpoint.StoredCheckpoint;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.coordinator.train.MemoryLimit;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.ResumeCompatibility;
 import io.synctower.coordinator.train.Trainer;
@@ -29,16 +30,23 @@ import java.util.Map;
 record RunStart(
     RunConfig config, TrainingData data, Path dir, Path dataBase, StoredCheckpoint checkpoint) {
 
-  /** {@code --resume} if given, else a new run. */
+  /**
+   * {@code --resume} if given, else a new run.
+   *
+   * @param inProcessTowers whether every tower runs in this JVM (all of them must fit its memory)
+   *     or in worker processes (one replica here)
+   */
   static RunStart of(
       final ResumeOptions resume,
       final ConfigOptions configOptions,
       final RunOptions run,
+      final boolean inProcessTowers,
       final PrintStream out) {
     if (resume.dir != null) {
-      return resumed(resume, configOptions, run, out);
+      return resumed(resume, configOptions, run, inProcessTowers, out);
     }
-    final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    final ConfigOptions.Checked checked =
+        configOptions.loadChecked(run.overrides(), inProcessTowers);
     return new RunStart(
         checked.config(), checked.data(), run.runDir(checked.config()), configOptions.base(), null);
   }
@@ -54,6 +62,7 @@ record RunStart(
       final ResumeOptions resume,
       final ConfigOptions configOptions,
       final RunOptions run,
+      final boolean inProcessTowers,
       final PrintStream out) {
     final Path dir = resume.dir;
     if (run.runDir != null && !sameDirectory(run.runDir, dir)) {
@@ -84,7 +93,8 @@ record RunStart(
             ? Path.of(state.dataBase())
             : configOptions.base();
     final TrainingData data = TrainingData.load(config, base);
-    Preflight.check(config, data, savedSource);
+    Preflight.check(
+        config, data, savedSource, inProcessTowers ? config.towers() : 1, MemoryLimit.current());
     return new RunStart(config, data, dir, base, checkpoint);
   }
 

@@ -4,6 +4,8 @@ import io.synctower.common.checkpoint.ImportOptions;
 import io.synctower.common.checkpoint.ImportReport;
 import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.ConfigException;
+import io.synctower.common.config.RunConfig;
+import io.synctower.common.nn.ModelFactory;
 import io.synctower.coordinator.train.Trainer;
 import java.nio.file.Path;
 import java.util.List;
@@ -62,6 +64,7 @@ final class TrainCommand implements Callable<Integer> {
       return resume();
     }
     final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
+    checkInitLayers(checked.config());
     final Path dir = run.runDir(checked.config());
     try (Trainer trainer =
         new Trainer(
@@ -72,13 +75,31 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
+  /** --init-layers must name layers of this model; checked before any tower starts. */
+  private void checkInitLayers(final RunConfig config) {
+    if (initLayers.isEmpty()) {
+      return;
+    }
+    final String given = "--init-layers " + String.join(",", initLayers);
+    if (initWeights == null) {
+      throw new ConfigException(
+          given, List.of("selects layers of --init-weights; add --init-weights W.npz or drop it"));
+    }
+    WeightsFile.unknownLayers(ModelFactory.layerNames(config.model().layers()), initLayers)
+        .ifPresent(
+            problem -> {
+              throw new ConfigException(
+                  given, List.of(problem + "; name layers from that list, separated by commas"));
+            });
+  }
+
   private int resume() throws InterruptedException {
     if (initWeights != null) {
       throw new ConfigException(
           "--init-weights",
           List.of("cannot be combined with --resume: the checkpoint holds the weights"));
     }
-    final RunStart start = RunStart.resumed(resume, configOptions, run, System.out);
+    final RunStart start = RunStart.resumed(resume, configOptions, run, true, System.out);
     try (Trainer trainer =
         new Trainer(
             start.config(), start.data(), start.trainerOptions(!run.noProgress, System.out))) {

@@ -3,6 +3,7 @@ package io.synctower.coordinator.train;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
+import io.synctower.common.data.Normalization;
 import io.synctower.common.nn.ModelFactory;
 import io.synctower.common.nn.Shape;
 import java.util.ArrayList;
@@ -45,6 +46,63 @@ public final class Preflight {
     }
   }
 
+  /**
+   * {@link #check(RunConfig, TrainingData, String)} and, once everything else is right, whether
+   * {@code towersInThisJvm} towers of the model fit in {@code limit} ({@link ModelMemory}).
+   */
+  public static void check(
+      final RunConfig config,
+      final TrainingData data,
+      final String source,
+      final int towersInThisJvm,
+      final MemoryLimit limit) {
+    check(config, data, source);
+    memoryProblem(config, data, towersInThisJvm, limit)
+        .ifPresent(
+            p -> {
+              throw new ConfigException(source, List.of(p));
+            });
+  }
+
+  /**
+   * Why {@code towers} towers of the model cannot fit in {@code limit}, with the figures and the
+   * fixes; empty when they fit or the shapes do not flow (that is reported by {@link #problems}).
+   */
+  public static Optional<String> memoryProblem(
+      final RunConfig config, final TrainingData data, final int towers, final MemoryLimit limit) {
+    if (!problems(config, data).isEmpty()) {
+      return Optional.empty();
+    }
+    final ModelMemory m = ModelMemory.of(config, data.inputShape());
+    final long needed = m.bytes(towers);
+    if (needed <= limit.bytes()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "model: "
+            + towers
+            + " tower(s) in this process need at least "
+            + ModelMemory.format(needed)
+            + " of off-heap memory but at most "
+            + ModelMemory.format(limit.bytes())
+            + " is available ("
+            + limit.source()
+            + "); per tower "
+            + m.parameters()
+            + " parameters take "
+            + ModelMemory.format(m.parameterBytes())
+            + " with their gradients, "
+            + m.optimizerSlots()
+            + " optimizer buffer(s) and BN statistics, and the activations of "
+            + m.batchPerTower()
+            + " samples take "
+            + ModelMemory.format(m.activationBytes())
+            + "; fix: use smaller layers (units, filters) or a smaller training.batchSize,"
+            + " spread the towers over worker processes or hosts (launch, coordinator), or"
+            + " raise the limit: SYNCTOWER_JAVA_OPTS=-Xmx16g for bin/synctower, or"
+            + " -Dorg.bytedeco.javacpp.maxbytes=16g");
+  }
+
   /** Every problem found, in layer order, then the output and the batch; empty when none. */
   public static List<String> problems(final RunConfig config, final TrainingData data) {
     Objects.requireNonNull(config, "config");
@@ -64,6 +122,20 @@ public final class Preflight {
     if (shapes.output() != null) {
       outputMismatch(shapes.output(), data.train())
           .ifPresent(m -> problems.add("model.layers: " + m));
+    }
+    final Normalization norm = data.normalization();
+    final int channels = data.train().sampleShape().channels();
+    if (norm != null && norm.channels() != channels) {
+      problems.add(
+          "data.mean/data.std: "
+              + norm.channels()
+              + " value(s) each, but "
+              + data.train().describe()
+              + " has "
+              + channels
+              + " channel(s); give one mean and one std per channel ("
+              + channels
+              + " each)");
     }
     final int batch = config.training().batchSize();
     final int samples = data.train().size();

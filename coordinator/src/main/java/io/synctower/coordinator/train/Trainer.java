@@ -507,6 +507,7 @@ public final class Trainer implements AutoCloseable {
         model.inputShape(),
         model.outputShape(),
         config.model().dtype().name().toLowerCase(Locale.ROOT));
+    out.println(ModelMemory.of(config, model.inputShape()).describe());
     out.printf(
         Locale.ROOT,
         "data: train %s, validation %s; batch %d, %d steps/epoch, optimizer %s%n",

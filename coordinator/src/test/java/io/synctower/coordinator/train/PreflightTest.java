@@ -157,4 +157,41 @@ class PreflightTest {
     assertContains(p.get(3), "training.batchSize: 64", "use at most 32");
     assertTrue(e.getMessage().startsWith("4 problems in bad.yaml:"), e.getMessage());
   }
+
+  @Test
+  void aModelLargerThanTheMemoryLimitIsOneProblemWithTheFigures() {
+    final RunConfig c = ConfigLoader.parse(CONFIG, "test.yaml", Map.of());
+    final String refused =
+        Preflight.memoryProblem(c, TINY, 2, new MemoryLimit(1024, "a test limit")).orElseThrow();
+    assertContains(
+        refused,
+        "model: 2 tower(s) in this process need at least",
+        "1.0 KiB is available (a test limit)",
+        "training.batchSize",
+        "SYNCTOWER_JAVA_OPTS=-Xmx16g",
+        "org.bytedeco.javacpp.maxbytes");
+    assertEquals(
+        java.util.Optional.empty(),
+        Preflight.memoryProblem(c, TINY, 2, new MemoryLimit(1L << 30, "a test limit")));
+    final ConfigException e =
+        assertThrows(
+            ConfigException.class,
+            () -> Preflight.check(c, TINY, "t.yaml", 2, new MemoryLimit(1024, "a test limit")));
+    assertEquals(1, e.problems().size(), e.problems().toString());
+  }
+
+  @Test
+  void aNormalizationWithTheWrongChannelCountIsAProblem() {
+    final TrainingData data =
+        new TrainingData(
+            new Tiny(32, 1, 10),
+            null,
+            new io.synctower.common.data.Normalization(
+                new float[] {0.5f, 0.5f, 0.5f}, new float[] {0.2f, 0.2f, 0.2f}));
+    assertOne(
+        problems(CONFIG, data),
+        "data.mean/data.std: 3 value(s) each",
+        "has 1 channel(s)",
+        "one mean and one std per channel (1 each)");
+  }
 }
