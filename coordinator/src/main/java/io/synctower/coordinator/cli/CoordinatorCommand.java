@@ -1,5 +1,6 @@
 package io.synctower.coordinator.cli;
 
+import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.worker.remote.AeronConnection;
 import io.synctower.worker.remote.ControlChannels;
 import io.synctower.worker.transport.TransportKind;
@@ -47,9 +48,10 @@ final class CoordinatorCommand implements Callable<Integer> {
     final byte[] secret = transport.secret(System.getenv());
     // Bad input is reported before the transport starts and before any worker could join.
     final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
-    try (AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
+    try (RunDirectory dir = run.createRunDirectory(checked.config(), System.out);
+        AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
       return RemoteTraining.run(
-          checked, run, transport, c.aeron(), kind, bind + ":" + port, secret, t -> {});
+          checked, run, dir.path(), transport, c.aeron(), kind, bind + ":" + port, secret, t -> {});
     }
   }
 }

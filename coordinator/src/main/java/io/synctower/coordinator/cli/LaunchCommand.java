@@ -1,5 +1,6 @@
 package io.synctower.coordinator.cli;
 
+import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.worker.transport.TransportKind;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
@@ -33,17 +34,28 @@ final class LaunchCommand implements Callable<Integer> {
     final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
     final LocalLaunch.Workers workers =
         workerOptions.workers(checked.config().towers(), kind, configOptions.base(), System.out);
-    return LocalLaunch.run(
-        workers,
-        (aeron, bind, secret, onJoined) -> {
-          try {
-            return RemoteTraining.run(
-                checked, run, workerOptions.transport, aeron, kind, bind, secret, onJoined);
-          } catch (InterruptedException e) {
-            System.out.println(
-                "launch: stopped: a worker exited during start-up (its log is above)");
-            return 1;
-          }
-        });
+    // The run directory too: owned, writable and empty before any JVM is spawned.
+    try (RunDirectory dir = run.createRunDirectory(checked.config(), System.out)) {
+      return LocalLaunch.run(
+          workers,
+          (aeron, bind, secret, onJoined) -> {
+            try {
+              return RemoteTraining.run(
+                  checked,
+                  run,
+                  dir.path(),
+                  workerOptions.transport,
+                  aeron,
+                  kind,
+                  bind,
+                  secret,
+                  onJoined);
+            } catch (InterruptedException e) {
+              System.out.println(
+                  "launch: stopped: a worker exited during start-up (its log is above)");
+              return 1;
+            }
+          });
+    }
   }
 }

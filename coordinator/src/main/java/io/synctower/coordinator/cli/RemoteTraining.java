@@ -24,10 +24,13 @@ final class RemoteTraining {
   /**
    * @param checked the run's configuration and datasets, already through {@link
    *     io.synctower.coordinator.train.Preflight}
+   * @param dir the run directory, owned by this process ({@link
+   *     io.synctower.coordinator.train.RunDirectory})
    */
   static int run(
       final ConfigOptions.Checked checked,
       final RunOptions run,
+      final Path dir,
       final TransportOptions transport,
       final Aeron aeron,
       final TransportKind kind,
@@ -35,7 +38,6 @@ final class RemoteTraining {
       final byte[] secret,
       final Consumer<RemoteTowers> onJoined)
       throws InterruptedException {
-    final Path dir = run.runDir(checked.config());
     try (Trainer trainer =
         trainer(
             checked.config(),

@@ -10,6 +10,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.ResumeCompatibility;
+import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainerState;
 import io.synctower.coordinator.train.TrainingData;
@@ -87,13 +88,14 @@ final class TrainCommand implements Callable<Integer> {
       return resume();
     }
     final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
-    final Path dir = run.runDir(checked.config());
-    try (Trainer trainer =
-        new Trainer(
-            checked.config(),
-            checked.data(),
-            new Trainer.Options(dir, !run.noProgress, System.out, configOptions.base()))) {
-      return train(trainer, dir);
+    try (RunDirectory dir = run.createRunDirectory(checked.config(), System.out);
+        Trainer trainer =
+            new Trainer(
+                checked.config(),
+                checked.data(),
+                new Trainer.Options(
+                    dir.path(), !run.noProgress, System.out, configOptions.base()))) {
+      return train(trainer, dir.path());
     }
   }
 
@@ -108,6 +110,26 @@ final class TrainCommand implements Callable<Integer> {
           "--run-dir",
           List.of("a resumed run writes to its own directory " + resume + "; drop --run-dir"));
     }
+    if (run.overwrite) {
+      throw new ConfigException(
+          "--overwrite",
+          List.of(
+              "cannot be combined with --resume, which continues the run in "
+                  + resume
+                  + "; drop --overwrite (or drop --resume to start a new run there)"));
+    }
+    run.checkExportWeights();
+    // Owned before anything is read: a run still writing there would prune under the load.
+    try (RunDirectory dir = RunDirectory.openExisting(resume)) {
+      dir.notes().forEach(System.out::println);
+      for (final String repaired : dir.repairStepLog()) {
+        System.out.println("resume: " + repaired);
+      }
+      return resume(dir.path());
+    }
+  }
+
+  private int resume(final Path resume) throws InterruptedException {
     final StoredCheckpoint checkpoint =
         new CheckpointStore(resume.resolve("checkpoints")).loadLatest(fallback);
     for (final String skipped : checkpoint.skipped()) {
