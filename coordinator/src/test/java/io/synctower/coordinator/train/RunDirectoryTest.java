@@ -61,6 +61,54 @@ class RunDirectoryTest {
     RunDirectory.createNew(run, false).close();
   }
 
+  /** A JVM that holds the operating system's lock on {@code file} until its stdin closes. */
+  private Process holdLockInAnotherProcess(final Path file) throws Exception {
+    final Path source = tmp.resolve("Hold.java");
+    Files.writeString(
+        source,
+        """
+        import java.nio.channels.FileChannel;
+        import java.nio.file.Path;
+        import java.nio.file.StandardOpenOption;
+
+        public class Hold {
+          public static void main(String[] args) throws Exception {
+            FileChannel c = FileChannel.open(Path.of(args[0]), StandardOpenOption.CREATE,
+                StandardOpenOption.WRITE);
+            c.lock();
+            System.out.println("locked");
+            System.out.flush();
+            System.in.read();
+          }
+        }
+        """);
+    final String java = ProcessHandle.current().info().command().orElse("java");
+    final Process p =
+        new ProcessBuilder(java, "-Xmx32m", source.toString(), file.toString())
+            .redirectErrorStream(true)
+            .start();
+    final String line =
+        new java.io.BufferedReader(new java.io.InputStreamReader(p.getInputStream())).readLine();
+    assertEquals("locked", line);
+    return p;
+  }
+
+  @Test
+  void theOperatingSystemsLockOfAnotherProcessRefusesASecondWriter() throws Exception {
+    final Path run = Files.createDirectories(tmp.resolve("run"));
+    final Process holder = holdLockInAnotherProcess(run.resolve(RunDirectoryLock.FILE));
+    try {
+      // The file names nobody yet: only the OS lock tells that a run holds the directory.
+      final RunDirectoryException e =
+          assertThrows(RunDirectoryException.class, () -> RunDirectory.createNew(run, false));
+      assertTrue(e.getMessage().contains("is in use by another run"), e.getMessage());
+    } finally {
+      holder.destroy();
+      holder.waitFor();
+    }
+    RunDirectory.createNew(run, false).close();
+  }
+
   @Test
   void aLockOfALiveProcessOnThisHostIsRefusedNamingIt() throws Exception {
     final Process sleeper = new ProcessBuilder("sleep", "600").start();
