@@ -52,11 +52,19 @@ public final class RunDirectory implements AutoCloseable {
   private final Path path;
   private final RunDirectoryLock lock;
   private final List<String> notes;
+  // A new run's directory that did not exist before: removed again if the run never started.
+  private final boolean created;
+  private boolean wroteConfig;
 
-  private RunDirectory(final Path path, final RunDirectoryLock lock, final List<String> notes) {
+  private RunDirectory(
+      final Path path,
+      final RunDirectoryLock lock,
+      final List<String> notes,
+      final boolean created) {
     this.path = path;
     this.lock = lock;
     this.notes = List.copyOf(notes);
+    this.created = created;
   }
 
   /** {@link #createNew(Path, boolean, String)} for {@code --run-dir}. */
@@ -85,6 +93,7 @@ public final class RunDirectory implements AutoCloseable {
               + option
               + " a directory (a missing one is created)");
     }
+    final boolean created = !Files.exists(dir);
     try {
       Files.createDirectories(dir);
     } catch (IOException e) {
@@ -141,7 +150,7 @@ public final class RunDirectory implements AutoCloseable {
                 + contents.describe()
                 + ")");
       }
-      return new RunDirectory(dir, lock, notes);
+      return new RunDirectory(dir, lock, notes, created);
     } catch (RuntimeException e) {
       lock.close();
       throw e;
@@ -173,7 +182,7 @@ public final class RunDirectory implements AutoCloseable {
               + " was started with, by default runs/NAME-TIME)");
     }
     final List<String> notes = new ArrayList<>();
-    return new RunDirectory(dir, RunDirectoryLock.acquire(dir, notes), notes);
+    return new RunDirectory(dir, RunDirectoryLock.acquire(dir, notes), notes, false);
   }
 
   /** The directory. */
@@ -205,6 +214,7 @@ public final class RunDirectory implements AutoCloseable {
   public void writeConfig(final String yaml) {
     final Path file = path.resolve("config.yaml");
     try {
+      wroteConfig = true;
       Files.writeString(file, yaml, StandardCharsets.UTF_8);
     } catch (IOException e) {
       throw new RunDirectoryException(
@@ -217,10 +227,35 @@ public final class RunDirectory implements AutoCloseable {
     }
   }
 
-  /** Releases the lock. */
+  /**
+   * Releases the lock. A new run that never started (it failed before its first step: towers that
+   * did not start, initial weights that do not fit) leaves no config.yaml behind, and no directory
+   * if it created one, so the same command can simply be run again.
+   */
   @Override
   public void close() {
-    lock.close();
+    boolean empty = false;
+    try {
+      if (wroteConfig) {
+        final Contents contents = Contents.of(path);
+        if (contents.foreign().isEmpty() && contents.run().equals(List.of("config.yaml"))) {
+          Files.deleteIfExists(path.resolve("config.yaml"));
+          empty = true;
+        }
+      }
+    } catch (IOException | RuntimeException e) {
+      // Best effort: the run's own outcome is what the user needs to see.
+    } finally {
+      lock.close();
+    }
+    if (empty && created) {
+      try {
+        Files.deleteIfExists(lock.file());
+        Files.deleteIfExists(path);
+      } catch (IOException e) {
+        // Something else appeared meanwhile: then the directory stays.
+      }
+    }
   }
 
   /** What a directory holds, sorted into a run's files and anything else. */

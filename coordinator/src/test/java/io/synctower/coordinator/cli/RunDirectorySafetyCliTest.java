@@ -279,6 +279,26 @@ class RunDirectorySafetyCliTest {
   }
 
   @Test
+  void aRunThatFailsBeforeItsFirstStepLeavesNothingSoItCanSimplyBeRunAgain() throws Exception {
+    final Path run = dir.resolve("R");
+    final CliRun failed =
+        train(run, "1", "--init-weights", dir.resolve("no-such-weights.npz").toString());
+    assertEquals(2, failed.code(), failed.all());
+    assertTrue(failed.err().contains("no-such-weights.npz"), failed.err());
+    assertFalse(Files.exists(run), "the run directory it created");
+
+    // Into a directory that was there: it stays, holding only the (free) lock file, proof that
+    // the run had owned it and wrote its config.yaml before failing.
+    final Path existing = Files.createDirectories(dir.resolve("existing"));
+    assertEquals(2, train(existing, "1", "--init-weights", "no-such.npz").code());
+    try (Stream<Path> left = Files.list(existing)) {
+      assertEquals(List.of(existing.resolve(".synctower.lock")), left.toList());
+    }
+    final CliRun again = train(existing, "1");
+    assertEquals(0, again.code(), again.all());
+  }
+
+  @Test
   void launchAndCoordinatorRefuseARunDirectoryBeforeAnyWorkerOrTransport() throws Exception {
     final Path run = dir.resolve("R");
     assertEquals(0, train(run, "2").code());
