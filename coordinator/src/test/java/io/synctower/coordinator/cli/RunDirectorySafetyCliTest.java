@@ -172,6 +172,10 @@ class RunDirectorySafetyCliTest {
       assertTrue(resumed.err().contains("is in use by another run: pid " + live.pid()));
       assertTrue(resumed.err().contains("on host " + host), resumed.err());
       assertFalse(resumed.out().contains("resuming from"), resumed.out());
+      final CliRun preciseBn =
+          CliRun.of("precise-bn", "--checkpoint", run.toString(), "--batches", "1");
+      assertEquals(2, preciseBn.code(), preciseBn.all());
+      assertTrue(preciseBn.err().contains("pid " + live.pid()), preciseBn.err());
       final CliRun fresh = train(dir.resolve("other"), "1");
       assertEquals(0, fresh.code(), "another directory is free: " + fresh.all());
     } finally {
