@@ -51,8 +51,8 @@ final class CoordinatorCommand implements Callable<Integer> {
     final byte[] secret = transport.secret(System.getenv());
     // Bad input (and a checkpoint that cannot be resumed) is reported before the transport
     // starts and before any worker could join.
-    final RunStart start = RunStart.of(resume, configOptions, run, false, System.out);
-    try (AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
+    try (RunStart start = RunStart.of(resume, configOptions, run, false, System.out);
+        AeronConnection c = AeronConnection.open("coordinator", transport.aeronDir)) {
       return RemoteTraining.run(
           start,
           "coordinator",

@@ -34,20 +34,30 @@ final class LaunchCommand implements Callable<Integer> {
     workerOptions.check();
     // Every problem of the configuration, its data and its shapes (and of the checkpoint to
     // resume), before any JVM is spawned.
-    final RunStart start = RunStart.of(resume, configOptions, run, false, System.out);
-    final LocalLaunch.Workers workers =
-        workerOptions.workers(start.config().towers(), kind, start.dataBase(), System.out);
-    return LocalLaunch.run(
-        workers,
-        (aeron, bind, secret, onJoined) -> {
-          try {
-            return RemoteTraining.run(
-                start, "launch", run, workerOptions.transport, aeron, kind, bind, secret, onJoined);
-          } catch (InterruptedException e) {
-            System.out.println(
-                "launch: stopped: a worker exited during start-up (its log is above)");
-            return 1;
-          }
-        });
+    // The run directory too: owned, writable and empty (or resumable) before any JVM is spawned.
+    try (RunStart start = RunStart.of(resume, configOptions, run, false, System.out)) {
+      final LocalLaunch.Workers workers =
+          workerOptions.workers(start.config().towers(), kind, start.dataBase(), System.out);
+      return LocalLaunch.run(
+          workers,
+          (aeron, bind, secret, onJoined) -> {
+            try {
+              return RemoteTraining.run(
+                  start,
+                  "launch",
+                  run,
+                  workerOptions.transport,
+                  aeron,
+                  kind,
+                  bind,
+                  secret,
+                  onJoined);
+            } catch (InterruptedException e) {
+              System.out.println(
+                  "launch: stopped: a worker exited during start-up (its log is above)");
+              return 1;
+            }
+          });
+    }
   }
 }

@@ -10,13 +10,12 @@ import io.synctower.coordinator.train.EpochMetrics;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.Recalibration;
+import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.coordinator.train.StatisticsRevision;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainerState;
 import io.synctower.coordinator.train.TrainingData;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -77,6 +76,12 @@ final class PreciseBnCommand implements Callable<Integer> {
               + " config.yaml) instead of the run's own checkpoint store.")
   Path out;
 
+  @Option(
+      names = "--overwrite",
+      description =
+          "With --out: a RUN_DIR that holds an earlier run has that run's files deleted first.")
+  boolean overwrite;
+
   @Override
   public Integer call() throws InterruptedException {
     final PrintStream log = System.out;
@@ -89,6 +94,44 @@ final class PreciseBnCommand implements Callable<Integer> {
                   + " --batches 50"));
     }
     final Source source = Source.locate(checkpoint, out != null);
+    // The directory written to is owned for the command's life, as a training run owns its own.
+    try (RunDirectory target = target(source)) {
+      if (target != null) {
+        target.notes().forEach(log::println);
+      }
+      return recalibrate(source, target, log);
+    }
+  }
+
+  /**
+   * The run directory the new checkpoint goes into: --out as a new run's, or the run whose store
+   * the checkpoint is in (null when that store is no run's checkpoints folder).
+   */
+  private RunDirectory target(final Source source) {
+    final Path runDir = source.store().getParent();
+    if (out != null) {
+      if (runDir != null
+          && out.toAbsolutePath().normalize().equals(runDir.toAbsolutePath().normalize())) {
+        throw new ConfigException(
+            "--out",
+            List.of(
+                out
+                    + " is the checkpoint's own run directory; leave --out away to add the new"
+                    + " checkpoint there"));
+      }
+      return RunDirectory.createNew(out, overwrite, "--out");
+    }
+    if (overwrite) {
+      throw new ConfigException(
+          "--overwrite", List.of("only with --out: precise BN never deletes a run's checkpoints"));
+    }
+    return source.store().getFileName().toString().equals("checkpoints")
+        ? RunDirectory.openExisting(runDir)
+        : null;
+  }
+
+  private int recalibrate(final Source source, final RunDirectory target, final PrintStream log)
+      throws InterruptedException {
     final StoredCheckpoint cp = source.checkpoint();
     final String configSource = cp.file("config.yaml").toString();
     final RunConfig config =
@@ -127,7 +170,7 @@ final class PreciseBnCommand implements Callable<Integer> {
       final Path written =
           StatisticsRevision.commit(cp, trainer.model(), config, new CheckpointStore(store), keep);
       if (out != null) {
-        writeConfig(out, cp.text("config.yaml"));
+        target.writeConfig(cp.text("config.yaml"));
       }
       log.printf(
           Locale.ROOT,
@@ -232,14 +275,5 @@ final class PreciseBnCommand implements Callable<Integer> {
 
   private static void row(final PrintStream log, final String what, final Figures f) {
     log.printf(Locale.ROOT, "%-34s %10.4f %9.2f%%%n", what, f.loss(), 100 * f.accuracy());
-  }
-
-  private static void writeConfig(final Path runDir, final String configYaml) {
-    try {
-      Files.createDirectories(runDir);
-      Files.writeString(runDir.resolve("config.yaml"), configYaml);
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + runDir.resolve("config.yaml"), e);
-    }
   }
 }

@@ -27,7 +27,8 @@ final class RemoteTraining {
 
   /**
    * @param start the run's configuration and datasets, already through {@link
-   *     io.synctower.coordinator.train.Preflight}, and for a resumed run its checkpoint
+   *     io.synctower.coordinator.train.Preflight}, its run directory (owned by this process) and
+   *     for a resumed run its checkpoint
    * @param command the command that runs it ({@code launch} or {@code coordinator}), for the
    *     message that says how to continue after a lost worker
    */

@@ -8,6 +8,7 @@ import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.train.MemoryLimit;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.ResumeCompatibility;
+import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainerState;
 import io.synctower.coordinator.train.TrainingData;
@@ -22,13 +23,21 @@ import java.util.Map;
  * directory. {@code train}, {@code launch} and {@code coordinator} resume through {@link #resumed},
  * so the three continue a run the same way, bit for bit.
  *
- * @param dir the run directory
+ * <p>It owns the run directory ({@link RunDirectory}: created empty or opened for the resume, and
+ * locked) until closed; close it after the run.
+ *
+ * @param directory the run directory, owned by this process
  * @param dataBase the folder relative data paths of {@code config} resolve against (recorded in
  *     every checkpoint, so a resume without {@code --config} finds the data again)
  * @param checkpoint the checkpoint to continue from; null for a new run
  */
 record RunStart(
-    RunConfig config, TrainingData data, Path dir, Path dataBase, StoredCheckpoint checkpoint) {
+    RunConfig config,
+    TrainingData data,
+    RunDirectory directory,
+    Path dataBase,
+    StoredCheckpoint checkpoint)
+    implements AutoCloseable {
 
   /**
    * {@code --resume} if given, else a new run.
@@ -47,8 +56,8 @@ record RunStart(
     }
     final ConfigOptions.Checked checked =
         configOptions.loadChecked(run.overrides(), inProcessTowers);
-    return new RunStart(
-        checked.config(), checked.data(), run.runDir(checked.config()), configOptions.base(), null);
+    final RunDirectory directory = run.createRunDirectory(checked.config(), out);
+    return new RunStart(checked.config(), checked.data(), directory, configOptions.base(), null);
   }
 
   /**
@@ -70,6 +79,37 @@ record RunStart(
           "--run-dir",
           List.of("a resumed run writes to its own directory " + dir + "; drop --run-dir"));
     }
+    if (run.overwrite) {
+      throw new ConfigException(
+          "--overwrite",
+          List.of(
+              "cannot be combined with --resume, which continues the run in "
+                  + dir
+                  + "; drop --overwrite (or drop --resume to start a new run there)"));
+    }
+    run.checkExportWeights();
+    // Owned before anything is read: a run still writing there would prune under the load.
+    final RunDirectory directory = RunDirectory.openExisting(dir);
+    try {
+      directory.notes().forEach(out::println);
+      for (final String repaired : directory.repairStepLog()) {
+        out.println("resume: " + repaired);
+      }
+      return resumedIn(directory, resume, configOptions, run, inProcessTowers, out);
+    } catch (RuntimeException e) {
+      directory.close();
+      throw e;
+    }
+  }
+
+  private static RunStart resumedIn(
+      final RunDirectory directory,
+      final ResumeOptions resume,
+      final ConfigOptions configOptions,
+      final RunOptions run,
+      final boolean inProcessTowers,
+      final PrintStream out) {
+    final Path dir = directory.path();
     final StoredCheckpoint checkpoint =
         new CheckpointStore(dir.resolve("checkpoints")).loadLatest(resume.fallback);
     for (final String skipped : checkpoint.skipped()) {
@@ -95,7 +135,7 @@ record RunStart(
     final TrainingData data = TrainingData.load(config, base);
     Preflight.check(
         config, data, savedSource, inProcessTowers ? config.towers() : 1, MemoryLimit.current());
-    return new RunStart(config, data, dir, base, checkpoint);
+    return new RunStart(config, data, directory, base, checkpoint);
   }
 
   /** The same folder however it is written (a Slurm script may add a trailing "/." or a "./"). */
@@ -103,9 +143,20 @@ record RunStart(
     return a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
   }
 
+  /** The run directory. */
+  Path dir() {
+    return directory.path();
+  }
+
+  /** Releases the run directory's lock. */
+  @Override
+  public void close() {
+    directory.close();
+  }
+
   /** The trainer's options for this run: its directory and data base. */
   Trainer.Options trainerOptions(final boolean progress, final PrintStream out) {
-    return new Trainer.Options(dir, progress, out, dataBase);
+    return new Trainer.Options(dir(), progress, out, dataBase);
   }
 
   /**

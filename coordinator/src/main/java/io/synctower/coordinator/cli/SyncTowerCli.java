@@ -7,6 +7,7 @@ import io.synctower.common.config.ConfigException;
 import io.synctower.common.data.DataException;
 import io.synctower.coordinator.towers.ReplicaMismatchException;
 import io.synctower.coordinator.towers.TowerFailedException;
+import io.synctower.coordinator.train.RunDirectoryException;
 import io.synctower.worker.remote.TransportException;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -48,7 +49,8 @@ public final class SyncTowerCli implements Runnable {
           if (e instanceof ConfigException
               || e instanceof DataException
               || e instanceof WeightsMismatchException
-              || e instanceof CheckpointException) {
+              || e instanceof CheckpointException
+              || e instanceof RunDirectoryException) {
             commandLine.getErr().println("error: " + e.getMessage());
             return 2;
           }

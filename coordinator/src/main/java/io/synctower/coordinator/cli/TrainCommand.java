@@ -6,6 +6,7 @@ import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.ModelFactory;
+import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.coordinator.train.Trainer;
 import java.nio.file.Path;
 import java.util.List;
@@ -65,13 +66,14 @@ final class TrainCommand implements Callable<Integer> {
     }
     final ConfigOptions.Checked checked = configOptions.loadChecked(run.overrides());
     checkInitLayers(checked.config());
-    final Path dir = run.runDir(checked.config());
-    try (Trainer trainer =
-        new Trainer(
-            checked.config(),
-            checked.data(),
-            new Trainer.Options(dir, !run.noProgress, System.out, configOptions.base()))) {
-      return train(trainer, dir);
+    try (RunDirectory dir = run.createRunDirectory(checked.config(), System.out);
+        Trainer trainer =
+            new Trainer(
+                checked.config(),
+                checked.data(),
+                new Trainer.Options(
+                    dir.path(), !run.noProgress, System.out, configOptions.base()))) {
+      return train(trainer, dir.path());
     }
   }
 
@@ -99,10 +101,10 @@ final class TrainCommand implements Callable<Integer> {
           "--init-weights",
           List.of("cannot be combined with --resume: the checkpoint holds the weights"));
     }
-    final RunStart start = RunStart.resumed(resume, configOptions, run, true, System.out);
-    try (Trainer trainer =
-        new Trainer(
-            start.config(), start.data(), start.trainerOptions(!run.noProgress, System.out))) {
+    try (RunStart start = RunStart.resumed(resume, configOptions, run, true, System.out);
+        Trainer trainer =
+            new Trainer(
+                start.config(), start.data(), start.trainerOptions(!run.noProgress, System.out))) {
       start.prepare(trainer);
       return finish(trainer, start.dir(), run);
     }

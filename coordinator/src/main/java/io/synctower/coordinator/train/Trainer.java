@@ -696,23 +696,42 @@ public final class Trainer implements AutoCloseable {
     }
   }
 
-  /** A new run writes its resolved config; a resumed one keeps the file it started with. */
+  /**
+   * A new run writes its resolved config (unless {@link RunDirectory#writeConfig} wrote the same
+   * already); a resumed one keeps the file it started with.
+   */
   private void prepareRunDirectory() {
     if (options.runDir() == null) {
       return;
     }
+    final Path configFile = options.runDir().resolve("config.yaml");
     try {
       Files.createDirectories(options.runDir());
-      final Path configFile = options.runDir().resolve("config.yaml");
+      final String yaml = ConfigLoader.toYaml(config);
       if (position.step() == 0 || !Files.exists(configFile)) {
-        Files.writeString(configFile, ConfigLoader.toYaml(config));
+        if (!Files.exists(configFile) || !Files.readString(configFile).equals(yaml)) {
+          Files.writeString(configFile, yaml);
+        }
       }
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write the run directory " + options.runDir(), e);
+      throw cannotWrite(configFile, e);
     }
   }
 
-  /** metrics.csv holds exactly the completed epochs of the position training starts from. */
+  private static RunDirectoryException cannotWrite(final Path file, final IOException e) {
+    return new RunDirectoryException(
+        "cannot write "
+            + file
+            + ": "
+            + RunDirectoryException.reason(e)
+            + "; free space on that disk or give a run directory elsewhere",
+        e);
+  }
+
+  /**
+   * metrics.csv holds exactly the completed epochs of the position training starts from. Written
+   * from the checkpoint's rows on every start, so a row a crash tore is never read back.
+   */
   private void rewriteCsv(final List<EpochRecord> records) {
     if (options.runDir() == null) {
       return;
@@ -724,7 +743,7 @@ public final class Trainer implements AutoCloseable {
     try {
       Files.writeString(options.runDir().resolve("metrics.csv"), b.toString());
     } catch (IOException e) {
-      throw new UncheckedIOException("cannot write " + options.runDir().resolve("metrics.csv"), e);
+      throw cannotWrite(options.runDir().resolve("metrics.csv"), e);
     }
   }
 
@@ -739,8 +758,7 @@ public final class Trainer implements AutoCloseable {
           StandardOpenOption.APPEND,
           StandardOpenOption.SYNC);
     } catch (IOException e) {
-      throw new UncheckedIOException(
-          "cannot append to " + options.runDir().resolve("metrics.csv"), e);
+      throw cannotWrite(options.runDir().resolve("metrics.csv"), e);
     }
   }
 }
