@@ -99,13 +99,14 @@ final class RunOptions {
 
   /**
    * The new run's directory, owned until closed (see {@link RunDirectory#createNew}), with its
-   * config.yaml written; what opening it did is printed. Checks --export-weights first, so every
-   * problem with where the run writes is reported before anything starts.
+   * config.yaml written; what opening it did is printed. Checks --export-weights too, once the run
+   * directory exists (the weights may go into it), so every problem with where the run writes is
+   * reported before anything starts; a refused run leaves no directory behind.
    */
   RunDirectory createRunDirectory(final RunConfig config, final PrintStream out) {
-    checkExportWeights();
     final RunDirectory dir = RunDirectory.createNew(runDir(config), overwrite);
     try {
+      checkExportWeights();
       dir.notes().forEach(out::println);
       dir.writeConfig(ConfigLoader.toYaml(config));
       return dir;

@@ -236,12 +236,15 @@ public final class RunDirectory implements AutoCloseable {
   public void close() {
     boolean empty = false;
     try {
-      if (wroteConfig) {
-        final Contents contents = Contents.of(path);
-        if (contents.foreign().isEmpty() && contents.run().equals(List.of("config.yaml"))) {
-          Files.deleteIfExists(path.resolve("config.yaml"));
-          empty = true;
-        }
+      final Contents contents = Contents.of(path);
+      if (wroteConfig
+          && contents.foreign().isEmpty()
+          && contents.run().equals(List.of("config.yaml"))) {
+        Files.deleteIfExists(path.resolve("config.yaml"));
+        empty = true;
+      } else {
+        // Refused before its config was written (e.g. an --export-weights it cannot write).
+        empty = !wroteConfig && contents.foreign().isEmpty() && contents.run().isEmpty();
       }
     } catch (IOException | RuntimeException e) {
       // Best effort: the run's own outcome is what the user needs to see.

@@ -8,8 +8,10 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.FileTime;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.format.DateTimeParseException;
@@ -17,6 +19,9 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
 
 /**
  * {@code RUN_DIR/.synctower.lock}: one writer per run directory, for the run's whole life.
@@ -27,8 +32,15 @@ import java.util.Set;
  * and covers what the OS lock cannot see: a file system without lock support, or another host on a
  * shared file system. Text whose process is gone (same host, pid not running, or running but
  * started after the lock was written, i.e. a recycled pid) is a stale lock and is taken over with a
- * note; text from another host is refused, since this host cannot tell whether that process still
- * runs.
+ * note.
+ *
+ * <p>Another host's process cannot be asked whether it runs, so the holder renews a lease: it sets
+ * the file's modification time every {@link Lease#renewEvery}. A lock from another host is live
+ * while its time moves. One whose time is older than {@link Lease#expiresAfter} by this host's
+ * clock is taken over at once; a younger one is watched for {@link Lease#watchFor} (three renewal
+ * periods, so no clock needs to agree with another), and taken over if it did not move. That is
+ * what lets a requeued Slurm job or a re-created Kubernetes pod, which starts on another host,
+ * resume the run its dead predecessor held.
  *
  * <p>The file is never deleted, only emptied on release: deleting it would let a process that
  * opened it just before the delete lock an orphaned file while a third one locks a new one. An
@@ -43,6 +55,28 @@ final class RunDirectoryLock implements AutoCloseable {
    * whole seconds.
    */
   private static final Duration START_SLACK = Duration.ofSeconds(5);
+
+  /**
+   * How a holder proves it still runs.
+   *
+   * @param renewEvery how often the holder sets the file's modification time
+   */
+  record Lease(Duration renewEvery) {
+    static final Lease DEFAULT = new Lease(Duration.ofSeconds(10));
+
+    /** How long another host's unrenewed lock is watched before it is taken as stale. */
+    Duration watchFor() {
+      return renewEvery.multipliedBy(3);
+    }
+
+    /** How old another host's lock may be, by this host's clock, before it is stale at once. */
+    Duration expiresAfter() {
+      return renewEvery.multipliedBy(6);
+    }
+  }
+
+  /** The lease every lock uses; tests shorten it. */
+  static volatile Lease lease = Lease.DEFAULT;
 
   /** Who holds a lock, as its file says. */
   record Holder(long pid, String host, Instant started) {
@@ -101,6 +135,7 @@ final class RunDirectoryLock implements AutoCloseable {
   private final Path file;
   private final FileChannel channel;
   private final FileLock lock;
+  private final ScheduledExecutorService renewal;
 
   private RunDirectoryLock(
       final Path key, final Path file, final FileChannel channel, final FileLock lock) {
@@ -108,6 +143,24 @@ final class RunDirectoryLock implements AutoCloseable {
     this.file = file;
     this.channel = channel;
     this.lock = lock;
+    this.renewal =
+        Executors.newSingleThreadScheduledExecutor(
+            r -> {
+              final Thread t = new Thread(r, "run-directory-lease");
+              t.setDaemon(true);
+              return t;
+            });
+    final long every = lease.renewEvery().toMillis();
+    renewal.scheduleAtFixedRate(this::renew, every, every, TimeUnit.MILLISECONDS);
+  }
+
+  /** Moves the file's modification time: this run still holds the directory. */
+  private void renew() {
+    try {
+      Files.setLastModifiedTime(file, FileTime.from(Instant.now()));
+    } catch (IOException | RuntimeException e) {
+      // A missed renewal only shortens the lease another host sees; the next one may succeed.
+    }
   }
 
   /**
@@ -169,30 +222,40 @@ final class RunDirectoryLock implements AutoCloseable {
       } else if (previous.isPresent()) {
         final Holder h = previous.get();
         if (!h.host().equals(thisHost())) {
-          lock.release();
-          throw new RunDirectoryException(
-              dir
-                  + " is locked by another run: "
+          final Optional<Duration> stillRenewed = renewedElsewhere(file);
+          if (stillRenewed.isPresent()) {
+            lock.release();
+            throw new RunDirectoryException(
+                dir
+                    + " is locked by a run on another host: "
+                    + h.describe()
+                    + " ("
+                    + file
+                    + "), which renewed its lock "
+                    + stillRenewed.get().toSeconds()
+                    + " s ago, so it still runs. Wait for it or stop it, or give another run"
+                    + " directory. If that process is surely gone and the file still moves, another"
+                    + " process writes it: delete "
+                    + file
+                    + " only when no run uses the directory");
+          }
+          notes.add(
+              "run directory "
+                  + dir
+                  + ": the lock of "
                   + h.describe()
-                  + " ("
-                  + file
-                  + "). This host ("
-                  + thisHost()
-                  + ") cannot tell whether that process still runs. If it is surely gone (its host"
-                  + " was restarted, its job ended), delete "
-                  + file
-                  + " and start again; otherwise wait for it or give another run directory");
-        }
-        if (alive(h)) {
+                  + " was not renewed (that run is gone); taken over");
+        } else if (alive(h)) {
           lock.release();
           throw held(dir, file, h);
+        } else {
+          notes.add(
+              "run directory "
+                  + dir
+                  + ": the lock of "
+                  + h.describe()
+                  + " was left by a run that no longer runs (it did not exit cleanly); taken over");
         }
-        notes.add(
-            "run directory "
-                + dir
-                + ": the lock of "
-                + h.describe()
-                + " was left by a run that no longer runs (it did not exit cleanly); taken over");
       }
       final Holder me =
           new Holder(
@@ -219,6 +282,41 @@ final class RunDirectoryLock implements AutoCloseable {
       closeQuietly(channel);
       throw e;
     }
+  }
+
+  /**
+   * How long ago another host's holder renewed the lock in {@code file}, if it still does: empty
+   * when the lease expired by this host's clock, or when the modification time did not move while
+   * watched for {@link Lease#watchFor}.
+   */
+  private static Optional<Duration> renewedElsewhere(final Path file) throws IOException {
+    final Lease l = lease;
+    final FileTime first = Files.getLastModifiedTime(file);
+    final Duration age = Duration.between(first.toInstant(), Instant.now());
+    if (age.compareTo(l.expiresAfter()) > 0) {
+      return Optional.empty();
+    }
+    System.err.println(
+        "synctower: "
+            + file
+            + " names a run on another host; watching it for up to "
+            + l.watchFor().toSeconds()
+            + " s to see whether that run still renews it");
+    final long deadline = System.nanoTime() + l.watchFor().toNanos();
+    final long poll = Math.max(1, Math.min(1000, l.renewEvery().toMillis() / 4));
+    while (System.nanoTime() < deadline) {
+      try {
+        Thread.sleep(poll);
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        return Optional.of(Duration.ZERO); // not proven stale: refuse
+      }
+      final FileTime now = Files.getLastModifiedTime(file);
+      if (!now.equals(first)) {
+        return Optional.of(Duration.between(now.toInstant(), Instant.now()).abs());
+      }
+    }
+    return Optional.empty();
   }
 
   /**
@@ -286,6 +384,7 @@ final class RunDirectoryLock implements AutoCloseable {
   /** Empties the file (free) and releases the OS lock. */
   @Override
   public void close() {
+    renewal.shutdownNow();
     try {
       channel.truncate(0);
       channel.force(true);

@@ -262,8 +262,8 @@ class ResumeProcessesTest {
   @CsvSource(
       delimiter = '|',
       value = {
-        "launch --resume EMPTY|no checkpoint in EMPTY/checkpoints",
-        "coordinator --resume EMPTY --secret-file SECRET|no checkpoint in EMPTY/checkpoints",
+        "launch --resume EMPTY|EMPTY holds no run",
+        "coordinator --resume EMPTY --secret-file SECRET|EMPTY holds no run",
         "launch --resume EMPTY --run-dir OTHER|in --run-dir:",
         "coordinator --resume EMPTY --run-dir OTHER --secret-file SECRET|in --run-dir:",
         "train --resume EMPTY --init-weights W.npz|in --init-weights:"

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeFalse;
 
 import io.synctower.common.checkpoint.CheckpointStore;
+import io.synctower.coordinator.train.LockRenewer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -189,11 +190,24 @@ class RunDirectorySafetyCliTest {
     assertTrue(resumed.out().contains("the lock of pid " + live.pid()), resumed.out());
     assertTrue(resumed.out().contains("no longer runs"), resumed.out());
 
+    // A run on another host, which renews its lock: refused.
     writeLock(run, 4242, "node-17.elsewhere");
-    final CliRun elsewhere = CliRun.of("train", "--resume", run.toString(), "--no-progress");
+    final CliRun elsewhere;
+    try (LockRenewer renewer = new LockRenewer(run.resolve(".synctower.lock"))) {
+      elsewhere = CliRun.of("train", "--resume", run.toString(), "--no-progress");
+    }
     assertEquals(2, elsewhere.code(), elsewhere.all());
     assertTrue(elsewhere.err().contains("pid 4242 on host node-17.elsewhere"), elsewhere.err());
+    assertTrue(elsewhere.err().contains("still runs"), elsewhere.err());
     assertTrue(elsewhere.err().contains("delete " + run.resolve(".synctower.lock")));
+    // The same run gone (a requeued job on a new host finds its lease long expired): resumed.
+    java.nio.file.Files.setLastModifiedTime(
+        run.resolve(".synctower.lock"),
+        java.nio.file.attribute.FileTime.from(Instant.now().minusSeconds(600)));
+    final CliRun requeued =
+        CliRun.of("train", "--resume", run.toString(), "--steps", "7", "--no-progress");
+    assertEquals(0, requeued.code(), requeued.all());
+    assertTrue(requeued.out().contains("was not renewed"), requeued.out());
   }
 
   @Test

@@ -8,6 +8,8 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -37,12 +39,16 @@ class RunDirectoryTest {
       assertTrue(text.contains("host: " + RunDirectoryLock.thisHost()), text);
       assertTrue(dir.notes().isEmpty(), dir.notes()::toString);
     }
-    assertEquals("", Files.readString(fresh.resolve(RunDirectoryLock.FILE)), "free after close");
+    // Created by the run and never used (no config written): removed again, lock and all.
+    assertTrue(Files.notExists(fresh), "a directory the run created and never used is removed");
 
     // A directory that holds only a free lock (a run that never got further) counts as empty.
+    Files.createDirectories(fresh);
+    Files.writeString(fresh.resolve(RunDirectoryLock.FILE), "");
     try (RunDirectory again = RunDirectory.createNew(fresh, false)) {
       assertTrue(again.notes().isEmpty());
     }
+    assertEquals("", Files.readString(fresh.resolve(RunDirectoryLock.FILE)), "free after close");
   }
 
   @Test
@@ -69,6 +75,7 @@ class RunDirectoryTest {
         """
         import java.nio.channels.FileChannel;
         import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
         import java.nio.file.StandardOpenOption;
 
         public class Hold {
@@ -140,17 +147,58 @@ class RunDirectoryTest {
   }
 
   @Test
-  void aLockFromAnotherHostIsRefusedWithTheManualFix() throws Exception {
+  void aLockFromAnotherHostThatIsStillRenewedIsRefusedWithTheManualFix() throws Exception {
     final Path run = tmp.resolve("run");
     lock(run, 4242, "node-17.elsewhere");
     final RunDirectoryException e =
         assertThrows(RunDirectoryException.class, () -> RunDirectory.openExisting(run));
     assertTrue(e.getMessage().contains("holds no run"), e.getMessage());
     Files.writeString(run.resolve("config.yaml"), "name: x\n");
-    final RunDirectoryException held =
-        assertThrows(RunDirectoryException.class, () -> RunDirectory.openExisting(run));
-    assertTrue(held.getMessage().contains("pid 4242 on host node-17.elsewhere"), held.getMessage());
-    assertTrue(held.getMessage().contains("delete " + run.resolve(".synctower.lock")));
+    try (LockRenewer elsewhere = new LockRenewer(run.resolve(RunDirectoryLock.FILE))) {
+      final RunDirectoryException held =
+          assertThrows(RunDirectoryException.class, () -> RunDirectory.openExisting(run));
+      assertTrue(
+          held.getMessage().contains("pid 4242 on host node-17.elsewhere"), held.getMessage());
+      assertTrue(held.getMessage().contains("still runs"), held.getMessage());
+      assertTrue(held.getMessage().contains("delete " + run.resolve(".synctower.lock")));
+    }
+  }
+
+  @Test
+  void aLockFromAnotherHostThatIsNoLongerRenewedIsTakenOverAfterWatchingIt() throws Exception {
+    final Path run = tmp.resolve("run");
+    lock(run, 4242, "node-17.elsewhere");
+    Files.writeString(run.resolve("config.yaml"), "name: x\n");
+    final RunDirectoryLock.Lease saved = RunDirectoryLock.lease;
+    RunDirectoryLock.lease = new RunDirectoryLock.Lease(Duration.ofMillis(100));
+    try (RunDirectory dir = RunDirectory.openExisting(run)) {
+      assertEquals(1, dir.notes().size(), dir.notes()::toString);
+      assertTrue(dir.notes().get(0).contains("pid 4242 on host node-17.elsewhere"));
+      assertTrue(dir.notes().get(0).contains("was not renewed"), dir.notes()::toString);
+      // Now this process holds it and renews it (a requeued job on another host would see that).
+      final FileTime taken = Files.getLastModifiedTime(run.resolve(RunDirectoryLock.FILE));
+      Thread.sleep(400);
+      assertTrue(
+          Files.getLastModifiedTime(run.resolve(RunDirectoryLock.FILE)).compareTo(taken) > 0,
+          "the holder renews its lease");
+    } finally {
+      RunDirectoryLock.lease = saved;
+    }
+  }
+
+  @Test
+  void aLockFromAnotherHostWhoseLeaseExpiredLongAgoIsTakenOverAtOnce() throws Exception {
+    final Path run = tmp.resolve("run");
+    lock(run, 4242, "node-17.elsewhere");
+    Files.writeString(run.resolve("config.yaml"), "name: x\n");
+    Files.setLastModifiedTime(
+        run.resolve(RunDirectoryLock.FILE), FileTime.from(Instant.now().minusSeconds(600)));
+    final long start = System.nanoTime();
+    try (RunDirectory dir = RunDirectory.openExisting(run)) {
+      assertTrue(dir.notes().get(0).contains("was not renewed"), dir.notes()::toString);
+    }
+    // The default lease watches a fresh lock for 30 s; an expired one is not watched at all.
+    assertTrue(Duration.ofNanos(System.nanoTime() - start).compareTo(Duration.ofSeconds(20)) < 0);
   }
 
   @Test
