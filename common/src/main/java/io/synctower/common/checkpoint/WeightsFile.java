@@ -1,7 +1,9 @@
 package io.synctower.common.checkpoint;
 
 import io.synctower.common.data.NpyArray;
+import io.synctower.common.data.NpyHeader;
 import io.synctower.common.data.Npz;
+import io.synctower.common.data.NpzArchive;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.Model;
 import java.nio.file.Path;
@@ -99,16 +101,44 @@ public final class WeightsFile {
    * layout} to the internal layout and casting float32/float64 to the model's dtype. Keys the
    * layout ignores (PyTorch's {@code num_batches_tracked}) are skipped.
    *
+   * <p>Only what is needed is read: keys come from the zip directory, the headers of the model's
+   * keys are checked first, and only the arrays that will be loaded are inflated, each bounded by
+   * the size of the tensor it fills (see {@link NpzArchive}); other entries are never inflated.
+   *
    * @throws WeightsMismatchException listing, all at once, missing keys, unexpected keys (each with
    *     the nearest model key as a hint) and keys whose shape (or non-float dtype) does not fit,
    *     with the expected shape in the file's layout; the model is then unchanged
    * @throws IllegalArgumentException if {@code options} names a layer the model does not have
-   * @throws io.synctower.common.data.DataException naming the file if it cannot be read
+   * @throws io.synctower.common.data.DataException naming the file (and key) if it cannot be read,
+   *     or a loaded value is not finite (in the model's dtype) or a BN running variance is
+   *     negative; the model is then unchanged
    */
   public static ImportReport load(
       final Model model, final Path file, final WeightLayout layout, final ImportOptions options) {
     Objects.requireNonNull(file, "file");
-    return load(model, Npz.read(file), layout, options, file.toString());
+    try (NpzArchive archive = NpzArchive.open(file)) {
+      return load(
+          model,
+          new ArraySource() {
+            @Override
+            public List<String> keys() {
+              return archive.keys();
+            }
+
+            @Override
+            public NpyHeader header(final String key) {
+              return archive.header(key);
+            }
+
+            @Override
+            public NpyArray read(final String key) {
+              return archive.read(key);
+            }
+          },
+          layout,
+          options,
+          file.toString());
+    }
   }
 
   /**
@@ -121,8 +151,47 @@ public final class WeightsFile {
       final WeightLayout layout,
       final ImportOptions options,
       final String source) {
-    Objects.requireNonNull(model, "model");
     Objects.requireNonNull(arrays, "arrays");
+    return load(
+        model,
+        new ArraySource() {
+          @Override
+          public List<String> keys() {
+            return new ArrayList<>(arrays.keySet());
+          }
+
+          @Override
+          public NpyHeader header(final String key) {
+            final NpyArray a = arrays.get(key);
+            return new NpyHeader(a.dtype(), a.shape(), 0);
+          }
+
+          @Override
+          public NpyArray read(final String key) {
+            return arrays.get(key);
+          }
+        },
+        layout,
+        options,
+        source);
+  }
+
+  /** Where an import's arrays come from: keys and headers first, data only for loaded keys. */
+  private interface ArraySource {
+    List<String> keys();
+
+    NpyHeader header(String key);
+
+    NpyArray read(String key);
+  }
+
+  private static ImportReport load(
+      final Model model,
+      final ArraySource arrays,
+      final WeightLayout layout,
+      final ImportOptions options,
+      final String source) {
+    Objects.requireNonNull(model, "model");
     Objects.requireNonNull(layout, "layout");
     Objects.requireNonNull(options, "options");
     requireLayers(model, options.onlyLayers());
@@ -131,15 +200,14 @@ public final class WeightsFile {
     for (final TensorMapping m : layout.mappings(model)) {
       expected.put(m.fileKey(), m);
     }
+    final List<String> keys = arrays.keys();
     final List<String> ignored = new ArrayList<>();
     final List<String> skipped = new ArrayList<>();
     final List<String> unexpected = new ArrayList<>();
     final List<String> unexpectedWithHints = new ArrayList<>();
     final List<String> misshaped = new ArrayList<>();
     final List<String> misshapedDetails = new ArrayList<>();
-    for (final Map.Entry<String, NpyArray> e : arrays.entrySet()) {
-      final String key = e.getKey();
-      final NpyArray array = e.getValue();
+    for (final String key : keys) {
       final TensorMapping m = expected.get(key);
       if (layout.ignoredOnImport(key)) {
         ignored.add(key);
@@ -148,16 +216,20 @@ public final class WeightsFile {
       } else if (m == null) {
         unexpected.add(key);
         unexpectedWithHints.add(key + nearestHint(key, expected.keySet()));
-      } else if (!array.dtype().isFloating() || !Arrays.equals(array.shape(), m.fileShape())) {
-        misshaped.add(key);
-        misshapedDetails.add(
-            key
-                + ": file "
-                + array.dtype().descr()
-                + " "
-                + Arrays.toString(array.shape())
-                + ", expected float32 or float64 "
-                + m.describeFileShape());
+      } else {
+        // Only the header: a key whose declared shape does not fit is never inflated.
+        final NpyHeader header = arrays.header(key);
+        if (!header.dtype().isFloating() || !Arrays.equals(header.shape(), m.fileShape())) {
+          misshaped.add(key);
+          misshapedDetails.add(
+              key
+                  + ": file "
+                  + header.dtype().descr()
+                  + " "
+                  + Arrays.toString(header.shape())
+                  + ", expected float32 or float64 "
+                  + m.describeFileShape());
+        }
       }
     }
     final List<String> missing = new ArrayList<>();
@@ -166,7 +238,7 @@ public final class WeightsFile {
       if (!options.selects(m.tensor().layer().name())) {
         continue;
       }
-      if (!arrays.containsKey(m.fileKey())) {
+      if (!keys.contains(m.fileKey())) {
         missing.add(m.fileKey());
       } else if (!misshaped.contains(m.fileKey())) {
         toLoad.add(m);
@@ -190,10 +262,17 @@ public final class WeightsFile {
           misshaped);
     }
 
-    final List<String> loaded = new ArrayList<>();
+    // Everything is read and checked before the first tensor is written, so a rejected file
+    // leaves the model untouched.
+    final Map<TensorMapping, double[]> values = new LinkedHashMap<>();
     for (final TensorMapping m : toLoad) {
-      m.write(arrays.get(m.fileKey()).toDoubleArray());
-      loaded.add(m.fileKey());
+      values.put(m, arrays.read(m.fileKey()).toDoubleArray());
+    }
+    ImportedValues.check(values, model.dataType(), source);
+    final List<String> loaded = new ArrayList<>();
+    for (final Map.Entry<TensorMapping, double[]> e : values.entrySet()) {
+      e.getKey().write(e.getValue());
+      loaded.add(e.getKey().fileKey());
     }
     return new ImportReport(loaded, missing, unexpected, ignored, skipped);
   }
@@ -267,9 +346,10 @@ public final class WeightsFile {
     section(b, unexpected, "unexpected key", "in the file, not in the model");
     section(b, misshaped, "mis-shaped key", "key: file dtype and shape, expected");
     if (!missing.isEmpty() || !unexpected.isEmpty()) {
-      b.append("\nfix: rename the layers or the keys; or load with new ImportOptions(false, ...)")
-          .append(" to keep missing tensors at their initial values and skip unexpected keys,")
-          .append(" or with onlyLayers to load a subset");
+      b.append("\nfix: rename the layers or the keys; or import with --init-partial")
+          .append(" (ImportOptions strict=false) to keep missing tensors at their initial values")
+          .append(" and skip unexpected keys, or with --init-layers (ImportOptions onlyLayers)")
+          .append(" to load only some layers");
     }
     return b.toString();
   }

@@ -1,5 +1,7 @@
 package io.synctower.common.data;
 
+import java.io.IOException;
+import java.io.InputStream;
 import java.nio.file.Path;
 import java.util.Objects;
 
@@ -12,8 +14,11 @@ import java.util.Objects;
  *
  * <p>Both files are read fully into memory at construction (one {@code byte[]} each, about {@code N
  * * H * W} bytes) and validated there: magic numbers, file lengths, matching counts, and every
- * label against {@code numClasses}. {@link #sample} then only converts bytes to {@code value / 255}
- * floats into the caller's array (shape (1, H, W)). Immutable and thread-safe.
+ * label against {@code numClasses}. A header's sizes bound the read: they are checked (overflow
+ * included) against the file length and the free heap before the data is allocated, and a gzip
+ * stream that inflates past them is an error, not an OutOfMemoryError. {@link #sample} then only
+ * converts bytes to {@code value / 255} floats into the caller's array (shape (1, H, W)). Immutable
+ * and thread-safe.
  */
 public final class IdxDataset implements Dataset {
   /** Magic number of an IDX file of unsigned bytes with three dimensions (images). */
@@ -51,23 +56,14 @@ public final class IdxDataset implements Dataset {
       throw new IllegalArgumentException("numClasses must be > 0, got " + numClasses);
     }
     this.numClasses = numClasses;
-    this.images = DataFiles.readMaybeGzipped(imagesFile);
-    this.labels = DataFiles.readMaybeGzipped(labelsFile);
-
-    checkHeader(imagesFile, images, IMAGES_MAGIC, IMAGES_HEADER);
-    final long n = DataFiles.u32be(images, 4);
-    final long rows = DataFiles.u32be(images, 8);
-    final long cols = DataFiles.u32be(images, 12);
-    if (rows == 0 || cols == 0) {
-      throw new DataException(
-          imagesFile + ": image size at offset 8 is " + rows + "x" + cols + ", expected both > 0");
-    }
-    checkLength(
-        imagesFile, images.length, IMAGES_HEADER + n * rows * cols, n + "x" + rows + "x" + cols);
-
-    checkHeader(labelsFile, labels, LABELS_MAGIC, LABELS_HEADER);
-    final long labelCount = DataFiles.u32be(labels, 4);
-    checkLength(labelsFile, labels.length, LABELS_HEADER + labelCount, labelCount + " labels");
+    final Idx imageFile = readIdx(imagesFile, IMAGES_MAGIC, IMAGES_HEADER);
+    final Idx labelFile = readIdx(labelsFile, LABELS_MAGIC, LABELS_HEADER);
+    this.images = imageFile.data();
+    this.labels = labelFile.data();
+    final long n = imageFile.dims()[0];
+    final long rows = imageFile.dims()[1];
+    final long cols = imageFile.dims()[2];
+    final long labelCount = labelFile.dims()[0];
     if (labelCount != n) {
       throw new DataException(
           labelsFile
@@ -80,7 +76,7 @@ public final class IdxDataset implements Dataset {
               + " images; expected the same count");
     }
     for (int i = 0; i < labelCount; i++) {
-      final int label = labels[LABELS_HEADER + i] & 0xFF;
+      final int label = labels[i] & 0xFF;
       if (label >= numClasses) {
         throw new DataException(
             labelsFile
@@ -96,6 +92,89 @@ public final class IdxDataset implements Dataset {
     }
     this.count = (int) n;
     this.shape = new SampleShape(1, (int) rows, (int) cols);
+  }
+
+  /** An IDX file's dimensions and its data (without the header). */
+  private record Idx(long[] dims, byte[] data) {}
+
+  /**
+   * Reads one IDX file, never more than its header declares: the header first, its sizes multiplied
+   * without overflow and checked against the file's length (when not compressed), the per-array
+   * limit and the free heap, then exactly the declared data, and for a gzip file a check that the
+   * stream ends there (so a small file that inflates to gigabytes stops at the size its header
+   * declares).
+   */
+  private static Idx readIdx(final Path file, final int expectedMagic, final int headerBytes) {
+    try (DataFiles.Opened opened = DataFiles.open(file)) {
+      final InputStream in = opened.in();
+      final byte[] header = in.readNBytes(headerBytes);
+      checkHeader(file, header, expectedMagic, headerBytes);
+      final long[] dims = new long[(headerBytes - 4) / 4];
+      for (int i = 0; i < dims.length; i++) {
+        dims[i] = DataFiles.u32be(header, 4 + 4 * i);
+      }
+      final String what;
+      if (expectedMagic == IMAGES_MAGIC) {
+        if (dims[1] == 0 || dims[2] == 0) {
+          throw new DataException(
+              file
+                  + ": image size at offset 8 is "
+                  + dims[1]
+                  + "x"
+                  + dims[2]
+                  + ", expected both > 0");
+        }
+        what = dims[0] + "x" + dims[1] + "x" + dims[2];
+      } else {
+        what = dims[0] + " labels";
+      }
+      long dataBytes = 1;
+      for (final long d : dims) {
+        // Three u32 values cannot overflow a long only if the product is checked: 2^22 * 2^21 *
+        // 2^21 wraps to 0.
+        dataBytes = multiply(file, what, dataBytes, d);
+      }
+      final long expected = dataBytes + headerBytes;
+      if (expected > Integer.MAX_VALUE - 8) {
+        throw new DataException(
+            file
+                + ": header declares "
+                + what
+                + " = "
+                + expected
+                + " bytes; more than one array holds");
+      }
+      if (!opened.gzipped()) {
+        checkLength(file, opened.fileSize(), expected, what);
+      }
+      HeapBudget.require(dataBytes, file.toString(), "IDX data " + what);
+      final byte[] data = in.readNBytes((int) dataBytes);
+      if (data.length < dataBytes) {
+        checkLength(file, headerBytes + (long) data.length, expected, what);
+      }
+      if (in.read() != -1) {
+        throw new DataException(
+            file
+                + ": trailing bytes: header declares "
+                + what
+                + ", expected "
+                + expected
+                + " bytes, but the data decompresses to more; the file is damaged or not the"
+                + " IDX file it claims to be");
+      }
+      return new Idx(dims, data);
+    } catch (final IOException e) {
+      throw DataFiles.notGzip(file, e);
+    }
+  }
+
+  private static long multiply(final Path file, final String what, final long a, final long b) {
+    try {
+      return Math.multiplyExact(a, b);
+    } catch (final ArithmeticException e) {
+      throw new DataException(
+          file + ": header declares " + what + " = more than 2^63 bytes; the header is damaged");
+    }
   }
 
   private static void checkHeader(
@@ -120,15 +199,6 @@ public final class IdxDataset implements Dataset {
 
   private static void checkLength(
       final Path file, final long found, final long expected, final String what) {
-    if (expected > Integer.MAX_VALUE - 8) {
-      throw new DataException(
-          file
-              + ": header declares "
-              + what
-              + " = "
-              + expected
-              + " bytes; more than one array holds");
-    }
     if (found != expected) {
       throw new DataException(
           file
@@ -170,11 +240,11 @@ public final class IdxDataset implements Dataset {
           imagesFile + ": sample index " + index + " outside 0.." + (count - 1));
     }
     final int n = shape.elementCount();
-    final int base = IMAGES_HEADER + index * n;
+    final int base = index * n;
     for (int i = 0; i < n; i++) {
       pixelsHwc[i] = (images[base + i] & 0xFF) / 255f;
     }
-    labelsOut[labelOffset] = labels[LABELS_HEADER + index] & 0xFF;
+    labelsOut[labelOffset] = labels[index] & 0xFF;
   }
 
   @Override

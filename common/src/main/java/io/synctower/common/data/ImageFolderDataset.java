@@ -6,11 +6,14 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import javax.imageio.ImageReader;
+import javax.imageio.stream.ImageInputStream;
 
 /**
  * Images in class folders, {@code root/<class-name>/<file>.png|.jpg|.jpeg} (the layout of
@@ -84,6 +87,7 @@ public final class ImageFolderDataset implements Dataset {
               + total
               + " bytes; more than one array holds");
     }
+    HeapBudget.require(total, root.toString(), files.size() + " decoded images of " + shape);
     this.pixels = new byte[(int) total];
     this.labels = new int[files.size()];
     for (int i = 0; i < files.size(); i++) {
@@ -109,31 +113,9 @@ public final class ImageFolderDataset implements Dataset {
   }
 
   private void decode(final Path file, final int index) {
-    final BufferedImage image;
-    try {
-      image = ImageIO.read(file.toFile());
-    } catch (final IOException | RuntimeException e) {
-      throw new DataException(file + ": cannot decode image (sample " + index + "): " + e, e);
-    }
-    if (image == null) {
-      throw new DataException(
-          file + ": no image decoder recognises this file (sample " + index + ")");
-    }
+    final BufferedImage image = readImage(file, index);
     final int h = shape.height();
     final int w = shape.width();
-    if (image.getHeight() != h || image.getWidth() != w) {
-      throw new DataException(
-          file
-              + ": image is "
-              + image.getHeight()
-              + "x"
-              + image.getWidth()
-              + " (HxW), expected "
-              + h
-              + "x"
-              + w
-              + "; resize the data set first");
-    }
     final int c = shape.channels();
     final int base = index * shape.elementCount();
     final Raster raster = image.getRaster();
@@ -166,6 +148,67 @@ public final class ImageFolderDataset implements Dataset {
           pixels[at] = (byte) Math.round(0.299 * r + 0.587 * g + 0.114 * b);
         }
       }
+    }
+  }
+
+  /**
+   * Decodes {@code file}, reading its dimensions from the header first: an image whose size is not
+   * the configured one is refused before its pixels are allocated (a 60000x60000 PNG would need
+   * gigabytes), and a decoder warning (a truncated JPEG decodes with grey filling) is an error, not
+   * silently damaged data.
+   */
+  private BufferedImage readImage(final Path file, final int index) {
+    final String where = " (sample " + index + ")";
+    try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+      if (in == null) {
+        throw new DataException(file + ": cannot open image" + where);
+      }
+      final Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
+      if (!readers.hasNext()) {
+        throw new DataException(file + ": no image decoder recognises this file" + where);
+      }
+      final ImageReader reader = readers.next();
+      try {
+        reader.setInput(in, true, true);
+        final int height = reader.getHeight(0);
+        final int width = reader.getWidth(0);
+        if (height != shape.height() || width != shape.width()) {
+          throw new DataException(
+              file
+                  + ": image is "
+                  + height
+                  + "x"
+                  + width
+                  + " (HxW), expected "
+                  + shape.height()
+                  + "x"
+                  + shape.width()
+                  + "; resize the data set first");
+        }
+        final List<String> warnings = new ArrayList<>();
+        reader.addIIOReadWarningListener((source, warning) -> warnings.add(warning));
+        final BufferedImage image = reader.read(0);
+        if (!warnings.isEmpty()) {
+          throw new DataException(
+              file
+                  + ": image is damaged"
+                  + where
+                  + ": "
+                  + String.join("; ", warnings)
+                  + "; replace or remove the file");
+        }
+        return image;
+      } finally {
+        reader.dispose();
+      }
+    } catch (final IOException | RuntimeException e) {
+      // RuntimeException: decoders report some corrupt data unchecked (e.g. an
+      // ArrayIndexOutOfBoundsException from a bad Huffman table); the file is the problem either
+      // way.
+      if (e instanceof DataException d) {
+        throw d;
+      }
+      throw new DataException(file + ": cannot decode image" + where + ": " + e, e);
     }
   }
 

@@ -37,16 +37,36 @@ public final class Npy {
 
   private static final int ALIGN = 64;
 
+  /**
+   * The longest header read. NumPy writes headers of a few hundred bytes (and since 1.24 refuses to
+   * read more than 10000 by default); the cap keeps a corrupt length field from reading or
+   * inflating gigabytes.
+   */
+  public static final int MAX_HEADER_BYTES = 1 << 16;
+
+  /** The most dimensions a shape may have (NumPy 2 allows 64). */
+  static final int MAX_RANK = 64;
+
+  /** The deepest nesting of brackets in a header (NumPy writes two: the dict and the shape). */
+  static final int MAX_NESTING = 8;
+
   private Npy() {}
 
   /**
-   * Reads a whole {@code .npy} file.
+   * Reads a whole {@code .npy} file. The size the header declares is checked against the file's
+   * length and the free heap before the data is allocated.
    *
    * @throws DataException naming the file and what is wrong (magic, header, dtype, order, length)
    */
   public static NpyArray read(final Path file) {
     try (InputStream in = new BufferedInputStream(Files.newInputStream(file))) {
-      return read(in, file.toString());
+      final String source = file.toString();
+      final NpyHeader h = readHeader(in, source);
+      final long length = Files.size(file);
+      if (length - h.dataOffset() < h.dataBytes()) {
+        throw truncated(source, h, length - h.dataOffset());
+      }
+      return readData(in, h, source);
     } catch (final IOException e) {
       throw new DataException(file + ": cannot read .npy file: " + e, e);
     }
@@ -60,6 +80,18 @@ public final class Npy {
    * @throws IOException if the stream fails
    */
   public static NpyArray read(final InputStream in, final String source) throws IOException {
+    return readData(in, readHeader(in, source), source);
+  }
+
+  /**
+   * Reads the header of one {@code .npy} image from {@code in}, leaving it positioned at the data.
+   * Reads at most {@value #MAX_HEADER_BYTES} header bytes; the declared data size is known to fit
+   * in a long (overflow is an error, not a wrap-around).
+   *
+   * @throws DataException naming the source and what is wrong
+   * @throws IOException if the stream fails
+   */
+  public static NpyHeader readHeader(final InputStream in, final String source) throws IOException {
     Objects.requireNonNull(source, "source");
     final byte[] prefix = in.readNBytes(MAGIC.length + 2);
     if (prefix.length < MAGIC.length
@@ -105,8 +137,14 @@ public final class Npy {
     for (int i = lengthBytes - 1; i >= 0; i--) {
       headerLength = (headerLength << 8) | (lengthField[i] & 0xFF);
     }
-    if (headerLength > Integer.MAX_VALUE - 8) {
-      throw new DataException(source + ": header length " + headerLength + " is implausible");
+    if (headerLength > MAX_HEADER_BYTES) {
+      throw new DataException(
+          source
+              + ": header length "
+              + headerLength
+              + " is implausible: NumPy headers describe dtype, order and shape in well under "
+              + MAX_HEADER_BYTES
+              + " bytes; the file is damaged or not a .npy file");
     }
     final int headerStart = 8 + lengthBytes;
     final byte[] headerBytes = in.readNBytes((int) headerLength);
@@ -122,37 +160,63 @@ public final class Npy {
     }
     final String header =
         new String(headerBytes, major == 3 ? StandardCharsets.UTF_8 : StandardCharsets.ISO_8859_1);
-    final Header h = parseHeader(header, source);
-
-    final long count = NpyArray.elementCount(h.shape);
-    final long expected = count * h.dtype.itemSize();
-    if (expected > Integer.MAX_VALUE - 8) {
+    final NpyHeader h = parseHeader(header, source, headerStart + headerLength);
+    if (h.dataBytes() < 0) {
       throw new DataException(
           source
               + ": shape "
-              + Arrays.toString(h.shape)
+              + Arrays.toString(h.shape())
               + " of "
-              + h.dtype.descr()
-              + " needs "
-              + expected
-              + " bytes; at most 2^31-9 bytes per array are supported");
+              + h.dtype().descr()
+              + " declares more than 2^63 bytes of data; the header is damaged");
     }
-    final byte[] data = in.readNBytes((int) expected);
-    if (data.length < expected) {
+    return h;
+  }
+
+  /**
+   * Reads the data {@code h} declares from {@code in} (positioned after the header), checking the
+   * size against the per-array limit and the free heap first. Never reads past the data.
+   *
+   * @throws DataException naming the source if the data is too large or truncated
+   * @throws IOException if the stream fails
+   */
+  public static NpyArray readData(final InputStream in, final NpyHeader h, final String source)
+      throws IOException {
+    final long expected = h.dataBytes();
+    if (expected < 0 || expected > Integer.MAX_VALUE - 8) {
       throw new DataException(
           source
-              + ": truncated data: shape "
-              + Arrays.toString(h.shape)
+              + ": shape "
+              + Arrays.toString(h.shape())
               + " of "
-              + h.dtype.descr()
+              + h.dtype().descr()
               + " needs "
-              + expected
-              + " bytes after the "
-              + (headerStart + headerLength)
-              + "-byte header, found "
-              + data.length);
+              + (expected < 0 ? "more than 2^63" : String.valueOf(expected))
+              + " bytes; at most 2^31-9 bytes per array are supported");
     }
-    return new NpyArray(h.dtype, h.shape, data);
+    HeapBudget.require(expected, source, "array " + h);
+    // readNBytes grows its buffers as bytes arrive, so a header that overstates a short stream
+    // costs only what the stream holds.
+    final byte[] data = in.readNBytes((int) expected);
+    if (data.length < expected) {
+      throw truncated(source, h, data.length);
+    }
+    return new NpyArray(h.dtype(), h.shape(), data);
+  }
+
+  private static DataException truncated(final String source, final NpyHeader h, final long found) {
+    return new DataException(
+        source
+            + ": truncated data: shape "
+            + Arrays.toString(h.shape())
+            + " of "
+            + h.dtype().descr()
+            + " needs "
+            + h.dataBytes()
+            + " bytes after the "
+            + h.dataOffset()
+            + "-byte header, found "
+            + Math.max(0, found));
   }
 
   /**
@@ -233,18 +297,17 @@ public final class Npy {
     return (n + ALIGN - 1) / ALIGN * ALIGN;
   }
 
-  private record Header(NpyDtype dtype, long[] shape) {}
-
-  private static Header parseHeader(final String header, final String source) {
+  private static NpyHeader parseHeader(
+      final String header, final String source, final long dataOffset) {
     final Object parsed = new LiteralParser(header, source).parseTop();
     if (!(parsed instanceof Map<?, ?> dict)) {
-      throw new DataException(source + ": .npy header is not a dict: " + header.strip());
+      throw new DataException(source + ": .npy header is not a dict: " + excerpt(header));
     }
     final Map<?, ?> map = dict;
     for (final String key : List.of("descr", "fortran_order", "shape")) {
       if (!map.containsKey(key)) {
         throw new DataException(
-            source + ": .npy header has no '" + key + "' key: " + header.strip());
+            source + ": .npy header has no '" + key + "' key: " + excerpt(header));
       }
     }
     final Object descr = map.get("descr");
@@ -286,6 +349,15 @@ public final class Npy {
       throw new DataException(
           source + ": 'shape' is " + shapeValue + ", expected a tuple of integers");
     }
+    if (dims.size() > MAX_RANK) {
+      throw new DataException(
+          source
+              + ": shape has "
+              + dims.size()
+              + " dimensions, at most "
+              + MAX_RANK
+              + " are supported");
+    }
     final long[] shape = new long[dims.size()];
     for (int i = 0; i < shape.length; i++) {
       if (!(dims.get(i) instanceof Long v) || v < 0) {
@@ -299,7 +371,7 @@ public final class Npy {
       }
       shape[i] = v;
     }
-    return new Header(dtype, shape);
+    return new NpyHeader(dtype, shape, dataOffset);
   }
 
   private static String supportedDescrs() {
@@ -308,6 +380,12 @@ public final class Npy {
       names.add("'" + t.descr() + "'");
     }
     return String.join(", ", names);
+  }
+
+  /** The header for a message: stripped and cut to 200 characters (a damaged one may be 64 KiB). */
+  private static String excerpt(final String header) {
+    final String s = header.strip();
+    return s.length() <= 200 ? s : s.substring(0, 200) + "... (" + s.length() + " characters)";
   }
 
   private static String hex(final byte[] bytes, final int max) {
@@ -333,6 +411,7 @@ public final class Npy {
     private final String text;
     private final String source;
     private int pos;
+    private int depth;
 
     LiteralParser(final String text, final String source) {
       this.text = text;
@@ -354,14 +433,24 @@ public final class Npy {
         throw error("a value");
       }
       final char c = text.charAt(pos);
-      if (c == '{') {
-        return parseDict();
-      }
-      if (c == '(') {
-        return parseSequence(')');
-      }
-      if (c == '[') {
-        return parseSequence(']');
+      if (c == '{' || c == '(' || c == '[') {
+        // Recursion depth is bounded, so a header of nested brackets is an error, not a
+        // StackOverflowError.
+        if (depth == MAX_NESTING) {
+          throw new DataException(
+              source
+                  + ": malformed .npy header at character "
+                  + pos
+                  + ": brackets nested deeper than "
+                  + MAX_NESTING
+                  + " levels (NumPy writes two)");
+        }
+        depth++;
+        try {
+          return c == '{' ? parseDict() : parseSequence(c == '(' ? ')' : ']');
+        } finally {
+          depth--;
+        }
       }
       if (c == '\'' || c == '"') {
         return parseString(c);
@@ -398,7 +487,8 @@ public final class Npy {
           throw error("a string key");
         }
         if (map.containsKey(k)) {
-          throw new DataException(source + ": .npy header repeats key '" + k + "': " + text);
+          throw new DataException(
+              source + ": .npy header repeats key '" + k + "': " + excerpt(text));
         }
         skipSpace();
         expect(':');
@@ -491,7 +581,7 @@ public final class Npy {
               + ", found "
               + found
               + " in "
-              + text.strip());
+              + excerpt(text));
     }
   }
 }

@@ -3,26 +3,23 @@ package io.synctower.common.data;
 import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.OutputStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Enumeration;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.zip.CRC32;
 import java.util.zip.ZipEntry;
-import java.util.zip.ZipFile;
 import java.util.zip.ZipOutputStream;
 
 /**
  * Reads and writes NumPy {@code .npz} archives: a zip file with one {@code .npy} entry per array,
  * named {@code <key>.npy} (what {@code np.savez} and {@code np.savez_compressed} produce).
  *
- * <p>The reader uses the zip central directory ({@link ZipFile}), so stored and deflated entries,
- * zip64 and entries with data descriptors all work; keys keep the archive's order. Memory: every
- * array is read fully into its own {@link NpyArray}; the returned map and arrays belong to the
- * caller. Stateless and thread-safe.
+ * <p>The reader uses the zip central directory ({@link NpzArchive}), so stored and deflated
+ * entries, zip64 and entries with data descriptors all work; keys keep the archive's order. Memory:
+ * every array is read fully into its own {@link NpyArray}; the returned map and arrays belong to
+ * the caller. Stateless and thread-safe.
  */
 public final class Npz {
   private static final String SUFFIX = ".npy";
@@ -31,33 +28,18 @@ public final class Npz {
 
   /**
    * Reads every array of {@code file}, keyed by entry name without the {@code .npy} suffix, in
-   * archive order.
+   * archive order, with the bounds of {@link NpzArchive}. Callers that need only some keys should
+   * use {@link NpzArchive} and read just those.
    *
    * @throws DataException naming the file (and entry) if it is not a zip, an entry is not a valid
-   *     {@code .npy} image, or two entries map to the same key
+   *     {@code .npy} image, two entries map to the same key, or an entry's sizes do not agree
    */
   public static Map<String, NpyArray> read(final Path file) {
     final Map<String, NpyArray> arrays = new LinkedHashMap<>();
-    try (ZipFile zip = new ZipFile(file.toFile())) {
-      final Enumeration<? extends ZipEntry> entries = zip.entries();
-      while (entries.hasMoreElements()) {
-        final ZipEntry entry = entries.nextElement();
-        if (entry.isDirectory()) {
-          continue;
-        }
-        final String name = entry.getName();
-        final String key =
-            name.endsWith(SUFFIX) ? name.substring(0, name.length() - SUFFIX.length()) : name;
-        final String source = file + "!" + name;
-        if (arrays.containsKey(key)) {
-          throw new DataException(source + ": duplicate key '" + key + "' in .npz archive");
-        }
-        try (InputStream in = zip.getInputStream(entry)) {
-          arrays.put(key, Npy.read(in, source));
-        }
+    try (NpzArchive archive = NpzArchive.open(file)) {
+      for (final String key : archive.keys()) {
+        arrays.put(key, archive.read(key));
       }
-    } catch (final IOException e) {
-      throw new DataException(file + ": cannot read .npz archive: " + e, e);
     }
     return arrays;
   }

@@ -2,7 +2,6 @@ package io.synctower.common.data;
 
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -51,55 +50,85 @@ public final class NpzDataset implements Dataset {
     if (numClasses < 0) {
       throw new IllegalArgumentException("numClasses must be >= 0 (0 = infer), got " + numClasses);
     }
-    final Map<String, NpyArray> arrays = Npz.read(file);
-    final NpyArray x = require(arrays, "x");
-    final NpyArray y = require(arrays, "y");
+    final NpyArray x;
+    final NpyArray y;
+    // Only x and y are read, and only after their headers passed every check below: other
+    // entries are never inflated, and a header that declares too much costs nothing.
+    try (NpzArchive archive = NpzArchive.open(file)) {
+      final NpyHeader xh = archive.header(require(archive, "x"));
+      final NpyHeader yh = archive.header(require(archive, "y"));
+      final long[] xs = xh.shape();
+      final long[] ys = yh.shape();
+      if (xs.length != 4 && xs.length != 2) {
+        throw new DataException(
+            file
+                + ": x has shape "
+                + Arrays.toString(xs)
+                + ", expected (N, C, H, W) images or (N, F) features");
+      }
+      if (xh.dtype() != NpyDtype.FLOAT32
+          && xh.dtype() != NpyDtype.FLOAT64
+          && xh.dtype() != NpyDtype.UINT8) {
+        throw new DataException(
+            file + ": x has dtype '" + xh.dtype().descr() + "', expected '<f4', '<f8' or '|u1'");
+      }
+      if (ys.length != 1 && ys.length != 2) {
+        throw new DataException(
+            file + ": y has shape " + Arrays.toString(ys) + ", expected (N,) or (N, P)");
+      }
+      if (yh.dtype().isFloating() || yh.dtype() == NpyDtype.BOOL) {
+        throw new DataException(
+            file
+                + ": y has dtype '"
+                + yh.dtype().descr()
+                + "', expected integer labels ('|i1', '|u1', '<i2', '<i4' or '<i8')");
+      }
+      if (xs[0] != ys[0]) {
+        throw new DataException(
+            file
+                + ": x holds "
+                + xs[0]
+                + " samples but y holds "
+                + ys[0]
+                + " labels; expected the same first dimension");
+      }
+      if (xs[0] == 0) {
+        throw new DataException(file + ": x holds 0 samples, expected at least 1");
+      }
+      for (int i = 1; i < xs.length; i++) {
+        if (xs[i] == 0) {
+          throw new DataException(
+              file
+                  + ": x has shape "
+                  + Arrays.toString(xs)
+                  + ": dimension "
+                  + i
+                  + " is 0, so a sample holds no values; expected every dimension > 0");
+        }
+      }
+      if (ys.length == 2 && ys[1] == 0) {
+        throw new DataException(file + ": y has shape " + Arrays.toString(ys) + ", P = 0");
+      }
+      final long values = xh.elementCount();
+      if (values > Integer.MAX_VALUE - 8 || xs[0] > Integer.MAX_VALUE) {
+        throw new DataException(
+            file + ": x has " + values + " values; at most 2^31-9 fit in memory as one array");
+      }
+      // The raw x and y, plus x as floats twice (converted, then transposed to HWC).
+      HeapBudget.require(
+          xh.dataBytes() + yh.dataBytes() + 8 * values + 8 * yh.elementCount(),
+          file.toString(),
+          "x " + xh + " and y " + yh);
+      x = archive.read("x");
+      y = archive.read("y");
+    }
 
-    if (x.rank() != 4 && x.rank() != 2) {
-      throw new DataException(
-          file
-              + ": x has shape "
-              + Arrays.toString(x.shape())
-              + ", expected (N, C, H, W) images or (N, F) features");
-    }
-    if (x.dtype() != NpyDtype.FLOAT32
-        && x.dtype() != NpyDtype.FLOAT64
-        && x.dtype() != NpyDtype.UINT8) {
-      throw new DataException(
-          file + ": x has dtype '" + x.dtype().descr() + "', expected '<f4', '<f8' or '|u1'");
-    }
-    if (y.rank() != 1 && y.rank() != 2) {
-      throw new DataException(
-          file + ": y has shape " + Arrays.toString(y.shape()) + ", expected (N,) or (N, P)");
-    }
-    if (y.dtype().isFloating() || y.dtype() == NpyDtype.BOOL) {
-      throw new DataException(
-          file
-              + ": y has dtype '"
-              + y.dtype().descr()
-              + "', expected integer labels ('|i1', '|u1', '<i2', '<i4' or '<i8')");
-    }
-    if (x.dim(0) != y.dim(0)) {
-      throw new DataException(
-          file
-              + ": x holds "
-              + x.dim(0)
-              + " samples but y holds "
-              + y.dim(0)
-              + " labels; expected the same first dimension");
-    }
-    if (x.dim(0) == 0) {
-      throw new DataException(file + ": x holds 0 samples, expected at least 1");
-    }
     this.count = (int) x.dim(0);
     this.shape =
         x.rank() == 4
             ? new SampleShape((int) x.dim(1), (int) x.dim(2), (int) x.dim(3))
             : new SampleShape((int) x.dim(1), 1, 1);
     this.positions = y.rank() == 2 ? (int) y.dim(1) : 1;
-    if (positions <= 0) {
-      throw new DataException(file + ": y has shape " + Arrays.toString(y.shape()) + ", P = 0");
-    }
     this.pixels = toHwc(x, shape);
 
     final long[] raw = y.toLongArray();
@@ -125,13 +154,12 @@ public final class NpzDataset implements Dataset {
     }
   }
 
-  private NpyArray require(final Map<String, NpyArray> arrays, final String key) {
-    final NpyArray a = arrays.get(key);
-    if (a == null) {
+  private String require(final NpzArchive archive, final String key) {
+    if (!archive.contains(key)) {
       throw new DataException(
-          file + ": no array '" + key + "' in .npz archive; keys present: " + arrays.keySet());
+          file + ": no array '" + key + "' in .npz archive; keys present: " + archive.keys());
     }
-    return a;
+    return key;
   }
 
   /** Converts x to floats (u8 / 255) and CHW to HWC in one pass; one new array. */

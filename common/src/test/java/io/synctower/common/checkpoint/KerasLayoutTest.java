@@ -164,7 +164,12 @@ class KerasLayoutTest {
     arrays.put("bnf.gamma", NpyArray.ofDoubles(noise(n, 9), n));
     arrays.put("bnf.beta", NpyArray.ofDoubles(noise(n, 10), n));
     arrays.put("bnf.moving_mean", NpyArray.ofDoubles(movingMean, n));
-    arrays.put("bnf.moving_variance", NpyArray.ofDoubles(noise(n, 11), n));
+    // Variances are >= 0 (a negative one is refused on import), so the noise is shifted up.
+    final double[] movingVariance = noise(n, 11);
+    for (int i = 0; i < n; i++) {
+      movingVariance[i] += 1;
+    }
+    arrays.put("bnf.moving_variance", NpyArray.ofDoubles(movingVariance, n));
     arrays.put("fc.kernel", NpyArray.ofDoubles(kernel, n, UNITS));
 
     WeightsFile.load(model, arrays, WeightLayout.KERAS, ImportOptions.DEFAULTS, "keras");

@@ -69,7 +69,8 @@ final class TestModels {
 
   /**
    * Overwrites every parameter and state value with seeded noise, so BN gamma/beta and the moving
-   * statistics are not their trivial 1/0 initial values.
+   * statistics are not their trivial 1/0 initial values. Running variances get the absolute value
+   * of their noise: a real one is never negative, and an import refuses negative ones.
    */
   static void randomize(final Model model, final long seed) {
     final SplittableRandom rng = new SplittableRandom(seed);
@@ -79,6 +80,16 @@ final class TestModels {
         v[i] = rng.nextDouble() * 4 - 2;
       }
       Vectors.write(v, buffer);
+    }
+    for (final Model.Tensor t : model.tensors()) {
+      if (t.spec().name().equals("running_var")) {
+        final double[] v = new double[(int) t.flat().length()];
+        Vectors.read(t.flat(), v);
+        for (int i = 0; i < v.length; i++) {
+          v[i] = Math.abs(v[i]);
+        }
+        Vectors.write(v, t.flat());
+      }
     }
   }
 
