@@ -52,7 +52,9 @@ import org.agrona.concurrent.IdleStrategy;
  * read its inbox.
  *
  * <p>Failure: a coordinator silent for {@code heartbeatTimeout}, or its connection closing, aborts
- * the tower and ends the process with a clear message; nothing waits forever.
+ * the tower and ends the process with a clear message; nothing waits forever. A coordinator that
+ * refuses the join (another process holds this rank: {@link Join.Refused}) ends it with an error
+ * naming the rank and the holder, before it was welcomed or opened any data channel.
  */
 public final class WorkerEndpoint implements AutoCloseable {
   /** Exit codes of {@link #run}. */
