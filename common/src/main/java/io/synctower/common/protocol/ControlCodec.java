@@ -25,6 +25,8 @@ import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.HeartbeatEncoder;
 import io.synctower.common.protocol.sbe.JoinProofDecoder;
 import io.synctower.common.protocol.sbe.JoinProofEncoder;
+import io.synctower.common.protocol.sbe.JoinRefusedDecoder;
+import io.synctower.common.protocol.sbe.JoinRefusedEncoder;
 import io.synctower.common.protocol.sbe.JoinRequestDecoder;
 import io.synctower.common.protocol.sbe.JoinRequestEncoder;
 import io.synctower.common.protocol.sbe.MessageHeaderDecoder;
@@ -109,12 +111,13 @@ import org.agrona.MutableDirectBuffer;
  * a field means bumping the schema version and redeploying every process.
  *
  * <p><b>Sender mapping.</b> The {@code sender} field is derived from the message ({@link
- * #senderOf}): a {@link Command}, a {@link Join.Challenge} and a {@link Join.Welcome} are sent by
- * {@link Join#COORDINATOR}; a {@link Report} by its {@code rank()}; a {@link Heartbeat} by its
- * {@code sender()}; a {@link Join.Request} and a {@link Join.Proof} by their {@code rank()}. {@link
- * Command.ExportWeights} travels as the schema's {@code ExportWeightsRequest}, {@link
- * Command.Restore} as {@code RestoreRequest}, {@link Command.Checkpoint} as {@code
- * CheckpointRequest} and {@link Command.RecalibrateBn} as {@code RecalibrateBnRequest}.
+ * #senderOf}): a {@link Command}, a {@link Join.Challenge}, a {@link Join.Welcome} and a {@link
+ * Join.Refused} are sent by {@link Join#COORDINATOR}; a {@link Report} by its {@code rank()}; a
+ * {@link Heartbeat} by its {@code sender()}; a {@link Join.Request} and a {@link Join.Proof} by
+ * their {@code rank()}. {@link Command.ExportWeights} travels as the schema's {@code
+ * ExportWeightsRequest}, {@link Command.Restore} as {@code RestoreRequest}, {@link
+ * Command.Checkpoint} as {@code CheckpointRequest} and {@link Command.RecalibrateBn} as {@code
+ * RecalibrateBnRequest}.
  */
 public final class ControlCodec {
   /** Bytes of the HMAC-SHA256 tag after every authenticated message. */
@@ -169,6 +172,8 @@ public final class ControlCodec {
     CHALLENGE("Challenge", ChallengeDecoder.TEMPLATE_ID, ChallengeDecoder.BLOCK_LENGTH, false),
     JOIN_PROOF("JoinProof", JoinProofDecoder.TEMPLATE_ID, JoinProofDecoder.BLOCK_LENGTH, false),
     WELCOME("Welcome", WelcomeDecoder.TEMPLATE_ID, WelcomeDecoder.BLOCK_LENGTH, true),
+    JOIN_REFUSED(
+        "JoinRefused", JoinRefusedDecoder.TEMPLATE_ID, JoinRefusedDecoder.BLOCK_LENGTH, true),
     TRAIN_STEP("TrainStep", TrainStepDecoder.TEMPLATE_ID, TrainStepDecoder.BLOCK_LENGTH, true),
     EVALUATE("Evaluate", EvaluateDecoder.TEMPLATE_ID, EvaluateDecoder.BLOCK_LENGTH, true),
     SHUTDOWN("Shutdown", ShutdownDecoder.TEMPLATE_ID, ShutdownDecoder.BLOCK_LENGTH, true),
@@ -259,6 +264,7 @@ public final class ControlCodec {
   private final ChallengeEncoder challengeEncoder = new ChallengeEncoder();
   private final JoinProofEncoder joinProofEncoder = new JoinProofEncoder();
   private final WelcomeEncoder welcomeEncoder = new WelcomeEncoder();
+  private final JoinRefusedEncoder joinRefusedEncoder = new JoinRefusedEncoder();
   private final TrainStepEncoder trainStepEncoder = new TrainStepEncoder();
   private final EvaluateEncoder evaluateEncoder = new EvaluateEncoder();
   private final ShutdownEncoder shutdownEncoder = new ShutdownEncoder();
@@ -282,6 +288,7 @@ public final class ControlCodec {
   private final ChallengeDecoder challengeDecoder = new ChallengeDecoder();
   private final JoinProofDecoder joinProofDecoder = new JoinProofDecoder();
   private final WelcomeDecoder welcomeDecoder = new WelcomeDecoder();
+  private final JoinRefusedDecoder joinRefusedDecoder = new JoinRefusedDecoder();
   private final TrainStepDecoder trainStepDecoder = new TrainStepDecoder();
   private final EvaluateDecoder evaluateDecoder = new EvaluateDecoder();
   private final ShutdownDecoder shutdownDecoder = new ShutdownDecoder();
@@ -331,7 +338,9 @@ public final class ControlCodec {
       return r.rank();
     } else if (message instanceof Join.Proof p) {
       return p.rank();
-    } else if (message instanceof Join.Challenge || message instanceof Join.Welcome) {
+    } else if (message instanceof Join.Challenge
+        || message instanceof Join.Welcome
+        || message instanceof Join.Refused) {
       return Join.COORDINATOR;
     }
     throw new IllegalArgumentException("not a control message: " + message.getClass());
@@ -380,6 +389,9 @@ public final class ControlCodec {
         length += text(endpoint, "Join.Welcome.dataEndpoints");
       }
       length += text(m.configYaml(), "Join.Welcome.configYaml");
+    } else if (message instanceof Join.Refused m) {
+      length += JoinRefusedEncoder.BLOCK_LENGTH;
+      length += text(m.reason(), "Join.Refused.reason");
     } else if (message instanceof Command.TrainStep) {
       length += TrainStepEncoder.BLOCK_LENGTH;
     } else if (message instanceof Command.Evaluate m) {
@@ -523,6 +535,7 @@ public final class ControlCodec {
           .sender(sender)
           .rank(m.rank())
           .putNonce(m.nonce(), 0, TAG_LENGTH)
+          .pid(m.pid())
           .encodedLength();
     } else if (message instanceof Join.Proof m) {
       return joinProofEncoder
@@ -540,7 +553,8 @@ public final class ControlCodec {
               .seq(seq)
               .sender(sender)
               .rank(m.rank())
-              .worldSize(m.worldSize());
+              .worldSize(m.worldSize())
+              .pid(m.pid());
       final List<String> endpoints = m.dataEndpoints();
       final WelcomeEncoder.PeersEncoder peers = e.peersCount(endpoints.size());
       for (int rank = 0; rank < endpoints.size(); rank++) {
@@ -548,6 +562,17 @@ public final class ControlCodec {
         e.limit(putText(buffer, e.limit(), endpoints.get(rank)));
       }
       e.limit(putText(buffer, e.limit(), m.configYaml()));
+      return e.encodedLength();
+    } else if (message instanceof Join.Refused m) {
+      final JoinRefusedEncoder e =
+          joinRefusedEncoder
+              .wrapAndApplyHeader(buffer, offset, headerEncoder)
+              .runId(m.runId())
+              .seq(seq)
+              .sender(sender)
+              .rank(m.rank())
+              .pid(m.pid());
+      e.limit(putText(buffer, e.limit(), m.reason()));
       return e.encodedLength();
     } else if (message instanceof Command.TrainStep m) {
       return trainStepEncoder
@@ -844,6 +869,7 @@ public final class ControlCodec {
       case CHALLENGE -> challenge(buffer, body, blockLength, version);
       case JOIN_PROOF -> joinProof(buffer, body, blockLength, version);
       case WELCOME -> welcome(buffer, body, blockLength, version);
+      case JOIN_REFUSED -> joinRefused(buffer, body, blockLength, version);
       case TRAIN_STEP -> trainStep(buffer, body, blockLength, version);
       case EVALUATE -> evaluate(buffer, body, blockLength, version);
       case SHUTDOWN -> shutdown(buffer, body, blockLength, version);
@@ -888,7 +914,7 @@ public final class ControlCodec {
     }
     final byte[] nonce = new byte[ChallengeDecoder.nonceLength()];
     d.getNonce(nonce, 0, nonce.length);
-    return ok(d.seq(), d.sender(), new Join.Challenge(d.runId(), d.rank(), nonce));
+    return ok(d.seq(), d.sender(), new Join.Challenge(d.runId(), d.rank(), nonce, d.pid()));
   }
 
   private Decoded joinProof(
@@ -959,7 +985,22 @@ public final class ControlCodec {
       return rejected(Rejection.MALFORMED, reader.failure);
     }
     return ok(
-        d.seq(), d.sender(), new Join.Welcome(d.runId(), d.rank(), d.worldSize(), endpoints, yaml));
+        d.seq(),
+        d.sender(),
+        new Join.Welcome(d.runId(), d.rank(), d.worldSize(), d.pid(), endpoints, yaml));
+  }
+
+  private Decoded joinRefused(
+      final DirectBuffer buffer, final int body, final int blockLength, final int version) {
+    final JoinRefusedDecoder d = joinRefusedDecoder.wrap(buffer, body, blockLength, version);
+    if (d.sender() != Join.COORDINATOR) {
+      return notFromCoordinator(Kind.JOIN_REFUSED, d.sender());
+    }
+    final String reason = reader.text("JoinRefused.reason");
+    if (reason == null) {
+      return rejected(Rejection.MALFORMED, reader.failure);
+    }
+    return ok(d.seq(), d.sender(), new Join.Refused(d.runId(), d.rank(), d.pid(), reason));
   }
 
   private Decoded trainStep(

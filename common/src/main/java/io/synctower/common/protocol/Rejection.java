@@ -2,9 +2,9 @@ package io.synctower.common.protocol;
 
 /**
  * Why a received control frame was dropped. {@link ControlCodec#decode} decides the first three;
- * {@link MessageGate#check} the next three; the coordinator decides {@link #IMPOSTOR} and counts it
- * with {@link MessageGate#countDecodeFailure}, so every drop of a receiver lands in one set of
- * counters.
+ * {@link MessageGate#check} the next three; the coordinator decides {@link #IMPOSTOR} and {@link
+ * #RANK_TAKEN} and counts them with {@link MessageGate#countDecodeFailure}, so every drop of a
+ * receiver lands in one set of counters.
  */
 public enum Rejection {
   /**
@@ -28,7 +28,12 @@ public enum Rejection {
    * A valid message whose sender rank is bound to another connection (the coordinator knows which
    * session each rank joined from); decided by the coordinator, not by the codec or the gate.
    */
-  IMPOSTOR;
+  IMPOSTOR,
+  /**
+   * A join request or proof for a rank another process already holds (one join per rank): the
+   * claimant is sent a {@link Join.Refused} and never welcomed. Decided by the coordinator.
+   */
+  RANK_TAKEN;
 
   /** The lower-case words used in {@link MessageGate#summary()}, e.g. {@code "wrong run"}. */
   String words() {

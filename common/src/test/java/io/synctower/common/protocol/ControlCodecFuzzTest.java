@@ -21,6 +21,7 @@ import io.synctower.common.protocol.sbe.ExportWeightsRequestDecoder;
 import io.synctower.common.protocol.sbe.FailedDecoder;
 import io.synctower.common.protocol.sbe.HeartbeatDecoder;
 import io.synctower.common.protocol.sbe.JoinProofDecoder;
+import io.synctower.common.protocol.sbe.JoinRefusedDecoder;
 import io.synctower.common.protocol.sbe.JoinRequestDecoder;
 import io.synctower.common.protocol.sbe.RecalibrateBnRequestDecoder;
 import io.synctower.common.protocol.sbe.RestoreRequestDecoder;
@@ -54,6 +55,7 @@ class ControlCodecFuzzTest {
     {ChallengeDecoder.TEMPLATE_ID, ChallengeDecoder.BLOCK_LENGTH},
     {JoinProofDecoder.TEMPLATE_ID, JoinProofDecoder.BLOCK_LENGTH},
     {WelcomeDecoder.TEMPLATE_ID, WelcomeDecoder.BLOCK_LENGTH},
+    {JoinRefusedDecoder.TEMPLATE_ID, JoinRefusedDecoder.BLOCK_LENGTH},
     {TrainStepDecoder.TEMPLATE_ID, TrainStepDecoder.BLOCK_LENGTH},
     {EvaluateDecoder.TEMPLATE_ID, EvaluateDecoder.BLOCK_LENGTH},
     {ShutdownDecoder.TEMPLATE_ID, ShutdownDecoder.BLOCK_LENGTH},
@@ -316,7 +318,7 @@ class ControlCodecFuzzTest {
       peers.add("aeron:udp?endpoint=node-" + i + ":40124");
     }
     final Join.Welcome big =
-        new Join.Welcome(ProtocolSamples.RUN, 1, 256, peers, "k: v\n".repeat(200_000));
+        new Join.Welcome(ProtocolSamples.RUN, 1, 256, 7L, peers, "k: v\n".repeat(200_000));
     final byte[] frame = encode(codec, big, 9);
     for (int i = 0; i < 40; i++) {
       final byte[] flipped = frame.clone();

@@ -120,9 +120,12 @@ class ControlCodecTest {
   @Test
   void shouldMapSendersAsTheSchemaSays() {
     assertEquals(Join.COORDINATOR, ControlCodec.senderOf(new Command.Shutdown(RUN)));
-    assertEquals(Join.COORDINATOR, ControlCodec.senderOf(new Join.Challenge(RUN, 4, new byte[32])));
     assertEquals(
-        Join.COORDINATOR, ControlCodec.senderOf(new Join.Welcome(RUN, 4, 5, List.of(), "")));
+        Join.COORDINATOR, ControlCodec.senderOf(new Join.Challenge(RUN, 4, new byte[32], 7L)));
+    assertEquals(
+        Join.COORDINATOR, ControlCodec.senderOf(new Join.Welcome(RUN, 4, 5, 7L, List.of(), "")));
+    assertEquals(
+        Join.COORDINATOR, ControlCodec.senderOf(new Join.Refused(RUN, 4, 7L, "rank 4 is taken")));
     assertEquals(4, ControlCodec.senderOf(new Join.Proof(RUN, 4, new byte[32])));
     assertEquals(4, ControlCodec.senderOf(new Join.Request(4, 5, 1, 0, "h", "c", "d")));
     assertEquals(6, ControlCodec.senderOf(new Report.CheckpointDone(RUN, 6, 1, "p")));
@@ -157,7 +160,8 @@ class ControlCodecTest {
     // 8 header + 36 block + three texts (4-byte length each) of 2, 1 and 0 bytes
     assertEquals(
         8 + JoinRequestDecoder.BLOCK_LENGTH + 4 + 2 + 4 + 1 + 4, encode(codec, r, 1).length);
-    assertEquals(8 + 56, encode(codec, new Join.Challenge(RUN, 1, new byte[32]), 1).length);
+    // 8 header + 64 block (runId, seq, sender, rank, nonce, pid)
+    assertEquals(8 + 64, encode(codec, new Join.Challenge(RUN, 1, new byte[32], 7L), 1).length);
     assertEquals(8 + 52, encode(codec, new Join.Proof(RUN, 1, new byte[32]), 1).length);
     assertEquals(
         8 + HeartbeatDecoder.BLOCK_LENGTH + 32, encode(codec, new Heartbeat(RUN, 1, 2), 1).length);
@@ -212,7 +216,7 @@ class ControlCodecTest {
     for (int i = 0; i < 1000; i++) {
       peers.add("aeron:udp?endpoint=node-" + i + ".cluster.example:40124");
     }
-    final Join.Welcome big = new Join.Welcome(RUN, 999, 1000, peers, yaml);
+    final Join.Welcome big = new Join.Welcome(RUN, 999, 1000, 7L, peers, yaml);
     final int length = ControlCodec.encodedLength(big);
     assertTrue(length <= ControlCodec.MAX_ENCODED_LENGTH);
     final ExpandableArrayBuffer buffer = new ExpandableArrayBuffer(64);
@@ -302,7 +306,7 @@ class ControlCodecTest {
     assertTrue(surrogate.getMessage().contains("unpaired surrogate"), surrogate.getMessage());
     assertThrows(
         IllegalArgumentException.class,
-        () -> codec.encode(new Join.Challenge(RUN, 1, new byte[31]), 1, buffer, 0));
+        () -> codec.encode(new Join.Challenge(RUN, 1, new byte[31], 7L), 1, buffer, 0));
     assertThrows(
         IllegalArgumentException.class,
         () -> codec.encode(new Join.Proof(RUN, 1, new byte[33]), 1, buffer, 0));
@@ -310,7 +314,9 @@ class ControlCodecTest {
     final IllegalArgumentException big =
         assertThrows(
             IllegalArgumentException.class,
-            () -> ControlCodec.encodedLength(new Join.Welcome(RUN, 0, 2, List.of(half, half), "")));
+            () ->
+                ControlCodec.encodedLength(
+                    new Join.Welcome(RUN, 0, 2, 7L, List.of(half, half), "")));
     assertTrue(big.getMessage().contains("MAX_ENCODED_LENGTH"), big.getMessage());
     assertThrows(
         NullPointerException.class,
@@ -373,7 +379,7 @@ class ControlCodecTest {
   }
 
   @ParameterizedTest(name = "template id {0}")
-  @ValueSource(ints = {0, 5, 9, 18, 19, 35, 49, 51, 0xFFFF})
+  @ValueSource(ints = {0, 6, 9, 18, 19, 35, 49, 51, 0xFFFF})
   void shouldRejectTemplateIdsThatAreNotControlMessages(final int templateId) {
     final byte[] frame = heartbeat();
     le(frame).putShort(2, (short) templateId);
@@ -403,9 +409,9 @@ class ControlCodecTest {
     final byte[] frame = heartbeat();
     assertRejected(
         Rejection.MALFORMED, "fixed part and tag", Arrays.copyOf(frame, frame.length - 32));
-    final byte[] challenge = encode(codec, new Join.Challenge(RUN, 1, new byte[32]), 1);
+    final byte[] challenge = encode(codec, new Join.Challenge(RUN, 1, new byte[32], 7L), 1);
     assertRejected(
-        Rejection.MALFORMED, "fixed part (64", Arrays.copyOf(challenge, challenge.length - 1));
+        Rejection.MALFORMED, "fixed part (72", Arrays.copyOf(challenge, challenge.length - 1));
   }
 
   @Test
@@ -556,12 +562,13 @@ class ControlCodecTest {
             new Command.ExportWeights(RUN, 1, "p"),
             new Command.Checkpoint(RUN, 1, "d", 2, true, "s: 1"),
             new Command.Restore(RUN, "d/1"),
-            new Join.Welcome(RUN, 0, 1, List.of("a"), "y"))) {
+            new Join.Welcome(RUN, 0, 1, 7L, List.of("a"), "y"),
+            new Join.Refused(RUN, 0, 7L, "rank 0 is taken"))) {
       final byte[] frame = encode(codec, m, 1);
       le(frame).putInt(24, 2);
       assertRejected(Rejection.MALFORMED, "with sender 2", retag(frame));
     }
-    final byte[] challenge = encode(codec, new Join.Challenge(RUN, 1, new byte[32]), 1);
+    final byte[] challenge = encode(codec, new Join.Challenge(RUN, 1, new byte[32], 7L), 1);
     le(challenge).putInt(24, 0);
     assertRejected(Rejection.MALFORMED, "Challenge with sender 0", challenge);
   }
@@ -575,7 +582,7 @@ class ControlCodecTest {
 
   @Test
   void shouldRejectAWelcomeGroupThatLiesAboutItsShape() {
-    final Join.Welcome w = new Join.Welcome(RUN, 0, 3, List.of("a", "b", "c"), "y");
+    final Join.Welcome w = new Join.Welcome(RUN, 0, 3, 7L, List.of("a", "b", "c"), "y");
     final int group = 8 + WelcomeDecoder.BLOCK_LENGTH;
     for (final int entry : new int[] {0, 3, 5, 0xFFFF}) {
       final byte[] frame = encode(codec, w, 1);

@@ -48,6 +48,10 @@ final class CoordinatorCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     transport.checkHeartbeats();
+    if (kind == TransportKind.UDP) {
+      TransportOptions.checkPort("--port", port);
+      TransportOptions.checkHost("--bind", bind);
+    }
     final byte[] secret = transport.secret(System.getenv());
     // Bad input (and a checkpoint that cannot be resumed) is reported before the transport
     // starts and before any worker could join.

@@ -3,17 +3,17 @@ package io.synctower.coordinator.cli;
 import io.aeron.Aeron;
 import io.synctower.common.protocol.JoinAuth;
 import io.synctower.coordinator.cluster.RemoteTowers;
+import io.synctower.coordinator.launch.LaunchFiles;
 import io.synctower.coordinator.launch.LocalWorkers;
 import io.synctower.coordinator.launch.WorkerProcesses;
 import io.synctower.worker.remote.AeronConnection;
 import io.synctower.worker.remote.ControlChannels;
 import io.synctower.worker.transport.TransportKind;
 import java.io.PrintStream;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
-import java.security.SecureRandom;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.agrona.CloseHelper;
 import org.nd4j.linalg.factory.Nd4j;
@@ -22,8 +22,9 @@ import org.nd4j.linalg.factory.Nd4j;
  * One run's worker processes on this host, for {@code launch} and {@code scale --transport}: a
  * fresh run secret (a private temporary file), an embedded Aeron media driver, one worker JVM per
  * tower whose log is streamed with a {@code [tower r]} prefix, and the coordinator's work in {@code
- * body}. Whatever happens, the workers are stopped and the secret deleted on the way out; a worker
- * that dies is reported to the run as a lost tower, or before joining interrupts the wait.
+ * body}. On every way out (return, exception, Ctrl-C, SIGTERM; SIGKILL through the workers) the
+ * workers are stopped and the secret and the Aeron directory deleted ({@link LaunchFiles}); a
+ * worker that dies is reported to the run as a lost tower, or before joining interrupts the wait.
  */
 final class LocalLaunch {
   private LocalLaunch() {}
@@ -55,26 +56,35 @@ final class LocalLaunch {
       PrintStream out) {}
 
   static <T> T run(final Workers w, final Coordinator<T> coordinator) throws Exception {
-    final Path secretDir = Files.createTempDirectory("synctower-launch");
-    final Path secretFile = secretDir.resolve("secret");
-    Files.createFile(
-        secretFile,
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(secretFile, JoinAuth.newSecretHex(new SecureRandom()));
-    final byte[] secret = JoinAuth.readSecret(secretFile);
+    final LaunchFiles files = LaunchFiles.create();
+    final byte[] secret = JoinAuth.readSecret(files.secretFile());
+    final AtomicReference<WorkerProcesses> workers = new AtomicReference<>();
+    // Ctrl-C, SIGTERM: the main thread's finally never runs (the JVM halts after its hooks), so
+    // the hook stops the workers and deletes the files itself. SIGKILL: see LaunchFiles.
+    final Thread cleanup =
+        new Thread(
+            () -> {
+              final WorkerProcesses started = workers.get();
+              if (started != null) {
+                started.destroy();
+              }
+              files.deleteAll();
+            },
+            "launch-cleanup");
+    Runtime.getRuntime().addShutdownHook(cleanup);
     AeronConnection connection = null;
     final AtomicReference<RemoteTowers> joined = new AtomicReference<>();
     final Thread main = Thread.currentThread();
-    WorkerProcesses workers = null;
     try {
       connection = AeronConnection.open("launch", null);
+      files.aeronDirectory(connection.directory());
       final int offset = w.port() - ControlChannels.COORDINATOR_PORT;
       final LocalWorkers local =
           new LocalWorkers(
               w.kind(),
               w.towers(),
               Nd4j.getAffinityManager().getNumberOfDevices(),
-              secretFile,
+              files.secretFile(),
               w.port(),
               ControlChannels.WORKER_PORT + offset,
               connection.directory(),
@@ -82,9 +92,17 @@ final class LocalLaunch {
               w.transport().heartbeatInterval,
               w.transport().heartbeatTimeout,
               w.transport().joinTimeout);
-      workers =
+      final List<List<String>> args = new ArrayList<>();
+      for (final List<String> a : local.arguments()) {
+        // Each worker watches this process: if it dies without cleaning up, they do.
+        final List<String> withLauncher = new ArrayList<>(a);
+        withLauncher.add("--launcher-pid");
+        withLauncher.add(Long.toString(ProcessHandle.current().pid()));
+        args.add(withLauncher);
+      }
+      workers.set(
           WorkerProcesses.start(
-              local.arguments(),
+              args,
               "-Xmx" + w.heap(),
               w.out(),
               (rank, exitCode) -> {
@@ -99,27 +117,30 @@ final class LocalLaunch {
                   w.out().println("launch: tower " + rank + " " + why + " before joining");
                   main.interrupt();
                 }
-              });
-      final WorkerProcesses started = workers;
-      final Thread stopOnCtrlC = new Thread(started::destroy, "launch-shutdown");
-      Runtime.getRuntime().addShutdownHook(stopOnCtrlC);
+              }));
       try {
-        return coordinator.run(connection.aeron(), "127.0.0.1:" + w.port(), secret, joined::set);
+        return coordinator.run(
+            connection.aeron(),
+            "127.0.0.1:" + w.port(),
+            secret,
+            towers -> {
+              joined.set(towers);
+              files.deleteSecret(); // every worker read it before it could join
+            });
       } finally {
-        started.awaitExit(Duration.ofSeconds(10));
-        try {
-          Runtime.getRuntime().removeShutdownHook(stopOnCtrlC);
-        } catch (IllegalStateException e) {
-          // Already shutting down.
-        }
+        workers.get().awaitExit(Duration.ofSeconds(10));
       }
     } finally {
-      if (workers != null) {
-        workers.destroy();
+      if (workers.get() != null) {
+        workers.get().destroy();
       }
       CloseHelper.close(connection);
-      Files.deleteIfExists(secretFile);
-      Files.deleteIfExists(secretDir);
+      files.deleteAll();
+      try {
+        Runtime.getRuntime().removeShutdownHook(cleanup);
+      } catch (IllegalStateException e) {
+        // Already shutting down: the hook runs (again harmlessly).
+      }
     }
   }
 }

@@ -64,6 +64,8 @@ final class TransportOptions {
   byte[] secret(final Map<String, String> env) {
     try {
       return readSecret(env);
+    } catch (ConfigException e) {
+      throw e; // already names the option and the fix (wrapping it printed the message twice)
     } catch (IllegalArgumentException | IOException e) {
       throw new ConfigException(
           "--secret-file",
@@ -93,6 +95,69 @@ final class TransportOptions {
                 + SECRET_FILE_ENV
                 + " (create one with `umask 077; openssl rand -hex 32 > FILE`); every process of"
                 + " the run needs the same secret"));
+  }
+
+  /** The highest UDP port. */
+  static final int MAX_PORT = 65_535;
+
+  /**
+   * Refuses a UDP port outside 1..65535 before anything starts (Aeron would fail only once the
+   * transport, or a worker JVM, is up).
+   *
+   * @param option the option that set it, e.g. {@code --port}
+   */
+  static void checkPort(final String option, final long port) {
+    if (port < 1 || port > MAX_PORT) {
+      throw new ConfigException(
+          option,
+          List.of(
+              option
+                  + " "
+                  + port
+                  + " is not a UDP port: use a number from 1 to "
+                  + MAX_PORT
+                  + " (e.g. the default)"));
+    }
+  }
+
+  /**
+   * Refuses a listening address that is not a host name or IP address of its own (no port, no URL),
+   * or that does not resolve, before anything starts.
+   *
+   * @param option the option that set it, e.g. {@code --bind}
+   */
+  static void checkHost(final String option, final String host) {
+    final String problem;
+    final long colons = host.chars().filter(c -> c == ':').count();
+    if (host.isBlank()) {
+      problem = "is empty";
+    } else if (colons == 1 || !host.matches("[A-Za-z0-9._:%\\-]+")) {
+      // One colon is host:port (an IPv6 address has at least two).
+      problem = "is not a host name or IP address (the port goes in --port)";
+    } else {
+      problem = resolves(host) ? null : "does not resolve to an address";
+    }
+    if (problem != null) {
+      throw new ConfigException(
+          option,
+          List.of(
+              option
+                  + " '"
+                  + host
+                  + "' "
+                  + problem
+                  + ": use an interface address of this host, e.g. 127.0.0.1 (this host only) or"
+                  + " 0.0.0.0 (every interface)"));
+    }
+  }
+
+  private static boolean resolves(final String host) {
+    try {
+      java.net.InetAddress.getByName(host);
+      return true;
+    } catch (java.net.UnknownHostException | SecurityException e) {
+      return false;
+    }
   }
 
   void checkHeartbeats() {

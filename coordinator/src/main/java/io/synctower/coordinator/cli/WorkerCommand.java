@@ -6,6 +6,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.cluster.ClusterEnvironment;
+import io.synctower.coordinator.launch.LaunchFiles;
 import io.synctower.coordinator.towers.TowerAssembly;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
@@ -18,6 +19,7 @@ import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
+import java.util.function.BooleanSupplier;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -82,9 +84,24 @@ final class WorkerCommand implements Callable<Integer> {
       description = "Relative data paths of the configuration resolve here (default: cwd).")
   Path dataDir;
 
+  @Option(
+      names = "--launcher-pid",
+      hidden = true,
+      description = {
+        "Set by `synctower launch`: its pid. When that process is gone (killed without cleaning",
+        "up), this worker stops and deletes the launch's temporary secret and Aeron directory."
+      })
+  Long launcherPid;
+
   @Override
   public Integer call() throws Exception {
     transport.checkHeartbeats();
+    if (kind == TransportKind.UDP) {
+      if (port != null) {
+        TransportOptions.checkPort("--port", port);
+      }
+      TransportOptions.checkHost("--bind", bind);
+    }
     final Map<String, String> env = System.getenv();
     final String coordinatorAddress =
         kind == TransportKind.IPC && coordinator == null && env.get("COORDINATOR") == null
@@ -130,12 +147,42 @@ final class WorkerCommand implements Callable<Integer> {
         cluster.worldSize(),
         cluster.source(),
         kind == TransportKind.IPC ? "over IPC" : options.coordinatorEndpoint());
+    final BooleanSupplier launcherGone = launcherGone();
     try (AeronConnection c = AeronConnection.open("worker" + cluster.rank(), transport.aeronDir);
         WorkerEndpoint endpoint = new WorkerEndpoint(c.aeron(), options, System.out)) {
+      if (launcherPid != null) {
+        endpoint.stopWhenGone("launch (pid " + launcherPid + ")", launcherGone);
+      }
       final int exit =
           endpoint.run((w, g, in, rep, ab) -> buildTower(w, g, in, rep, ab, options.device()));
       System.out.println("tower " + cluster.rank() + ": stopped; " + endpoint.rejections());
       return exit;
+    } finally {
+      if (launcherPid != null && launcherGone.getAsBoolean()) {
+        cleanUpAfterLauncher(cluster.rank());
+      }
+    }
+  }
+
+  /** Whether the launch that started this worker has ended; never, without --launcher-pid. */
+  private BooleanSupplier launcherGone() {
+    if (launcherPid == null) {
+      return () -> false;
+    }
+    // The handle knows the process's start time, so a recycled pid is not mistaken for it.
+    final ProcessHandle launcher = ProcessHandle.of(launcherPid).orElse(null);
+    return () -> launcher == null || !launcher.isAlive();
+  }
+
+  private void cleanUpAfterLauncher(final int rank) {
+    if (transport.secretFile == null) {
+      return; // launch always passes --secret-file: without one this is not a launch's worker
+    }
+    final String deleted =
+        LaunchFiles.deleteOrphaned(transport.secretFile, transport.aeronDir, launcherPid);
+    if (!deleted.isEmpty()) {
+      System.out.println(
+          "tower " + rank + ": launch (pid " + launcherPid + ") is gone; deleted " + deleted);
     }
   }
 

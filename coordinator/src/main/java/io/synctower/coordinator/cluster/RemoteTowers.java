@@ -39,6 +39,8 @@ import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
@@ -47,6 +49,7 @@ import java.util.Set;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -64,8 +67,11 @@ import org.agrona.concurrent.IdleStrategy;
  * <p>Join: each worker sends a {@link Join.Request}; the coordinator answers with a fresh {@link
  * Join.Challenge}; the worker proves it holds the run's secret ({@link JoinAuth}); once every rank
  * has proven itself, each gets a {@link Join.Welcome} with the configuration and every tower's data
- * endpoint. A wrong proof, a second claim on a joined rank, a wrong world size, another run's or a
- * replayed message are rejected and counted ({@link #rejections()}), never applied.
+ * endpoint. One join per rank: the first claimant of a rank to prove the secret holds it; any other
+ * process claiming it, at the same time or later (also once training runs), gets a {@link
+ * Join.Refused} and is never welcomed. A wrong proof, a second claim, a wrong world size, another
+ * run's or a replayed message are rejected and counted ({@link #rejections()}), never applied; the
+ * first rejection is printed when it happens and the counts when the towers close.
  *
  * <p>Liveness: an I/O thread sends heartbeats to every tower and watches theirs; a tower silent for
  * {@code heartbeatTimeout}, whose connection closes (Aeron image unavailable), or whose process
@@ -101,7 +107,14 @@ public final class RemoteTowers implements Towers {
     }
   }
 
-  private record Pending(Join.Request request, byte[] nonce, Publication publication) {}
+  /** A claimant of a rank that was challenged and has not proven itself yet. */
+  private record Claim(Join.Request request, byte[] nonce, Publication publication) {}
+
+  /** At most this many unproven claimants per rank are remembered (the oldest is forgotten). */
+  private static final int MAX_CLAIMS_PER_RANK = 4;
+
+  /** At most this many channels opened only to refuse a claimant are open at once. */
+  private static final int MAX_REFUSAL_CHANNELS = 4;
 
   private final Aeron aeron;
   private final long runId;
@@ -115,8 +128,11 @@ public final class RemoteTowers implements Towers {
   private final FragmentAssembler assembler;
   private final MessageGate gate;
   private final Joined[] joined;
-  private final Map<Integer, Pending> pending = new HashMap<>();
+  private final Map<Integer, List<Claim>> claims = new HashMap<>();
   private final Map<String, Publication> publications = new HashMap<>();
+  private final Set<Join.Request> refusedLogged = new HashSet<>();
+  private final Map<String, Publication> refusalChannels = new LinkedHashMap<>();
+  private final AtomicBoolean firstRejectionLogged = new AtomicBoolean();
   private final SecureRandom random = new SecureRandom();
   private final BlockingQueue<Report> reports = new LinkedBlockingQueue<>();
   private final long[] lastBeat;
@@ -247,10 +263,11 @@ public final class RemoteTowers implements Towers {
       lastBeat[j.request().rank()] = now;
       sender.send(
           j.publication(),
-          new Join.Welcome(runId, j.request().rank(), n, endpoints, configYaml),
+          new Join.Welcome(runId, j.request().rank(), n, j.request().pid(), endpoints, configYaml),
           j.name());
     }
     joinPhase = false;
+    claims.clear();
     io = new Thread(this::ioLoop, "coordinator-io");
     io.setDaemon(true);
     io.start();
@@ -359,24 +376,26 @@ public final class RemoteTowers implements Towers {
       final DirectBuffer buffer, final int offset, final int length, final Header header) {
     final Decoded decoded = codec.decode(buffer, offset, length);
     if (!(decoded instanceof Decoded.Ok ok)) {
-      gate.countDecodeFailure(((Decoded.Rejected) decoded).reason());
+      final Decoded.Rejected r = (Decoded.Rejected) decoded;
+      reject(r.reason(), r.detail());
       return;
     }
     final Message m = ok.message();
     if (m instanceof Join j) {
-      if (joinPhase) {
-        onJoin(j, header.sessionId());
-      } else {
-        gate.countDecodeFailure(Rejection.IMPOSTOR);
-      }
+      // After the join phase every rank is taken: a request is refused, a proof is stale.
+      onJoin(j, header.sessionId());
       return;
     }
-    if (gate.check(ok) != null) {
-      return; // counted by the gate
+    final Rejection why = gate.check(ok);
+    if (why != null) {
+      firstRejection(why, m.getClass().getSimpleName() + " from sender " + ok.sender());
+      return;
     }
     final int rank = ok.sender();
     if (joined[rank] == null || joined[rank].session() != header.sessionId()) {
-      gate.countDecodeFailure(Rejection.UNKNOWN_SENDER);
+      reject(
+          Rejection.UNKNOWN_SENDER,
+          m.getClass().getSimpleName() + " as tower " + rank + " from another connection");
       return;
     }
     lastBeat[rank] = System.nanoTime();
@@ -388,11 +407,17 @@ public final class RemoteTowers implements Towers {
     }
   }
 
+  /**
+   * The join handshake, one join per rank: every claimant of a free rank is challenged; the first
+   * to prove the secret holds the rank; every other claimant (at once if the rank is held, or when
+   * the holder proves itself) is sent {@link Join.Refused} and never welcomed, so it never opens
+   * the tower's data channels (whose session ids are the rank's: a second process would clash).
+   */
   private void onJoin(final Join message, final int session) {
     final int n = options.towers();
     if (message instanceof Join.Request q) {
       if (q.rank() < 0 || q.rank() >= n || q.worldSize() != n) {
-        gate.countDecodeFailure(Rejection.UNKNOWN_SENDER);
+        reject(Rejection.UNKNOWN_SENDER, "a join as rank " + q.rank() + " of " + q.worldSize());
         options
             .out()
             .printf(
@@ -407,57 +432,175 @@ public final class RemoteTowers implements Towers {
                 n);
         return;
       }
-      if (joined[q.rank()] != null) {
-        return; // a repeated request of a joined worker, or a second claim: never applied
+      final Joined holder = joined[q.rank()];
+      if (holder != null) {
+        if (!holder.request().equals(q)) {
+          refuse(q, holder);
+        }
+        return; // else a repeated request of the joined worker: it is welcomed with the others
+      }
+      final List<Claim> rankClaims = claims.computeIfAbsent(q.rank(), r -> new ArrayList<>());
+      rankClaims.removeIf(c -> c.request().equals(q)); // a repeated request gets a fresh nonce
+      if (rankClaims.size() >= MAX_CLAIMS_PER_RANK) {
+        rankClaims.remove(0);
       }
       final Publication p = publicationTo(q);
       final byte[] nonce = JoinAuth.newNonce(random);
-      pending.put(session, new Pending(q, nonce, p));
+      rankClaims.add(new Claim(q, nonce, p));
       if (p.isConnected()) {
-        sender.send(p, new Join.Challenge(runId, q.rank(), nonce), "tower " + q.rank());
+        sender.send(p, new Join.Challenge(runId, q.rank(), nonce, q.pid()), "tower " + q.rank());
       }
     } else if (message instanceof Join.Proof proof) {
-      // Kept on failure: over IPC every process listening as rank r sees every challenge to rank
-      // r, so a genuine worker may also answer a challenge meant for another process.
-      final Pending p = pending.get(session);
-      if (p == null || p.request().rank() != proof.rank() || proof.runId() != runId) {
-        gate.countDecodeFailure(Rejection.STALE);
+      final List<Claim> rankClaims = joinPhase ? claims.get(proof.rank()) : null;
+      if (rankClaims == null || proof.runId() != runId) {
+        reject(Rejection.STALE, "a join proof as tower " + proof.rank() + " with no challenge");
         return;
       }
-      if (!JoinAuth.verify(options.secret(), runId, p.request(), p.nonce(), proof.proof())) {
-        gate.countDecodeFailure(Rejection.IMPOSTOR);
+      Claim proven = null;
+      for (final Claim c : rankClaims) {
+        if (JoinAuth.verify(options.secret(), runId, c.request(), c.nonce(), proof.proof())) {
+          proven = c;
+          break;
+        }
+      }
+      if (proven == null) {
+        reject(Rejection.IMPOSTOR, "a join proof as tower " + proof.rank());
         options
             .out()
             .printf(
                 Locale.ROOT,
-                "coordinator: rejected a join proof as tower %d from %s (pid %d): wrong secret, or"
-                    + " an answer to a challenge meant for another process%n",
-                proof.rank(),
-                p.request().host(),
-                p.request().pid());
+                "coordinator: rejected a join proof as tower %d: wrong secret, or an answer to an"
+                    + " earlier challenge%n",
+                proof.rank());
         return;
       }
-      pending.remove(session);
-      if (joined[proof.rank()] == null) {
-        joined[proof.rank()] = new Joined(p.request(), p.publication(), session);
-        options
-            .out()
-            .printf(
-                Locale.ROOT,
-                "coordinator: tower %d joined from %s (pid %d, device %d)%n",
-                proof.rank(),
-                p.request().host(),
-                p.request().pid(),
-                p.request().device());
+      rankClaims.remove(proven);
+      final Join.Request q = proven.request();
+      if (joined[q.rank()] != null) {
+        refuse(q, joined[q.rank()]);
+        return;
+      }
+      final Joined holder = new Joined(q, proven.publication(), session);
+      joined[q.rank()] = holder;
+      options
+          .out()
+          .printf(
+              Locale.ROOT,
+              "coordinator: tower %d joined from %s (pid %d, device %d)%n",
+              q.rank(),
+              q.host(),
+              q.pid(),
+              q.device());
+      final List<Claim> others = List.copyOf(rankClaims);
+      rankClaims.clear();
+      for (final Claim other : others) {
+        refuse(other.request(), holder);
       }
     }
+  }
+
+  /**
+   * Turns away {@code q}, a claimant of the rank {@code holder} holds: counted, logged once per
+   * claimant, and answered with {@link Join.Refused} (addressed to its pid, so the holder, which
+   * over IPC reads the same stream, ignores it). Over IPC the rank's existing channel carries it;
+   * over UDP the claimant has its own endpoint, reached by a channel opened for this answer only
+   * and closed once it is sent. Never blocks: a channel not connected yet is answered at the
+   * claimant's next request (workers repeat theirs every second).
+   */
+  private void refuse(final Join.Request q, final Joined holder) {
+    reject(Rejection.RANK_TAKEN, "a second claim on rank " + q.rank());
+    final String reason =
+        holder.name() + " holds it in run " + String.format(Locale.ROOT, "%016x", runId);
+    if (refusedLogged.size() < 64 && refusedLogged.add(q)) {
+      options
+          .out()
+          .printf(
+              Locale.ROOT,
+              "coordinator: refused a second claim on rank %d from %s (pid %d): %s%n",
+              q.rank(),
+              q.host(),
+              q.pid(),
+              reason);
+    }
+    final String key = channelKey(q);
+    Publication p = publications.get(key);
+    if (p == null) {
+      p = refusalChannels.get(key);
+    }
+    if (p == null) {
+      if (refusalChannels.size() >= MAX_REFUSAL_CHANNELS) {
+        // Claimants that never connected (gone, or forged requests): forget the oldest.
+        final String eldest = refusalChannels.keySet().iterator().next();
+        CloseHelper.close(refusalChannels.remove(eldest));
+      }
+      p =
+          aeron.addPublication(
+              ControlChannels.toWorker(options.transport(), q.controlEndpoint()),
+              ControlChannels.toWorkerStream(options.transport(), q.rank()));
+      refusalChannels.put(key, p);
+    }
+    if (!p.isConnected()) {
+      return;
+    }
+    try {
+      sender.send(p, new Join.Refused(runId, q.rank(), q.pid(), reason), "the claimant");
+    } catch (TransportException e) {
+      return; // it went away; nothing to tell
+    }
+    if (!isInUse(key)) {
+      // Its own channel, now useless. Aeron still delivers what was offered before it closes.
+      publications.remove(key);
+      refusalChannels.remove(key);
+      CloseHelper.close(p);
+    }
+  }
+
+  /** Whether a joined tower or an open claim uses the channel {@code key}. */
+  private boolean isInUse(final String key) {
+    for (final Joined j : joined) {
+      if (j != null && channelKey(j.request()).equals(key)) {
+        return true;
+      }
+    }
+    for (final List<Claim> rankClaims : claims.values()) {
+      for (final Claim c : rankClaims) {
+        if (channelKey(c.request()).equals(key)) {
+          return true;
+        }
+      }
+    }
+    return false;
+  }
+
+  /** Counts a dropped frame and says so the first time, so a rejection is never silent. */
+  private void reject(final Rejection reason, final String detail) {
+    gate.countDecodeFailure(reason);
+    firstRejection(reason, detail);
+  }
+
+  private void firstRejection(final Rejection reason, final String detail) {
+    if (firstRejectionLogged.compareAndSet(false, true)) {
+      options
+          .out()
+          .printf(
+              Locale.ROOT,
+              "coordinator: rejected a message (%s: %s); later ones are counted and printed when"
+                  + " the run ends%n",
+              reason.name().toLowerCase(Locale.ROOT).replace('_', ' '),
+              detail);
+    }
+  }
+
+  private String channelKey(final Join.Request q) {
+    return ControlChannels.toWorker(options.transport(), q.controlEndpoint())
+        + "#"
+        + ControlChannels.toWorkerStream(options.transport(), q.rank());
   }
 
   private Publication publicationTo(final Join.Request q) {
     final String channel = ControlChannels.toWorker(options.transport(), q.controlEndpoint());
     final int stream = ControlChannels.toWorkerStream(options.transport(), q.rank());
-    return publications.computeIfAbsent(
-        channel + "#" + stream, k -> aeron.addPublication(channel, stream));
+    return publications.computeIfAbsent(channelKey(q), k -> aeron.addPublication(channel, stream));
   }
 
   /** The run id every message of this run carries. */
@@ -596,9 +739,11 @@ public final class RemoteTowers implements Towers {
       io.join(TimeUnit.SECONDS.toMillis(5));
     }
     closeChannels();
+    options.out().println("coordinator: stopped; " + rejections());
   }
 
   private void closeChannels() {
+    CloseHelper.closeAll(refusalChannels.values());
     CloseHelper.closeAll(publications.values());
     CloseHelper.close(inbox);
   }

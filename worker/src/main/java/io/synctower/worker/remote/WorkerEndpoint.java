@@ -7,6 +7,7 @@ import io.aeron.Publication;
 import io.aeron.Subscription;
 import io.aeron.logbuffer.Header;
 import io.synctower.common.comm.Collective;
+import io.synctower.common.config.ConfigException;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.ControlCodec;
 import io.synctower.common.protocol.Decoded;
@@ -27,6 +28,7 @@ import java.util.Objects;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.function.BooleanSupplier;
 import java.util.function.Consumer;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -50,7 +52,9 @@ import org.agrona.concurrent.IdleStrategy;
  * read its inbox.
  *
  * <p>Failure: a coordinator silent for {@code heartbeatTimeout}, or its connection closing, aborts
- * the tower and ends the process with a clear message; nothing waits forever.
+ * the tower and ends the process with a clear message; nothing waits forever. A coordinator that
+ * refuses the join (another process holds this rank: {@link Join.Refused}) ends it with an error
+ * naming the rank and the holder, before it was welcomed or opened any data channel.
  */
 public final class WorkerEndpoint implements AutoCloseable {
   /** Exit codes of {@link #run}. */
@@ -127,6 +131,11 @@ public final class WorkerEndpoint implements AutoCloseable {
   private boolean shutdown;
   private volatile boolean towerFailed;
   private final Join.Request request;
+  private BooleanSupplier ownerGone = () -> false;
+  // Set by the fragment handler, thrown by the join loop: Aeron's poll catches what a handler
+  // throws (and only logs it), so the handler must not throw to end the join.
+  private RuntimeException joinFailure;
+  private String owner = "";
 
   public WorkerEndpoint(final Aeron aeron, final Options options, final PrintStream log) {
     this.aeron = Objects.requireNonNull(aeron, "aeron");
@@ -158,6 +167,19 @@ public final class WorkerEndpoint implements AutoCloseable {
             kind == TransportKind.UDP ? options.advertisedEndpoint() : "");
   }
 
+  /**
+   * Also stops this worker (before or after joining) once {@code gone} says the process that
+   * started it has ended: a worker of {@code synctower launch} whose launcher was killed (SIGKILL
+   * runs no cleanup) would otherwise wait out the join timeout. Checked about once per heartbeat
+   * interval; call before {@link #run}.
+   *
+   * @param name the owner, for the log line, e.g. "launch (pid 4242)"
+   */
+  public void stopWhenGone(final String name, final BooleanSupplier gone) {
+    this.owner = Objects.requireNonNull(name, "name");
+    this.ownerGone = Objects.requireNonNull(gone, "gone");
+  }
+
   private void onUnavailable(final Image image) {
     if (image.sessionId() == coordinatorSession) {
       coordinatorGone = true;
@@ -178,21 +200,27 @@ public final class WorkerEndpoint implements AutoCloseable {
       while (true) {
         final int work = inbox.poll(assembler, 16);
         final long now = System.nanoTime();
+        boolean orphaned = false;
         if (now - nextBeat >= 0) {
           sender.send(
               toCoordinator,
               new Heartbeat(runId, options.rank(), System.currentTimeMillis()),
               "the coordinator");
           nextBeat = now + beatEvery;
+          orphaned = ownerGone.getAsBoolean();
         }
-        if (coordinatorGone || now - lastCoordinatorBeat > options.heartbeatTimeout().toNanos()) {
+        if (orphaned
+            || coordinatorGone
+            || now - lastCoordinatorBeat > options.heartbeatTimeout().toNanos()) {
           abortCollectives(new IllegalStateException("the coordinator is gone"));
           log.printf(
               "tower %d: the coordinator is gone (%s); stopping%n",
               options.rank(),
-              coordinatorGone
-                  ? "its connection closed"
-                  : "no heartbeat for " + options.heartbeatTimeout().toMillis() + " ms");
+              orphaned
+                  ? owner + " exited"
+                  : coordinatorGone
+                      ? "its connection closed"
+                      : "no heartbeat for " + options.heartbeatTimeout().toMillis() + " ms");
           tower.interrupt();
           return EXIT_COORDINATOR_LOST;
         }
@@ -297,11 +325,20 @@ public final class WorkerEndpoint implements AutoCloseable {
                 + options.worldSize()
                 + " and the same secret? Can this host reach it (firewall, --bind)?");
       }
-      if (now - nextRequest >= 0 && toCoordinator.isConnected()) {
-        sender.send(toCoordinator, request, "the coordinator");
+      if (now - nextRequest >= 0) {
+        if (ownerGone.getAsBoolean()) {
+          throw new TransportException(
+              "tower " + options.rank() + ": " + owner + " exited before this worker joined");
+        }
+        if (toCoordinator.isConnected()) {
+          sender.send(toCoordinator, request, "the coordinator");
+        }
         nextRequest = now + TimeUnit.SECONDS.toNanos(1);
       }
       final int work = inbox.poll(assembler, 16);
+      if (joinFailure != null) {
+        throw joinFailure;
+      }
       idle.idle(work);
       if (Thread.interrupted()) {
         throw new InterruptedException();
@@ -342,7 +379,23 @@ public final class WorkerEndpoint implements AutoCloseable {
   }
 
   private void onJoinMessage(final Message m, final Header header) {
-    if (m instanceof Join.Challenge c && c.rank() == options.rank()) {
+    // Over IPC every process listening as this rank reads this stream: only what answers this
+    // process's request (its pid) is for it.
+    if (m instanceof Join.Refused r && r.rank() == options.rank() && r.pid() == request.pid()) {
+      joinFailure =
+          new ConfigException(
+              "the worker's rank",
+              List.of(
+                  "rank "
+                      + r.rank()
+                      + " is already taken: "
+                      + r.reason()
+                      + ". Give every worker of the run its own rank 0.."
+                      + (options.worldSize() - 1)
+                      + " (--rank, RANK or SLURM_PROCID), or stop the other process first"));
+      return;
+    }
+    if (m instanceof Join.Challenge c && c.rank() == options.rank() && c.pid() == request.pid()) {
       runId = c.runId();
       nonce = c.nonce();
       sender.send(
@@ -353,15 +406,18 @@ public final class WorkerEndpoint implements AutoCloseable {
     } else if (m instanceof Join.Welcome w
         && nonce != null
         && w.runId() == runId
-        && w.rank() == options.rank()) {
+        && w.rank() == options.rank()
+        && w.pid() == request.pid()) {
       // Authenticated by its tag: only a holder of the secret can have sent it.
       if (w.worldSize() != options.worldSize()) {
-        throw new TransportException(
-            "the coordinator runs "
-                + w.worldSize()
-                + " towers but this worker was started for "
-                + options.worldSize()
-                + "; use the same --towers / WORLD_SIZE everywhere");
+        joinFailure =
+            new TransportException(
+                "the coordinator runs "
+                    + w.worldSize()
+                    + " towers but this worker was started for "
+                    + options.worldSize()
+                    + "; use the same --towers / WORLD_SIZE everywhere");
+        return;
       }
       coordinatorSession = header.sessionId();
       gate = new MessageGate(runId, options.worldSize(), true);
