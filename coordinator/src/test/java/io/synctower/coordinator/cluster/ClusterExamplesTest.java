@@ -1,6 +1,7 @@
 package io.synctower.coordinator.cluster;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertNotNull;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -278,12 +279,13 @@ class ClusterExamplesTest {
   /**
    * Runs pod 0's script with its mounts in a temporary directory and stand-ins for {@code getent}
    * and {@code synctower}: the coordinator resumes the run exactly when the run directory holds a
-   * checkpoint (the Job was applied again after a failure).
+   * checkpoint (the Job was applied again after a failure), and starts it again with {@code
+   * --overwrite} when an earlier attempt left a run without one (a new run would be refused there).
    */
-  @ParameterizedTest(name = "checkpoint: {0}")
-  @ValueSource(booleans = {false, true})
-  void podZeroResumesTheRunWhenItsDirectoryHoldsACheckpoint(final boolean checkpoint)
-      throws Exception {
+  @ParameterizedTest(name = "run directory: {0}")
+  @ValueSource(strings = {"missing", "partial", "checkpoint"})
+  void podZeroResumesTheRunWhenItsDirectoryHoldsACheckpoint(final String state) throws Exception {
+    final boolean checkpoint = state.equals("checkpoint");
     final Map<String, Object> job = kubernetesObjects().get("Job");
     final Path mounts = dir.resolve("mnt");
     String script = podScript(job);
@@ -299,6 +301,9 @@ class ClusterExamplesTest {
     final Path runDir = Path.of(env.get("SYNCTOWER_RUN_DIR"));
     if (checkpoint) {
       Files.createDirectories(runDir.resolve("checkpoints/step-00000008"));
+    } else if (state.equals("partial")) {
+      Files.createDirectories(runDir);
+      Files.writeString(runDir.resolve("config.yaml"), "name: x\n");
     }
     final Path fake = Files.createDirectories(dir.resolve("fake"));
     executable(fake.resolve("getent"), "exit 0\n");
@@ -329,7 +334,8 @@ class ClusterExamplesTest {
             + env.get("WORLD_SIZE")
             + " --transport udp --bind 10.1.2.3 --port 40100 --run-dir "
             + runDir
-            + (checkpoint ? " --resume " + runDir : "");
+            + (checkpoint ? " --resume " + runDir : "")
+            + (state.equals("partial") ? " --overwrite" : "");
     assertEquals(
         List.of(coordinator, "worker --bind 10.1.2.3"),
         Files.readAllLines(calls).stream().sorted().toList(),
@@ -490,6 +496,29 @@ class ClusterExamplesTest {
         coordinator,
         r.output);
     assertTrue(r.output.contains("resuming the run from it"), r.output);
+  }
+
+  /**
+   * A requeued job whose first attempt died before its first checkpoint: nothing to resume, and a
+   * new run would be refused in a directory that holds a run, so the run starts again there.
+   */
+  @Test
+  void sbatchStartsARunWithoutACheckpointAgainWithOverwrite() throws Exception {
+    final Path home = dir.resolve("home");
+    final Path runDir = home.resolve("runs/slurm-42");
+    Files.createDirectories(runDir.resolve("run"));
+    Files.writeString(runDir.resolve("run/config.yaml"), "name: x\n");
+
+    final Result r = runSbatch(home, 0);
+
+    assertEquals(0, r.exit, r.output);
+    final List<String> coordinator =
+        Files.readAllLines(runDir.resolve("calls")).stream()
+            .filter(line -> line.startsWith("task=0 coordinator "))
+            .toList();
+    assertEquals(1, coordinator.size(), r.output);
+    assertTrue(coordinator.get(0).contains(" --overwrite "), coordinator.get(0));
+    assertFalse(coordinator.get(0).contains("--resume"), coordinator.get(0));
   }
 
   private static void executable(final Path file, final String body) throws IOException {
