@@ -1,5 +1,7 @@
 package io.synctower.common.protocol;
 
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
 import java.util.Arrays;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
@@ -38,6 +40,9 @@ public final class MessageGate {
   private final long runId;
   private final int worldSize;
   private final boolean acceptCoordinator;
+  // Read by lastSequence on other threads; written only by the receiving thread in check.
+  private static final VarHandle LAST_SEQ = MethodHandles.arrayElementVarHandle(long[].class);
+
   private final long[] lastSeq;
   private final AtomicLongArray rejected = new AtomicLongArray(Rejection.values().length);
   private final AtomicLong accepted = new AtomicLong();
@@ -119,6 +124,15 @@ public final class MessageGate {
   }
 
   /** How many messages {@link #check} accepted. Any thread. */
+  /**
+   * The last sequence number accepted from {@code sender} (the slot {@link #check} uses), {@link
+   * Long#MIN_VALUE} before the first: for tests that must know a sender's history before they forge
+   * a replay of it. Read from any thread.
+   */
+  public long lastSequence(final int sender) {
+    return (long) LAST_SEQ.getVolatile(lastSeq, acceptCoordinator ? 0 : sender);
+  }
+
   public long accepted() {
     return accepted.get();
   }

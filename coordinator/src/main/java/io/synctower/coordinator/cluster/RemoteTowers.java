@@ -613,6 +613,11 @@ public final class RemoteTowers implements Towers {
     return gate.summary();
   }
 
+  /** The last sequence number accepted from tower {@code rank} (tests forge replays below it). */
+  long lastSequence(final int rank) {
+    return gate.lastSequence(rank);
+  }
+
   /** How many messages were rejected for {@code reason}. */
   public long rejected(final Rejection reason) {
     return gate.count(reason);

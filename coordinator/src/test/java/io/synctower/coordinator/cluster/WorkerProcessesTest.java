@@ -321,7 +321,15 @@ class WorkerProcessesTest {
           Thread.sleep(20);
         }
         // A replay: this run's id, tower 0's identity and the secret, but an old sequence number
-        // (as a recorded frame sent again would have). Counted STALE, never applied.
+        // (as a recorded frame sent again would have). Counted STALE, never applied. A recorded
+        // frame is one the coordinator has seen, so wait until it has accepted one from tower 0
+        // (on a loaded machine its first message may still be on its way, and a "replay" of a
+        // frame never sent would rightly be new).
+        final long heardEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+        while (t.lastSequence(0) < 1 && System.nanoTime() < heardEnd) {
+          Thread.sleep(10);
+        }
+        assertTrue(t.lastSequence(0) >= 1, "tower 0 sent nothing within 10 s");
         final long staleBefore = t.rejected(Rejection.STALE);
         final long replayEnd = System.nanoTime() + TimeUnit.SECONDS.toNanos(5);
         while (t.rejected(Rejection.STALE) == staleBefore && System.nanoTime() < replayEnd) {
