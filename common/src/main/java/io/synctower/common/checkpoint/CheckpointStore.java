@@ -7,15 +7,11 @@ import java.nio.channels.FileChannel;
 import java.nio.channels.WritableByteChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.DirectoryStream;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
-import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -331,7 +327,7 @@ public final class CheckpointStore {
       for (final Path p : entries) {
         final String name = p.getFileName().toString();
         if (name.startsWith(TMP_PREFIX) || name.startsWith(LATEST_TMP_PREFIX)) {
-          deleteTree(p);
+          FileTrees.delete(p);
         }
       }
     }
@@ -406,7 +402,7 @@ public final class CheckpointStore {
     for (final DirName d : remove) {
       final Path doomed = root.resolve(PRUNE_PREFIX + d + "-" + UUID.randomUUID());
       Files.move(root.resolve(d.toString()), doomed, StandardCopyOption.ATOMIC_MOVE);
-      deleteTree(doomed);
+      FileTrees.delete(doomed);
     }
   }
 
@@ -420,40 +416,13 @@ public final class CheckpointStore {
     }
   }
 
-  private static void deleteTree(final Path top) throws IOException {
-    if (!Files.isDirectory(top, LinkOption.NOFOLLOW_LINKS)) {
-      Files.deleteIfExists(top);
-      return;
-    }
-    Files.walkFileTree(
-        top,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(final Path file, final BasicFileAttributes attrs)
-              throws IOException {
-            Files.delete(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(final Path dir, final IOException e)
-              throws IOException {
-            if (e != null) {
-              throw e;
-            }
-            Files.delete(dir);
-            return FileVisitResult.CONTINUE;
-          }
-        });
-  }
-
   /** Best-effort cleanup after a failure; a cleanup error is added to {@code failure}. */
   private static void removeQuietly(final Path path, final Throwable failure) {
     if (path == null) {
       return;
     }
     try {
-      deleteTree(path);
+      FileTrees.delete(path);
     } catch (final IOException | RuntimeException e) {
       failure.addSuppressed(e);
     }

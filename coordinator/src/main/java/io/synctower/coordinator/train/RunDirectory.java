@@ -1,12 +1,10 @@
 package io.synctower.coordinator.train;
 
+import io.synctower.common.checkpoint.FileTrees;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.FileVisitResult;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.SimpleFileVisitor;
-import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.OptionalLong;
@@ -334,7 +332,7 @@ public final class RunDirectory implements AutoCloseable {
         final Path p =
             dir.resolve(name.endsWith("/") ? name.substring(0, name.length() - 1) : name);
         try {
-          deleteTree(p);
+          FileTrees.delete(p);
         } catch (IOException e) {
           throw new RunDirectoryException(
               "--overwrite could not delete "
@@ -346,32 +344,5 @@ public final class RunDirectory implements AutoCloseable {
         }
       }
     }
-  }
-
-  private static void deleteTree(final Path root) throws IOException {
-    if (!Files.isDirectory(root, java.nio.file.LinkOption.NOFOLLOW_LINKS)) {
-      Files.deleteIfExists(root);
-      return;
-    }
-    Files.walkFileTree(
-        root,
-        new SimpleFileVisitor<>() {
-          @Override
-          public FileVisitResult visitFile(final Path file, final BasicFileAttributes attrs)
-              throws IOException {
-            Files.delete(file);
-            return FileVisitResult.CONTINUE;
-          }
-
-          @Override
-          public FileVisitResult postVisitDirectory(final Path d, final IOException e)
-              throws IOException {
-            if (e != null) {
-              throw e;
-            }
-            Files.delete(d);
-            return FileVisitResult.CONTINUE;
-          }
-        });
   }
 }
