@@ -1,5 +1,6 @@
 package io.synctower.benchmarks.report;
 
+import io.synctower.common.backend.LoadedBackend;
 import io.synctower.common.backend.NativeVariant;
 import java.io.IOException;
 import java.io.InputStream;
@@ -8,8 +9,9 @@ import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * The ND4J backend the benchmarks ran on, in one line: backend class, ND4J version, the native
- * build {@link NativeVariant} selects on this machine (the benchmark JVMs select the same way),
- * BLAS vendor and OpenMP threads. Loads ND4J (a few seconds).
+ * build that loads after {@link NativeVariant} selects on this machine (the benchmark JVMs select
+ * the same way; the build named is the library this JVM mapped), BLAS vendor and OpenMP threads.
+ * Loads ND4J (a few seconds).
  */
 public final class BackendDescription {
   private BackendDescription() {}
@@ -18,14 +20,15 @@ public final class BackendDescription {
    * e.g. {@code CpuBackend 1.0.0-M2.1, native linux-x86_64-onednn-avx512, blas OPENBLAS, omp 2}.
    */
   public static String describe() {
-    final String variant = NativeVariant.select();
+    NativeVariant.select();
+    final String platform = LoadedBackend.describe().nativePlatform();
     final Properties env = Nd4j.getExecutioner().getEnvironmentInformation();
     final String version = nd4jVersion();
     return Nd4j.getBackend().getClass().getSimpleName()
         + " "
         + version
-        + ", native linux-x86_64"
-        + variant
+        + ", native "
+        + platform
         + ", blas "
         + env.getOrDefault("blas.vendor", "unknown")
         + ", omp threads "

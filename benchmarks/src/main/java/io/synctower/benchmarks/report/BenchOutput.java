@@ -14,6 +14,7 @@ import java.util.regex.Pattern;
  */
 public final class BenchOutput {
   // "bench step: quickstart, batch 64, dtype FLOAT, native linux-x86_64-onednn-avx512, 2 cores"
+  // (the native build is the one that loaded: the platform directory of the mapped library)
   private static final Pattern STEP_HEADER =
       Pattern.compile(
           "bench step: (\\S+), batch (\\d+), dtype (\\S+), native (\\S+), (\\d+) cores");

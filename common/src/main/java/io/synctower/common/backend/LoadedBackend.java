@@ -37,6 +37,42 @@ public record LoadedBackend(
     return backend + " (" + backendClass + ", BLAS " + blas + "), native library " + nativeLibrary;
   }
 
+  /**
+   * The native build the mapped library belongs to, read from the directory JavaCPP extracted it
+   * into ({@code .../bindings/linux-x86_64-onednn-avx512/libnd4jcpu.so}): its suffix after the
+   * platform ({@code -onednn-avx512}, {@code -onednn-avx2}), "" for the plain build, or {@code
+   * null} when no library path is known. Same spelling as {@link NativeVariant#select()}'s result,
+   * so the build asked for and the build loaded compare with {@code equals}.
+   */
+  public String nativeBuild() {
+    return buildOf(nativeLibrary);
+  }
+
+  /**
+   * The platform directory the mapped library was extracted into, e.g. {@code
+   * linux-x86_64-onednn-avx512} (the build that really runs), or {@code unknown}.
+   */
+  public String nativePlatform() {
+    if (!nativeLibrary.startsWith("/")) {
+      return "unknown";
+    }
+    final int file = nativeLibrary.lastIndexOf('/');
+    return nativeLibrary.substring(nativeLibrary.lastIndexOf('/', file - 1) + 1, file);
+  }
+
+  /** See {@link #nativeBuild()}; {@code path} is a mapped library path or an "unknown" sentence. */
+  static String buildOf(final String path) {
+    if (!path.startsWith("/")) {
+      return null;
+    }
+    final int file = path.lastIndexOf('/');
+    final int dir = path.lastIndexOf('/', file - 1);
+    final String platform = path.substring(dir + 1, file);
+    final int dash = platform.indexOf('-', platform.indexOf('-') + 1);
+    // linux-x86_64 has one dash; a variant adds its suffix after the second.
+    return dash < 0 ? "" : platform.substring(dash);
+  }
+
   /** The first mapped ND4J native library in a {@code /proc/<pid>/maps} file. */
   static String mappedLibrary(final Path maps) {
     final List<String> lines;

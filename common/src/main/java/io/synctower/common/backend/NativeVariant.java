@@ -16,12 +16,22 @@ import java.util.Set;
  * step, README "Performance"); the oneDNN builds are several times faster but need AVX2 or AVX-512,
  * and loading one on a CPU without those instructions dies with SIGILL rather than an exception. So
  * the choice is made here, from {@code /proc/cpuinfo}, and written to the {@code
- * javacpp.platform.extension} system property that JavaCPP reads when it loads the library.
+ * org.bytedeco.javacpp.platform.extension} system property that JavaCPP reads when it loads the
+ * library.
+ *
+ * <p>Property name: JavaCPP 1.5.7's {@code Loader} takes its platform settings only from system
+ * properties prefixed {@code org.bytedeco.javacpp.} (the unprefixed {@code javacpp.platform.*}
+ * names are Maven properties of the {@code javacpp-platform} POMs, which pick jars at build time
+ * and mean nothing at run time). Without the property JavaCPP tries the extensions the ND4J
+ * bindings declare in their own order and loads the first one on the classpath, which is {@code
+ * -onednn-avx2}; an earlier version of this class set the unprefixed name and so never chose
+ * anything (NativeVariantLoadTest proves the chosen build is the mapped one).
  *
  * <p>Caller's contract: call {@link #select()} first thing in {@code main} (and in the test
  * launcher listener), before any class that touches {@code Nd4j}. A value the user already set
- * ({@code -Djavacpp.platform.extension=...} or {@code SYNCTOWER_NATIVE}) always wins; the empty
- * string forces the plain build.
+ * ({@code -Dorg.bytedeco.javacpp.platform.extension=...}, the old {@code
+ * -Djavacpp.platform.extension=...}, or {@code SYNCTOWER_NATIVE}) always wins; the empty string
+ * forces the plain build.
  *
  * <p>A CUDA build ({@code mvn -Pcuda}) is left alone: when ND4J's CUDA backend is on the classpath
  * (ND4J prefers it over the CPU backend), or the CPU backend is not, {@link #select()} sets nothing
@@ -29,7 +39,13 @@ import java.util.Set;
  */
 public final class NativeVariant {
   /** The JavaCPP system property naming the variant suffix after {@code linux-x86_64}. */
-  public static final String PROPERTY = "javacpp.platform.extension";
+  public static final String PROPERTY = "org.bytedeco.javacpp.platform.extension";
+
+  /**
+   * The name this class used to set, which JavaCPP ignores; a value a user passes under it is
+   * honoured by copying it to {@link #PROPERTY}.
+   */
+  static final String LEGACY_PROPERTY = "javacpp.platform.extension";
 
   /** Environment variable that overrides detection, e.g. {@code -onednn-avx2} or {@code none}. */
   public static final String ENVIRONMENT = "SYNCTOWER_NATIVE";
@@ -50,6 +66,11 @@ public final class NativeVariant {
     final String already = System.getProperty(PROPERTY);
     if (already != null) {
       return already;
+    }
+    final String legacy = System.getProperty(LEGACY_PROPERTY);
+    if (legacy != null) {
+      System.setProperty(PROPERTY, legacy);
+      return legacy;
     }
     final String fromEnv = System.getenv(ENVIRONMENT);
     final String chosen;

@@ -64,6 +64,9 @@ public final class Model {
   // only when a step turned out non-finite, to say where it started. Keeping them allocates
   // nothing.
   private final INDArray[] lastOutputs;
+  // Optional per-layer timing (bench step --profile); null, the default, costs one branch per
+  // layer and allocates nothing.
+  private LayerTimer timer;
 
   public Model(final List<Layer> layers, final DataType dtype) {
     if (layers.isEmpty()) {
@@ -190,9 +193,14 @@ public final class Model {
     if (ctx.training()) {
       unionStatistics.assign(0);
     }
+    final LayerTimer t = timer;
     INDArray a = x;
     for (int i = 0; i < layers.size(); i++) {
+      final long start = t == null ? 0 : System.nanoTime();
       a = layers.get(i).forward(a, ctx);
+      if (t != null) {
+        t.forwardDone(i, System.nanoTime() - start);
+      }
       lastOutputs[i] = a;
     }
     return a;
@@ -204,10 +212,35 @@ public final class Model {
    * backward work.
    */
   public void backward(final INDArray dLogits, final StepContext ctx) {
+    final LayerTimer t = timer;
     INDArray d = dLogits;
     for (int i = layers.size() - 1; i >= firstLayerNeedingGradient; i--) {
+      final long start = t == null ? 0 : System.nanoTime();
       d = layers.get(i).backward(d, ctx);
+      if (t != null) {
+        t.backwardDone(i, System.nanoTime() - start);
+      }
     }
+  }
+
+  /**
+   * Times every layer's forward and backward call from now on ({@code null} stops). The clock is
+   * read around each call, which measures the layer's work because ND4J's CPU ops run synchronously
+   * on the calling thread (their OpenMP threads join before the call returns). On the CUDA backend
+   * ops are queued asynchronously: a timer there would need a device synchronize (e.g. {@code
+   * Nd4j.getExecutioner().commit()}) before each reading, or it would mostly time the enqueueing.
+   * Call between steps, on the step's thread.
+   */
+  public void timeLayers(final LayerTimer timer) {
+    this.timer = timer;
+  }
+
+  /**
+   * Index of the first layer that runs backward: a frozen prefix without trainable parameters is
+   * skipped (see {@link #backward}).
+   */
+  public int firstLayerNeedingGradient() {
+    return firstLayerNeedingGradient;
   }
 
   /**

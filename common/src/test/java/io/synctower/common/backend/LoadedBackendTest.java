@@ -40,4 +40,16 @@ class LoadedBackendTest {
     assertTrue(LoadedBackend.mappedLibrary(maps).startsWith("unknown (no libnd4j"));
     assertTrue(LoadedBackend.mappedLibrary(dir.resolve("absent")).startsWith("unknown ("));
   }
+
+  @Test
+  void theBuildShouldBeReadFromTheLibraryDirectory() {
+    final String bindings = "/h/.javacpp/cache/x.jar/org/nd4j/linalg/cpu/nativecpu/bindings/";
+    assertEquals("", LoadedBackend.buildOf(bindings + "linux-x86_64/libnd4jcpu.so"));
+    assertEquals(
+        "-onednn-avx512",
+        LoadedBackend.buildOf(bindings + "linux-x86_64-onednn-avx512/libnd4jcpu.so"));
+    assertEquals(
+        "-onednn-avx2", LoadedBackend.buildOf(bindings + "linux-x86_64-onednn-avx2/libnd4jcpu.so"));
+    assertEquals(null, LoadedBackend.buildOf("unknown (no libnd4j*.so mapped in /proc/self/maps)"));
+  }
 }

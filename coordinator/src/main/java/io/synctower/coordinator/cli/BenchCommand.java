@@ -1,11 +1,14 @@
 package io.synctower.coordinator.cli;
 
-import io.synctower.common.backend.NativeVariant;
+import io.synctower.common.backend.LoadedBackend;
 import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
 import io.synctower.common.data.EpochPermutation;
+import io.synctower.common.nn.Layer;
+import io.synctower.common.nn.LayerProfile;
 import io.synctower.common.nn.Model;
+import io.synctower.common.nn.OpEngines;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.train.Trainer;
@@ -43,7 +46,9 @@ final class BenchCommand implements Runnable {
         "Time the training step of a configuration on one batch, after warm-up.",
         "Prints samples/s, ms per step split into forward, backward and optimizer (median),",
         "heap bytes allocated per step and process RSS every --report-every steps: flat figures mean the steady",
-        "state allocates nothing per step."
+        "state allocates nothing per step.",
+        "With --profile, also the median ms of each layer in each direction, the ND4J ops it calls and",
+        "the engine that runs them on the loaded native build (oneDNN, OpenBLAS, libnd4j loops, Java)."
       })
   static final class Step implements Callable<Integer> {
     @Mixin ConfigOptions configOptions = new ConfigOptions();
@@ -61,6 +66,13 @@ final class BenchCommand implements Runnable {
 
     @Option(names = "--batch", description = "Batch size (default: the config's).")
     Integer batch;
+
+    @Option(
+        names = "--profile",
+        description =
+            "Time every layer's forward and backward in the timed steps and print their medians,"
+                + " with the ops and engine of each.")
+    boolean profile;
 
     @Override
     public Integer call() throws Exception {
@@ -92,13 +104,15 @@ final class BenchCommand implements Runnable {
               0,
               0,
               n);
+      // The build that really loaded (the library this process mapped), not the one asked for.
+      final LoadedBackend loaded = LoadedBackend.describe();
       System.out.printf(
           Locale.ROOT,
-          "bench step: %s, batch %d, dtype %s, native linux-x86_64%s, %d cores%n",
+          "bench step: %s, batch %d, dtype %s, native %s, %d cores%n",
           config.name(),
           n,
           config.model().dtype(),
-          System.getProperty(NativeVariant.PROPERTY, ""),
+          loaded.nativePlatform(),
           Runtime.getRuntime().availableProcessors());
       final double lr = config.training().optimizer().lr();
       for (int i = 0; i < warmup; i++) {
@@ -123,7 +137,13 @@ final class BenchCommand implements Runnable {
       final long thread = Thread.currentThread().getId();
       long allocatedBefore = threads.getThreadAllocatedBytes(thread);
       int stepsSinceReport = 0;
+      final LayerProfile layerTimes =
+          profile ? new LayerProfile(model.layers().size(), iterations) : null;
+      model.timeLayers(layerTimes);
       for (int i = 0; i < iterations; i++) {
+        if (layerTimes != null) {
+          layerTimes.beginStep();
+        }
         final StepResult r = tower.trainStep(x, labels, ctx.at(warmup + i, 0, n), lr);
         forward.addValue(r.forwardNanos() / 1e6);
         backward.addValue(r.backwardNanos() / 1e6);
@@ -154,10 +174,85 @@ final class BenchCommand implements Runnable {
           forward.getPercentile(50),
           backward.getPercentile(50),
           optimizer.getPercentile(50));
+      model.timeLayers(null);
+      if (layerTimes != null) {
+        printProfile(model, layerTimes, loaded, forward, backward);
+      }
       if (Arrays.stream(labels).anyMatch(l -> l < 0)) {
         return 1;
       }
       return 0;
+    }
+
+    /**
+     * One row per layer and direction, in the order they run (forward in layer order, backward in
+     * reverse), then the layers' totals next to the step's forward and backward medians: the
+     * difference is the loss (forward) and the work outside the layer loop.
+     */
+    private static void printProfile(
+        final Model model,
+        final LayerProfile times,
+        final LoadedBackend loaded,
+        final DescriptiveStatistics stepForward,
+        final DescriptiveStatistics stepBackward) {
+      final boolean cpu = "CPU".equals(loaded.backend());
+      System.out.printf(
+          Locale.ROOT,
+          "profile: median ms per layer over %d steps, native %s, dtype %s%n",
+          times.steps(),
+          loaded.nativePlatform(),
+          model.dataType());
+      System.out.printf(
+          Locale.ROOT,
+          "  %-16s %-10s %-9s %10s  %-24s %s%n",
+          "layer",
+          "kind",
+          "direction",
+          "ms",
+          "ops",
+          "engine");
+      for (int i = 0; i < model.layers().size(); i++) {
+        printRow(model, times, loaded, cpu, i, false);
+      }
+      for (int i = model.layers().size() - 1; i >= 0; i--) {
+        if (times.ranBackward(i)) {
+          printRow(model, times, loaded, cpu, i, true);
+        }
+      }
+      System.out.printf(
+          Locale.ROOT,
+          "profile total: layers forward %.2f of step forward %.2f ms,"
+              + " layers backward %.2f of step backward %.2f ms%n",
+          median(times.totalMillis(false)),
+          stepForward.getPercentile(50),
+          median(times.totalMillis(true)),
+          stepBackward.getPercentile(50));
+    }
+
+    private static void printRow(
+        final Model model,
+        final LayerProfile times,
+        final LoadedBackend loaded,
+        final boolean cpu,
+        final int i,
+        final boolean backward) {
+      final Layer layer = model.layers().get(i);
+      final OpEngines.Engine e =
+          OpEngines.of(layer, model.dataType(), loaded.nativeBuild(), cpu, backward);
+      System.out.printf(
+          Locale.ROOT,
+          "  %-16s %-10s %-9s %10.2f  %-24s %s%n",
+          layer.name(),
+          layer.getClass().getSimpleName(),
+          backward ? "backward" : "forward",
+          median(times.millis(i, backward)),
+          e.ops(),
+          e.engine());
+    }
+
+    /** The same median as the step's figures (DescriptiveStatistics' 50th percentile). */
+    private static double median(final double[] values) {
+      return new DescriptiveStatistics(values).getPercentile(50);
     }
   }
 }

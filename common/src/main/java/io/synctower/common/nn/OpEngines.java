@@ -1,0 +1,101 @@
+package io.synctower.common.nn;
+
+import io.synctower.common.bn.BatchNorm;
+import org.nd4j.linalg.api.buffer.DataType;
+
+/**
+ * Which ND4J ops each layer kind calls and which engine runs them on the loaded native build, for
+ * {@code bench step --profile}. A static table, not a measurement: it follows from the layer code
+ * and from libnd4j 1.0.0-M2.1's platform helpers. The {@code -onednn} builds route {@code conv2d},
+ * {@code conv2d_bp}, {@code maxpool2d}, {@code maxpool2d_bp} and {@code matmul} ({@code Nd4j.gemm})
+ * to oneDNN primitives for float32; oneDNN 2.5 has no float64 kernels, so float64 falls back to
+ * libnd4j's generic code, as everything does on the plain build: im2col plus a BLAS GEMM (OpenBLAS)
+ * for convolutions, OpenBLAS for {@code matmul}, libnd4j's own OpenMP loops for pooling.
+ * Element-wise ops and reductions (ReLU, SyncTower's BatchNorm, dropout's multiply, flatten's copy)
+ * are libnd4j loops on every build. Running a step with {@code DNNL_VERBOSE=1} (oneDNN prints one
+ * {@code dnnl_verbose,exec,...} line per primitive it runs) confirms the oneDNN rows on a given
+ * machine; the README's "Performance" section shows such a check.
+ */
+public final class OpEngines {
+  /**
+   * The ops of one layer in one direction and the engine that runs them.
+   *
+   * @param ops ND4J op names joined by {@code +}, or {@code view} when nothing is computed
+   * @param engine {@code oneDNN}, {@code OpenBLAS}, {@code libnd4j loops}, {@code Java}, or a
+   *     combination joined by {@code +}
+   */
+  public record Engine(String ops, String engine) {}
+
+  static final String ONEDNN = "oneDNN";
+  static final String BLAS = "OpenBLAS";
+  static final String LOOPS = "libnd4j loops";
+
+  private OpEngines() {}
+
+  /**
+   * The ops and engine of {@code layer} in one direction.
+   *
+   * @param nativeBuild the loaded build's suffix ({@code -onednn-avx512}, "" for the plain build;
+   *     {@link io.synctower.common.backend.LoadedBackend#nativeBuild()}), or {@code null} when
+   *     unknown or not a CPU build
+   * @param cpu whether ND4J's CPU backend runs the model (on CUDA the table does not apply)
+   */
+  public static Engine of(
+      final Layer layer,
+      final DataType dtype,
+      final String nativeBuild,
+      final boolean cpu,
+      final boolean backward) {
+    if (!cpu) {
+      return new Engine(opsOf(layer, backward), "CUDA (not broken down)");
+    }
+    final boolean onednn =
+        nativeBuild != null && nativeBuild.startsWith("-onednn") && dtype == DataType.FLOAT;
+    final String ops = opsOf(layer, backward);
+    final String engine;
+    if (layer instanceof Conv2D) {
+      engine = onednn ? ONEDNN : "libnd4j im2col + " + BLAS;
+    } else if (layer instanceof Dense) {
+      // The GEMMs, then the bias add (forward) or the bias gradient's column sum (backward).
+      engine = (onednn ? ONEDNN : BLAS) + " + " + LOOPS;
+    } else if (layer instanceof MaxPool2D) {
+      engine = onednn ? ONEDNN : LOOPS;
+    } else if (layer instanceof Dropout) {
+      engine = backward ? LOOPS : "Java (mask) + " + LOOPS;
+    } else if (layer instanceof Reshape) {
+      engine = "none";
+    } else {
+      // Relu, Flatten, BatchNorm (SyncTower's own: reductions and element-wise ops).
+      engine = LOOPS;
+    }
+    return new Engine(ops, engine);
+  }
+
+  private static String opsOf(final Layer layer, final boolean backward) {
+    if (layer instanceof Conv2D) {
+      return backward ? "conv2d_bp" : "conv2d";
+    }
+    if (layer instanceof Dense) {
+      return backward ? "matmul+sum+matmul" : "matmul+add";
+    }
+    if (layer instanceof MaxPool2D) {
+      return backward ? "maxpool2d_bp" : "maxpool2d";
+    }
+    if (layer instanceof Relu) {
+      return backward ? "relu_bp" : "relu";
+    }
+    if (layer instanceof Dropout) {
+      return "multiply";
+    }
+    if (layer instanceof Flatten) {
+      return "assign(permute)";
+    }
+    if (layer instanceof Reshape) {
+      return "view";
+    }
+    if (layer instanceof BatchNorm) {
+      return "reductions+elementwise";
+    }
+    return "unknown";
+  }
+}
