@@ -52,12 +52,19 @@ class ConfigLoaderTest {
   @Test
   void resolvedConfigReadsBackIntoTheSameRun() throws Exception {
     final java.util.List<java.nio.file.Path> files;
-    // Run configs are in configs/ and configs/seeds/ (configs/k8s holds Kubernetes manifests).
+    // Run configs are in configs/, configs/seeds/ and configs/bench/ (configs/k8s holds
+    // Kubernetes manifests).
     final java.nio.file.Path configs = java.nio.file.Path.of("..", "configs");
     try (var list =
-        java.util.stream.Stream.concat(
-            java.nio.file.Files.list(configs),
-            java.nio.file.Files.list(configs.resolve("seeds")))) {
+        java.util.stream.Stream.of(configs, configs.resolve("seeds"), configs.resolve("bench"))
+            .flatMap(
+                d -> {
+                  try {
+                    return java.nio.file.Files.list(d);
+                  } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                  }
+                })) {
       files = list.filter(p -> p.toString().endsWith(".yaml")).sorted().toList();
     }
     assertTrue(files.size() >= 7, files::toString);
