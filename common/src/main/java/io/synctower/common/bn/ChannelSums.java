@@ -12,11 +12,12 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * strided column reduction that never reaches a BLAS or oneDNN kernel and runs 13-30x slower than
  * the same sums as a matrix product (see ND4J-NOTES).
  *
- * <p>Accuracy: the rows are split into blocks of at most {@link #BLOCK_ROWS} values per channel;
- * each block is summed by one GEMM in the matrix's own type, and the block sums are added in
- * float64 by a second, small GEMM. A float32 sum therefore rounds over at most {@value #BLOCK_ROWS}
- * terms (error bound ~{@value #BLOCK_ROWS} x 6e-8 of the sum of magnitudes, typically far less)
- * however many rows a channel has; float64 input is summed in float64 throughout.
+ * <p>Accuracy: the rows are split into blocks of at most {@link #BLOCK_ROWS} values per channel
+ * ({@link #FLOAT64_BLOCK_ROWS} for float64); each block is summed by one GEMM in the matrix's own
+ * type, and the block sums are added in float64 by a second, small GEMM. A float32 sum therefore
+ * rounds over at most {@value #BLOCK_ROWS} terms (error bound ~{@value #BLOCK_ROWS} x 6e-8 of the
+ * sum of magnitudes, typically far less) however many rows a channel has; float64 input is summed
+ * in float64 throughout.
  *
  * <p>Without copying, the first {@code blocks * BLOCK_ROWS} rows are viewed as {@code [BLOCK_ROWS,
  * blocks * C]} (c order): column {@code (b, c)} then holds rows {@code b, b + blocks, b + 2 blocks,
@@ -33,8 +34,18 @@ final class ChannelSums {
    */
   static final int BLOCK_ROWS = 32;
 
+  /**
+   * The block for float64 input, where blocks are not needed for accuracy (the GEMM accumulates in
+   * float64): larger blocks mean fewer block sums. 256 keeps the moving-variance check of
+   * BatchNormReferenceTest (a channel at 1e4 with spread 1e-2, K = 0) on the rounding the column
+   * sums gave: that check has a margin of about one ulp of (mean - K)^2, and blocks of 32 or one
+   * block of all rows land one ulp off.
+   */
+  static final int FLOAT64_BLOCK_ROWS = 256;
+
   private final long rows;
   private final int channels;
+  private final long blockRows;
   private final DataType dtype;
   private final long blocks;
   private final long mainRows;
@@ -55,10 +66,11 @@ final class ChannelSums {
     this.rows = rows;
     this.channels = channels;
     this.dtype = dtype;
-    this.blocks = rows / BLOCK_ROWS;
-    this.mainRows = blocks * BLOCK_ROWS;
+    this.blockRows = dtype == DataType.DOUBLE ? FLOAT64_BLOCK_ROWS : BLOCK_ROWS;
+    this.blocks = rows / blockRows;
+    this.mainRows = blocks * blockRows;
     this.remainderRows = rows - mainRows;
-    this.ones = Nd4j.ones(dtype, BLOCK_ROWS, 1);
+    this.ones = Nd4j.ones(dtype, blockRows, 1);
     this.remainderOnes =
         remainderRows > 0
             ? ones.get(NDArrayIndex.interval(0, remainderRows), NDArrayIndex.all())
@@ -98,7 +110,7 @@ final class ChannelSums {
     if (blocks > 0) {
       final INDArray main =
           m.get(NDArrayIndex.interval(0, mainRows), NDArrayIndex.all())
-              .reshape('c', BLOCK_ROWS, blocks * channels);
+              .reshape('c', blockRows, blocks * channels);
       Nd4j.gemm(main, ones, blockSums, true, false, 1.0, 0.0);
       blockPart.assign(blockSumsByRow);
     }
