@@ -8,9 +8,13 @@ import io.synctower.common.nn.ShapeException;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.nn.Vectors;
 import java.util.Arrays;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastMulOp;
+import org.nd4j.linalg.api.ops.impl.broadcast.BroadcastSubOp;
 import org.nd4j.linalg.factory.Nd4j;
 import org.nd4j.linalg.indexing.NDArrayIndex;
 
@@ -36,6 +40,12 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * ghost batches and of towers can simply be added; and because K tracks the mean, the variance
  * {@code Q/m - (S/m)^2} does not cancel catastrophically (a channel with mean 1e4 and standard
  * deviation 1e-2 still gets its variance; it is clamped at 0 as a last guard).
+ *
+ * <p>Speed: every per-channel sum is a GEMM with a column of ones ({@link ChannelSums}, blockwise
+ * in the layer's type, blocks added in float64) rather than a column reduction, which in ND4J never
+ * reaches BLAS or oneDNN; the element-wise passes work in the layer's type on preallocated buffers
+ * (no float64 copies of the activations). A training forward makes three sum passes (sum; centred
+ * sum; centred sum of squares) and the backward two (sum dy; sum dy x_hat).
  *
  * <p>Update ops, by construction: every training forward adds this tower's partials to the model's
  * union-statistics buffer; the step reduces that buffer over all towers (it rides along with the
@@ -212,14 +222,14 @@ public final class BatchNorm implements Layer {
       final long r0 = b.groupStart(g, ctx);
       final long r1 = b.groupEnd(g, ctx);
       final long rows = r1 - r0;
-      final INDArray xg = x2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
-      final INDArray scratch = b.scratch.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
+      final INDArray xg = rowsOf(x2, r0, r1);
+      final INDArray work = rowsOf(b.work, r0, r1);
+      final ChannelSums channelSums = b.channelSums(rows);
       final double[] mean = b.groupMean[g];
       final double[] invStd = b.groupInvStd[g];
 
-      // Pass 1: count and sum (float64), reduced over the sync group -> the group mean.
-      scratch.assign(xg).sum(b.sumVector, 0);
-      Vectors.read(b.sumVector, sums);
+      // Pass 1: count and sum (float64 accumulation), reduced over the sync group -> the mean.
+      channelSums.sum(xg, sums);
       final double localCount = rows;
       double m = localCount;
       if (sync) {
@@ -232,17 +242,19 @@ public final class BatchNorm implements Layer {
         System.arraycopy(countAndSums, 1, sums, 0, channels);
       }
       for (int c = 0; c < channels; c++) {
-        mean[c] = m > 0 ? sums[c] / m : shift[c];
+        // The centre as the layer's type holds it, so the centred sums below are exactly
+        // relative to this value (in float32, the rounding of the mean lands in S_c).
+        mean[c] = asStored(m > 0 ? sums[c] / m : shift[c]);
       }
 
-      // Pass 2: centred sums around that mean; the variance does not cancel catastrophically.
-      Vectors.write(mean, b.shiftVector);
-      scratch.subiRowVector(b.shiftVector);
-      scratch.sum(b.sumVector, 0);
-      Vectors.read(b.sumVector, sums);
+      // Pass 2: sums centred on that mean; the variance does not cancel catastrophically, and in
+      // float32 the block sums' rounding is relative to the spread, not to the mean.
+      Vectors.write(mean, b.vectorB);
+      Nd4j.exec(new BroadcastSubOp(xg, b.vectorB, work, 1));
+      channelSums.sum(work, sums);
       System.arraycopy(sums, 0, centred, 0, channels);
-      scratch.muli(scratch).sum(b.sumVector, 0);
-      Vectors.read(b.sumVector, sums);
+      work.muli(work);
+      channelSums.sum(work, sums);
       System.arraycopy(sums, 0, centred, channels, channels);
       addToUnion(localCount, mean);
       if (sync) {
@@ -260,11 +272,13 @@ public final class BatchNorm implements Layer {
       }
       Vectors.write(coefficientA, b.vectorA);
       Vectors.write(coefficientB, b.vectorB);
-      final INDArray xhat = b.xhat.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
-      final INDArray y = b.y2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
+      final INDArray xhat = rowsOf(b.xhat, r0, r1);
+      final INDArray y = rowsOf(b.y2, r0, r1);
       // (x - mean) first, then scale: folding into x * a + b cancels in float32 for large means.
-      xhat.assign(xg).subiRowVector(b.vectorB).muliRowVector(b.vectorA);
-      y.assign(xhat).muliRowVector(gamma).addiRowVector(beta);
+      Nd4j.exec(new BroadcastSubOp(xg, b.vectorB, xhat, 1));
+      xhat.muliRowVector(b.vectorA);
+      Nd4j.exec(new BroadcastMulOp(xhat, gamma, y, 1));
+      y.addiRowVector(beta);
     }
     return b.y;
   }
@@ -300,7 +314,20 @@ public final class BatchNorm implements Layer {
     }
     Vectors.write(coefficientA, b.vectorA);
     Vectors.write(coefficientB, b.vectorB);
-    b.y2.assign(x2).muliRowVector(b.vectorA).addiRowVector(b.vectorB);
+    Nd4j.exec(new BroadcastMulOp(x2, b.vectorA, b.y2, 1));
+    b.y2.addiRowVector(b.vectorB);
+  }
+
+  /** {@code value} rounded to this layer's type (the identity for float64). */
+  private double asStored(final double value) {
+    return dtype == DataType.DOUBLE ? value : (double) (float) value;
+  }
+
+  /** Rows {@code [r0, r1)} of a {@code [rows, C]} matrix, as a view. */
+  private static INDArray rowsOf(final INDArray m, final long r0, final long r1) {
+    return r0 == 0 && r1 == m.size(0)
+        ? m
+        : m.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
   }
 
   @Override
@@ -310,7 +337,7 @@ public final class BatchNorm implements Layer {
     final INDArray dy2 = dy.reshape('c', (long) n * rowsPerSample, channels);
     if (!usesBatchStatistics(ctx)) {
       // Frozen or inference: y = a x + b with constants, so dx = a dy (vectorA from forward).
-      b.dx2.assign(dy2).muliRowVector(b.vectorA);
+      Nd4j.exec(new BroadcastMulOp(dy2, b.vectorA, b.dx2, 1));
       return b.dx;
     }
     Arrays.fill(dgammaHost, 0);
@@ -320,22 +347,15 @@ public final class BatchNorm implements Layer {
       final long r0 = b.groupStart(g, ctx);
       final long r1 = b.groupEnd(g, ctx);
       final long rows = r1 - r0;
-      final INDArray dyg = dy2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
-      final INDArray xhat = b.xhat.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
-      final INDArray scratch = b.scratch.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all());
-      // partialsHost[1..C] := sum dy, partialsHost[1+C..] := sum dy*x_hat (float64)
-      scratch.assign(dyg).sum(b.sumVector, 0);
-      Vectors.read(b.sumVector, sums);
+      final INDArray dyg = rowsOf(dy2, r0, r1);
+      final INDArray xhat = rowsOf(b.xhat, r0, r1);
+      final INDArray work = rowsOf(b.work, r0, r1);
+      final ChannelSums channelSums = b.channelSums(rows);
+      // partialsHost[1..C] := sum dy, partialsHost[1+C..] := sum dy*x_hat (float64 accumulation)
+      channelSums.sum(dyg, sums);
       System.arraycopy(sums, 0, partialsHost, 1, channels);
-      if (b.xhatScratch != null) {
-        final INDArray xs =
-            b.xhatScratch.get(NDArrayIndex.interval(0, rows), NDArrayIndex.all()).assign(xhat);
-        scratch.muli(xs);
-      } else {
-        scratch.muli(xhat);
-      }
-      scratch.sum(b.sumVector, 0);
-      Vectors.read(b.sumVector, sums);
+      dyg.mul(xhat, work);
+      channelSums.sum(work, sums);
       System.arraycopy(sums, 0, partialsHost, 1 + channels, channels);
       for (int c = 0; c < channels; c++) {
         dbetaHost[c] += partialsHost[1 + c];
@@ -360,9 +380,12 @@ public final class BatchNorm implements Layer {
       Vectors.write(coefficientA, b.vectorA);
       Vectors.write(coefficientB, b.vectorB);
       Vectors.write(coefficientC, b.vectorC);
-      final INDArray dxg = b.dx2.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
-      dyg.muliRowVector(b.vectorA);
-      dxg.assign(xhat).muliRowVector(b.vectorC).addiRowVector(b.vectorB).addi(dyg);
+      final INDArray dxg = rowsOf(b.dx2, r0, r1);
+      // dx = (x_hat * c + b) + dy * a, the caller's dy left untouched.
+      Nd4j.exec(new BroadcastMulOp(xhat, b.vectorC, dxg, 1));
+      dxg.addiRowVector(b.vectorB);
+      Nd4j.exec(new BroadcastMulOp(dyg, b.vectorA, work, 1));
+      dxg.addi(work);
     }
     Vectors.write(dgammaHost, gammaGrad);
     Vectors.write(dbetaHost, betaGrad);
@@ -443,13 +466,11 @@ public final class BatchNorm implements Layer {
     final INDArray dx;
     final INDArray dx2;
     final INDArray xhat;
-    final INDArray scratch;
-    final INDArray xhatScratch;
+    final INDArray work;
+    final Map<Long, ChannelSums> channelSumsByRows = new HashMap<>();
     final INDArray countAndSums = Nd4j.create(DataType.DOUBLE, 1 + channels);
     final INDArray centredSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
     final INDArray backwardSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
-    final INDArray sumVector = Nd4j.create(DataType.DOUBLE, channels);
-    final INDArray shiftVector = Nd4j.create(DataType.DOUBLE, channels);
     final INDArray vectorA = Nd4j.create(dtype, channels);
     final INDArray vectorB = Nd4j.create(dtype, channels);
     final INDArray vectorC = Nd4j.create(dtype, channels);
@@ -466,8 +487,12 @@ public final class BatchNorm implements Layer {
       dx = Nd4j.create(dtype, in.withBatch(n));
       dx2 = dx.reshape('c', rows, channels);
       xhat = Nd4j.create(dtype, rows, channels);
-      scratch = Nd4j.create(DataType.DOUBLE, rows, channels);
-      xhatScratch = dtype == DataType.DOUBLE ? null : Nd4j.create(DataType.DOUBLE, rows, channels);
+      work = Nd4j.create(dtype, rows, channels);
+    }
+
+    /** The GEMM sums for a group of {@code rows} rows (the whole shard, or a ghost batch). */
+    ChannelSums channelSums(final long rows) {
+      return channelSumsByRows.computeIfAbsent(rows, r -> new ChannelSums(r, channels, dtype));
     }
 
     int groupCount(final StepContext ctx) {
