@@ -11,10 +11,12 @@ import org.nd4j.linalg.api.buffer.DataType;
  * to oneDNN primitives for float32; oneDNN 2.5 has no float64 kernels, so float64 falls back to
  * libnd4j's generic code, as everything does on the plain build: im2col plus a BLAS GEMM (OpenBLAS)
  * for convolutions, OpenBLAS for {@code matmul}, libnd4j's own OpenMP loops for pooling.
- * Element-wise ops and reductions (ReLU, SyncTower's BatchNorm, dropout's multiply, flatten's copy)
- * are libnd4j loops on every build. Running a step with {@code DNNL_VERBOSE=1} (oneDNN prints one
- * {@code dnnl_verbose,exec,...} line per primitive it runs) confirms the oneDNN rows on a given
- * machine; the README's "Performance" section shows such a check.
+ * Element-wise ops (ReLU, BatchNorm's normalize and gradient passes, dropout's multiply, flatten's
+ * copy) are libnd4j loops on every build; BatchNorm's per-channel sums are GEMMs with a column of
+ * ones ({@link io.synctower.common.bn.ChannelSums}), so they run where {@code matmul} runs. Running
+ * a step with {@code DNNL_VERBOSE=1} (oneDNN prints one {@code dnnl_verbose,exec,...} line per
+ * primitive it runs) confirms the oneDNN rows on a given machine; the README's "Performance"
+ * section shows such a check.
  */
 public final class OpEngines {
   /**
@@ -64,8 +66,12 @@ public final class OpEngines {
       engine = backward ? LOOPS : "Java (mask) + " + LOOPS;
     } else if (layer instanceof Reshape) {
       engine = "none";
+    } else if (layer instanceof BatchNorm) {
+      // The per-channel sums as GEMMs (float32 blocks, their sums added by a float64 GEMM, which
+      // oneDNN 2.5 cannot run), then element-wise passes.
+      engine = (onednn ? ONEDNN + "/" + BLAS : BLAS) + " gemm + " + LOOPS;
     } else {
-      // Relu, Flatten, BatchNorm (SyncTower's own: reductions and element-wise ops).
+      // Relu, Flatten.
       engine = LOOPS;
     }
     return new Engine(ops, engine);
@@ -94,7 +100,7 @@ public final class OpEngines {
       return "view";
     }
     if (layer instanceof BatchNorm) {
-      return "reductions+elementwise";
+      return "gemm(sums)+elementwise";
     }
     return "unknown";
   }
