@@ -14,7 +14,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * One model replica and the step it executes: DESIGN.md's step contract for one tower.
+ * One model replica and the step it executes: docs/design.md's step contract for one tower.
  *
  * <p>The caller's loop (the tower's own thread):
  *

@@ -14,7 +14,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * DESIGN.md's consequences, proven on a float64 model (conv-BN-relu-pool, dropout, dense-BN on
+ * docs/design.md's consequences, proven on a float64 model (conv-BN-relu-pool, dropout, dense-BN on
  * vectors, dense) over several steps with optimizer state: N towers with SyncBN equal one tower on
  * the whole batch; N towers with local BN equal one tower with ghost BN; replicas stay identical.
  * The reference is always one tower running the plain single-device step on the global batch.
