@@ -17,29 +17,12 @@ import org.junit.jupiter.api.io.TempDir;
  * nothing started (no run directory written).
  */
 class ConfigBadInputCliTest {
-  private static final String CONFIG =
-      """
-      name: bad-input
-      model:
-        layers:
-          - {type: conv2d, filters: 4, kernel: 3, stride: 2}
-          - {type: batchnorm}
-          - {type: relu}
-          - {type: flatten}
-          - {type: dense, units: 16}
-      data:
-        train: {type: overfit, size: 16}
-        validationSplit: 0.25
-      training:
-        batchSize: 4
-      """;
+  private static final String CONFIG = TinyConfig.YAML;
 
   @TempDir Path dir;
 
   private Path config(final String text) throws Exception {
-    final Path file = dir.resolve("c.yaml");
-    Files.writeString(file, text);
-    return file;
+    return TinyConfig.write(dir, text);
   }
 
   /**
@@ -136,7 +119,7 @@ class ConfigBadInputCliTest {
 
   @Test
   void aNulByteInTheNameIsNamed() throws Exception {
-    refused(CONFIG.replace("name: bad-input", "name: \"a\\0b\""), "name: contains a NUL byte");
+    refused(CONFIG.replace("name: cli", "name: \"a\\0b\""), "name: contains a NUL byte");
   }
 
   @Test
@@ -157,7 +140,7 @@ class ConfigBadInputCliTest {
   @Test
   void aNameThatIsAPathIsRefused() throws Exception {
     refused(
-        CONFIG.replace("name: bad-input", "name: ../../x"),
+        CONFIG.replace("name: cli", "name: ../../x"),
         "name: '../../x' contains a path separator",
         "outside runs/");
   }

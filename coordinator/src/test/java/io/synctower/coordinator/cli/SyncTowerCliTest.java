@@ -27,29 +27,12 @@ import org.junit.jupiter.api.io.TempDir;
 
 /** The train command end to end: exit codes, error messages, weight export and import. */
 class SyncTowerCliTest {
-  private static final String CONFIG =
-      """
-      name: cli
-      model:
-        layers:
-          - {type: conv2d, filters: 4, kernel: 3, stride: 2}
-          - {type: batchnorm}
-          - {type: relu}
-          - {type: flatten}
-          - {type: dense, units: 16}
-      data:
-        train: {type: overfit, size: 16}
-        validationSplit: 0.25
-      training:
-        batchSize: 4
-      """;
+  private static final String CONFIG = TinyConfig.YAML;
 
   @TempDir Path dir;
 
   private Path config(final String text) throws Exception {
-    final Path file = dir.resolve("c.yaml");
-    Files.writeString(file, text);
-    return file;
+    return TinyConfig.write(dir, text);
   }
 
   /** Runs the CLI, returning its exit code; stdout is discarded, stderr goes to {@code err}. */
