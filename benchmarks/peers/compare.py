@@ -9,6 +9,8 @@ For each workload (a SyncTower config), in this order:
   3. PyTorch (torch_step.py, one interpreter per configuration): 1 process with every core's thread,
      1 process with 1 thread, and DistributedDataParallel over gloo with 2 processes, each
      cores/2 threads, the global batch split over them; same warm-up and timed steps, medians.
+Both run under the same glibc allocator settings (compare.sh exports bin/synctower's), so both
+reuse freed native memory instead of faulting it in again every step.
 The twin's trainable parameter count must equal SyncTower's, or the run stops: a comparison of two
 different models is worse than none. The best PyTorch configuration is the yardstick; the ratio is
 SyncTower's samples/s over it (above 1: SyncTower is faster).
@@ -89,6 +91,12 @@ def machine():
     flags = open("/proc/cpuinfo").read() if os.path.exists("/proc/cpuinfo") else ""
     simd = next((s for s in ("avx512f", "avx2", "avx", "sse4_2") if f" {s}" in flags), "none")
     return dict(cpu=model, simd=simd, cores=len(os.sched_getaffinity(0)), host=socket.gethostname())
+
+
+def allocator():
+    """The glibc allocator variables both sides inherit (compare.sh sets them unless set)."""
+    keys = ["MALLOC_ARENA_MAX", "MALLOC_MMAP_MAX_", "MALLOC_TRIM_THRESHOLD_"]
+    return " ".join(f"{k}={os.environ.get(k, '(unset)')}" for k in keys)
 
 
 def load():
@@ -290,6 +298,7 @@ def main(argv=None):
           f" (uptime); torch {t['version']} (default {t['threads']} thread(s), oneDNN"
           f" {'on' if t['mkldnn'] else 'off'}); {a.warmup} warm-up + {a.steps} timed steps each",
           flush=True)
+    print(f"peers: allocator for both: {allocator()}", flush=True)
     if start_load[0] > 0.5 * m["cores"]:
         print(f"peers: warning: load average {start_load[0]} on {m['cores']} cores: other work is"
               " running, the figures will be lower and noisier than on a quiet machine", flush=True)
@@ -303,7 +312,7 @@ def main(argv=None):
     print(table(rows, m["cores"]))
     print("ratio = SyncTower samples/s / PyTorch's best configuration's (> 1: SyncTower faster)")
     with open(prefix + ".json", "w") as f:
-        json.dump(dict(machine=m, torch=t, warmup=a.warmup, steps=a.steps, load_start=start_load,
+        json.dump(dict(machine=m, torch=t, allocator=allocator(), warmup=a.warmup, steps=a.steps, load_start=start_load,
                        rows=rows), f, indent=1)
     write_csv(prefix + ".csv", rows)
     print(f"results: {os.path.relpath(prefix, ROOT)}.csv, .json; logs under"

@@ -1,6 +1,7 @@
 package io.synctower.coordinator.cli;
 
 import io.synctower.common.backend.LoadedBackend;
+import io.synctower.common.backend.NativeMemoryReuse;
 import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
@@ -114,6 +115,7 @@ final class BenchCommand implements Runnable {
           config.model().dtype(),
           loaded.nativePlatform(),
           Runtime.getRuntime().availableProcessors());
+      System.out.println(NativeMemoryReuse.describe(System.getenv()));
       final double lr = config.training().optimizer().lr();
       for (int i = 0; i < warmup; i++) {
         tower.trainStep(x, labels, ctx.at(i, 0, n), lr);

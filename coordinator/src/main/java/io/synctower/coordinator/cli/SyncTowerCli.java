@@ -1,5 +1,6 @@
 package io.synctower.coordinator.cli;
 
+import io.synctower.common.backend.NativeMemoryReuse;
 import io.synctower.common.backend.NativeVariant;
 import io.synctower.common.checkpoint.CheckpointException;
 import io.synctower.common.checkpoint.WeightsMismatchException;
@@ -37,7 +38,27 @@ public final class SyncTowerCli implements Runnable {
   public static void main(final String[] args) {
     // Must run before anything touches ND4J: picks the fastest native build this CPU can run.
     NativeVariant.select();
+    if (!helpOrVersionOnly(args)) {
+      final String notice =
+          NativeMemoryReuse.notice(System.getenv(), System.getProperty("os.name", ""));
+      if (notice != null) {
+        System.err.println(notice);
+      }
+    }
     System.exit(execute(args));
+  }
+
+  /** True for invocations that only print text (no command, help, version): no notice there. */
+  static boolean helpOrVersionOnly(final String[] args) {
+    if (args.length == 0 || args[0].equals("help")) {
+      return true;
+    }
+    for (final String a : args) {
+      if (a.equals("-h") || a.equals("--help") || a.equals("-V") || a.equals("--version")) {
+        return true;
+      }
+    }
+    return false;
   }
 
   /** Runs a command line and returns its exit code (2 for bad input, 1 for failures). */

@@ -1,5 +1,6 @@
 package io.synctower.coordinator.launch;
 
+import io.synctower.common.backend.NativeMemoryReuse;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -9,6 +10,7 @@ import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -47,7 +49,7 @@ public final class WorkerProcesses {
       for (int r = 0; r < args.size(); r++) {
         final ProcessBuilder builder =
             new ProcessBuilder(ChildJvm.command(maxHeap, args.get(r))).redirectErrorStream(true);
-        shareCores(builder, args.size());
+        prepareEnvironment(builder.environment(), args.size());
         final Process p = builder.start();
         w.processes.add(p);
         final int rank = r;
@@ -71,15 +73,26 @@ public final class WorkerProcesses {
   }
 
   /**
+   * A worker's environment, from a copy of this JVM's: its share of the cores, and the allocator
+   * settings, which glibc reads at process start, so a worker must get them from here whatever
+   * started this JVM (bin/synctower exports them; a test or IDE run may not). Values already set
+   * win.
+   */
+  static void prepareEnvironment(final Map<String, String> environment, final int workers) {
+    shareCores(environment, workers);
+    NativeMemoryReuse.addTo(environment);
+  }
+
+  /**
    * N worker processes on one host share its cores: each gets {@code cores / N} native threads (at
    * least 1), unless the user set OMP_NUM_THREADS. Without this every process starts one OpenMP
    * thread per core and they fight over the cores (measured: 2 workers on 2 cores ran about 2x
    * slower per step).
    */
-  private static void shareCores(final ProcessBuilder builder, final int workers) {
-    if (System.getenv("OMP_NUM_THREADS") == null) {
+  private static void shareCores(final Map<String, String> environment, final int workers) {
+    if (!environment.containsKey("OMP_NUM_THREADS")) {
       final int cores = Runtime.getRuntime().availableProcessors();
-      builder.environment().put("OMP_NUM_THREADS", Integer.toString(Math.max(1, cores / workers)));
+      environment.put("OMP_NUM_THREADS", Integer.toString(Math.max(1, cores / workers)));
     }
   }
 
