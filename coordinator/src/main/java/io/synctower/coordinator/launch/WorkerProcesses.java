@@ -1,5 +1,6 @@
 package io.synctower.coordinator.launch;
 
+import io.synctower.common.backend.NativeThreads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -74,12 +75,15 @@ public final class WorkerProcesses {
    * N worker processes on one host share its cores: each gets {@code cores / N} native threads (at
    * least 1), unless the user set OMP_NUM_THREADS. Without this every process starts one OpenMP
    * thread per core and they fight over the cores (measured: 2 workers on 2 cores ran about 2x
-   * slower per step).
+   * slower per step). Towers as threads get the same share ({@code CoreShare}): a tower's results
+   * depend on its OpenMP team size, so this keeps processes and threads bit for bit alike.
    */
-  private static void shareCores(final ProcessBuilder builder, final int workers) {
-    if (System.getenv("OMP_NUM_THREADS") == null) {
+  static void shareCores(final ProcessBuilder builder, final int workers) {
+    if (!NativeThreads.userSet()) {
       final int cores = Runtime.getRuntime().availableProcessors();
-      builder.environment().put("OMP_NUM_THREADS", Integer.toString(Math.max(1, cores / workers)));
+      builder
+          .environment()
+          .put(NativeThreads.ENVIRONMENT, Integer.toString(NativeThreads.share(cores, workers)));
     }
   }
 
