@@ -96,10 +96,11 @@ final class BenchTowers {
               offset,
               batch));
       // One thread per tower for the whole run, sized to its share once (as a tower thread is).
+      final String name = "bench-tower-" + rank;
       threads.add(
           Executors.newSingleThreadExecutor(
               body -> {
-                final Thread t = new Thread(cores.wrap(body), "bench-tower-" + threads.size());
+                final Thread t = new Thread(cores.wrap(body), name);
                 t.setDaemon(true);
                 return t;
               }));
