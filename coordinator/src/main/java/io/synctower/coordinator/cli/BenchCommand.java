@@ -3,6 +3,7 @@ package io.synctower.coordinator.cli;
 import io.synctower.common.backend.LoadedBackend;
 import io.synctower.common.backend.NativeMemoryReuse;
 import io.synctower.common.bn.StatsReducer;
+import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
 import io.synctower.common.data.EpochPermutation;
@@ -18,6 +19,7 @@ import io.synctower.worker.StepResult;
 import io.synctower.worker.Tower;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
 import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
@@ -49,7 +51,10 @@ final class BenchCommand implements Runnable {
         "heap bytes allocated per step and process RSS every --report-every steps: flat figures mean the steady",
         "state allocates nothing per step.",
         "With --profile, also the median ms of each layer in each direction, the ND4J ops it calls and",
-        "the engine that runs them on the loaded native build (oneDNN, OpenBLAS, libnd4j loops, Java)."
+        "the engine that runs them on the loaded native build (oneDNN, OpenBLAS, libnd4j loops, Java).",
+        "With --towers N (N > 1), N towers as threads of this JVM step together on their shards of",
+        "the batch, each on cores/N native threads, with the gradient all-reduce and (bn.sync) SyncBN:",
+        "samples/s of the whole step, and tower 0's split including the BN and gradient reductions."
       })
   static final class Step implements Callable<Integer> {
     @Mixin ConfigOptions configOptions = new ConfigOptions();
@@ -82,6 +87,9 @@ final class BenchCommand implements Runnable {
         extra.put("training.batchSize", batch.toString());
       }
       final RunConfig config = configOptions.load(extra);
+      if (config.towers() > 1) {
+        return benchTowers(config);
+      }
       final TrainingData data = TrainingData.load(config, configOptions.base());
       final Model model = Trainer.newModel(config, data);
       final Tower tower =
@@ -184,6 +192,36 @@ final class BenchCommand implements Runnable {
         return 1;
       }
       return 0;
+    }
+
+    /** {@code --towers N}: N tower threads of one step ({@link BenchTowers}). */
+    private int benchTowers(final RunConfig config) throws InterruptedException {
+      if (profile) {
+        throw new ConfigException(
+            "--profile",
+            List.of(
+                "times the layers of one tower, but --towers is "
+                    + config.towers()
+                    + "; drop --profile, or profile with --towers 1"));
+      }
+      if (config.training().batchSize() < config.towers()) {
+        throw new ConfigException(
+            "--towers",
+            List.of(
+                config.towers()
+                    + " towers leave some without a sample of the batch of "
+                    + config.training().batchSize()
+                    + "; use at most "
+                    + config.training().batchSize()
+                    + " towers or a larger --batch"));
+      }
+      final BenchTowers towers =
+          new BenchTowers(config, TrainingData.load(config, configOptions.base()));
+      try {
+        return towers.run(warmup, iterations, reportEvery, System.out);
+      } finally {
+        towers.close();
+      }
     }
 
     /**

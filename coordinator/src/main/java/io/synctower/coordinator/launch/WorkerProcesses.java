@@ -1,6 +1,7 @@
 package io.synctower.coordinator.launch;
 
 import io.synctower.common.backend.NativeMemoryReuse;
+import io.synctower.common.backend.NativeThreads;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -87,12 +88,15 @@ public final class WorkerProcesses {
    * N worker processes on one host share its cores: each gets {@code cores / N} native threads (at
    * least 1), unless the user set OMP_NUM_THREADS. Without this every process starts one OpenMP
    * thread per core and they fight over the cores (measured: 2 workers on 2 cores ran about 2x
-   * slower per step).
+   * slower per step). Towers as threads get the same share ({@code CoreShare}): a tower's results
+   * depend on its OpenMP team size, so this keeps processes and threads bit for bit alike.
    */
-  private static void shareCores(final Map<String, String> environment, final int workers) {
-    if (!environment.containsKey("OMP_NUM_THREADS")) {
+  static void shareCores(final Map<String, String> environment, final int workers) {
+    // The child's environment starts as a copy of this JVM's: a user's OMP_NUM_THREADS is there.
+    if (!environment.containsKey(NativeThreads.ENVIRONMENT)) {
       final int cores = Runtime.getRuntime().availableProcessors();
-      environment.put("OMP_NUM_THREADS", Integer.toString(Math.max(1, cores / workers)));
+      environment.put(
+          NativeThreads.ENVIRONMENT, Integer.toString(NativeThreads.share(cores, workers)));
     }
   }
 

@@ -1,5 +1,6 @@
 package io.synctower.coordinator.towers;
 
+import io.synctower.common.backend.NativeThreads;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.config.RunConfig;
@@ -15,6 +16,7 @@ import java.util.List;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.function.Supplier;
 import org.nd4j.linalg.factory.Nd4j;
 
@@ -32,7 +34,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * <p>Collectives: one {@link InProcessGroup} over all towers for the gradient and union-statistic
  * all-reduce, and one per SyncBN sync group for the BN statistics. Threads: the caller (the
  * coordinator) only enqueues commands and takes reports; each replica is touched by its own tower
- * thread only.
+ * thread only. Each tower thread runs its native ops on its share of the cores ({@link CoreShare}):
+ * {@code cores / N} OpenMP threads, as a worker process of N on this host would.
  */
 public final class InProcessTowers implements Towers {
   private final long runId;
@@ -43,6 +46,8 @@ public final class InProcessTowers implements Towers {
   private final List<InProcessGroup> groups = new ArrayList<>();
   private final int[] shardSizes;
   private final StallWatch stalls;
+  private final CoreShare cores;
+  private final AtomicIntegerArray nativeThreads;
 
   /**
    * Starts {@code config.towers()} tower threads. {@code newModel} must return identically
@@ -58,6 +63,8 @@ public final class InProcessTowers implements Towers {
     this.runId = runId;
     this.stalls = new StallWatch(config.failure().stepDeadline());
     final int n = config.towers();
+    this.cores = CoreShare.of(n);
+    this.nativeThreads = new AtomicIntegerArray(n);
     final TowerAssembly assembly =
         new TowerAssembly(runId, config, train, validation, normalization);
     final InProcessGroup world = new InProcessGroup(n);
@@ -81,7 +88,15 @@ public final class InProcessTowers implements Towers {
           assembly.runtime(
               rank, -1, model, world.member(rank), syncGroup, inbox, reports::add, this::abortAll);
       shardSizes[rank] = runtime.shardSize();
-      final Thread thread = new Thread(runtime, "tower-" + rank);
+      final int r = rank;
+      final Thread thread =
+          new Thread(
+              cores.wrap(
+                  () -> {
+                    nativeThreads.set(r, NativeThreads.currentThread());
+                    runtime.run();
+                  }),
+              "tower-" + rank);
       thread.setDaemon(true);
       threads.add(thread);
     }
@@ -116,6 +131,20 @@ public final class InProcessTowers implements Towers {
       model.parameters().assign(models.get(0).parameters());
       model.state().assign(models.get(0).state());
     }
+  }
+
+  /**
+   * The OpenMP team size tower {@code rank}'s thread runs its ops with, as that thread read it back
+   * from libgomp when it started (0 before it started, or on a non-CPU backend). Valid once the
+   * tower has answered a command.
+   */
+  public int nativeThreads(final int rank) {
+    return nativeThreads.get(rank);
+  }
+
+  /** The core share the tower threads run with. */
+  public CoreShare coreShare() {
+    return cores;
   }
 
   /** Tower {@code rank}'s replica. Read it only between commands (all replicas are identical). */
@@ -204,5 +233,6 @@ public final class InProcessTowers implements Towers {
     for (final Thread t : threads) {
       t.join(10_000);
     }
+    cores.close();
   }
 }
