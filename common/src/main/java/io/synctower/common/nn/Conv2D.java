@@ -13,7 +13,10 @@ import org.nd4j.linalg.factory.Nd4j;
  * fastest layout measured for the oneDNN builds (README "Performance"); PyTorch's {@code [out, in,
  * kH, kW]} is converted once at weight import and export. Runs libnd4j's {@code conv2d} and {@code
  * conv2d_bp}; {@code conv2d_bp} writes the weight and bias gradients straight into the flat
- * gradient buffer's views.
+ * gradient buffer's views. As the model's first layer that runs backward, with at most {@link
+ * ConvWeightGradient#MAX_CHANNELS} input channels, it computes only the weight and bias gradients
+ * ({@link ConvWeightGradient}): {@code conv2d_bp} would also compute dL/dx, which for few channels
+ * costs several times more than the weight gradient.
  */
 public final class Conv2D implements Layer {
   /** Padding modes, as in Keras/TensorFlow. */
@@ -33,6 +36,10 @@ public final class Conv2D implements Layer {
   private final ParamSpec.Init init;
   private final DataType dtype;
   private final PerBatchSize<Buffers> buffers;
+  // Null where conv2d_bp is the faster route even without dL/dx (many input channels).
+  private final ConvWeightGradient weightGradientOnly;
+  // What the last backward ran, for the profile's op table.
+  private boolean lastBackwardSkippedInputGradient;
   private INDArray weight;
   private INDArray biasValues;
   private INDArray weightGrad;
@@ -76,6 +83,10 @@ public final class Conv2D implements Layer {
     }
     this.out = Shape.image(oh, ow, filters);
     this.buffers = new PerBatchSize<>(Buffers::new);
+    this.weightGradientOnly =
+        in.channels() <= ConvWeightGradient.MAX_CHANNELS
+            ? new ConvWeightGradient(in, out, kernel, stride, padding == Padding.SAME, bias, dtype)
+            : null;
   }
 
   private int outputSize(final int size) {
@@ -159,7 +170,27 @@ public final class Conv2D implements Layer {
     } else {
       b.backward.exec(new INDArray[] {b.input, weight, dy}, new INDArray[] {b.dx, weightGrad});
     }
+    lastBackwardSkippedInputGradient = false;
     return b.dx;
+  }
+
+  @Override
+  public void backwardWithoutInputGradient(final INDArray dy, final StepContext ctx) {
+    if (weightGradientOnly == null) {
+      backward(dy, ctx);
+      return;
+    }
+    final Buffers b = buffers.get((int) dy.size(0));
+    weightGradientOnly.compute(b.input, dy, weightGrad, biasGrad);
+    lastBackwardSkippedInputGradient = true;
+  }
+
+  /**
+   * Whether the last backward computed only the parameter gradients ({@link ConvWeightGradient})
+   * rather than running {@code conv2d_bp}; for the profile's op table.
+   */
+  boolean lastBackwardSkippedInputGradient() {
+    return lastBackwardSkippedInputGradient;
   }
 
   /** Preallocated output and input-gradient buffers for one batch size. */

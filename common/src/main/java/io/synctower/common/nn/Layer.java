@@ -58,6 +58,16 @@ public interface Layer {
    */
   INDArray backward(INDArray dy, StepContext ctx);
 
+  /**
+   * Backward pass for a caller that does not need dL/dx: writes the parameter gradients like {@link
+   * #backward} and nothing else is promised. {@link Model#backward} calls it for its first layer
+   * that runs backward, whose input gradient nobody reads; a layer overrides it where skipping
+   * dL/dx saves work ({@link Conv2D}). The default runs {@link #backward}.
+   */
+  default void backwardWithoutInputGradient(final INDArray dy, final StepContext ctx) {
+    backward(dy, ctx);
+  }
+
   /** Whether any of this layer's parameters are trained. */
   default boolean hasTrainableParameters() {
     for (final ParamSpec s : tensors()) {

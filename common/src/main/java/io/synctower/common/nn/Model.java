@@ -209,14 +209,20 @@ public final class Model {
   /**
    * Backward pass from dL/dlogits (which may be overwritten); writes {@link #gradients()}. Stops at
    * the first layer with trainable parameters: a frozen prefix (a pretrained backbone) costs no
-   * backward work.
+   * backward work, and that first layer computes no dL/dx ({@link
+   * Layer#backwardWithoutInputGradient}).
    */
   public void backward(final INDArray dLogits, final StepContext ctx) {
     final LayerTimer t = timer;
     INDArray d = dLogits;
     for (int i = layers.size() - 1; i >= firstLayerNeedingGradient; i--) {
       final long start = t == null ? 0 : System.nanoTime();
-      d = layers.get(i).backward(d, ctx);
+      if (i > firstLayerNeedingGradient) {
+        d = layers.get(i).backward(d, ctx);
+      } else {
+        // Its dL/dx would go to no one: only the parameter gradients.
+        layers.get(i).backwardWithoutInputGradient(d, ctx);
+      }
       if (t != null) {
         t.backwardDone(i, System.nanoTime() - start);
       }

@@ -16,7 +16,10 @@ import org.nd4j.linalg.api.buffer.DataType;
  * ones ({@link io.synctower.common.bn.ChannelSums}), so they run where {@code matmul} runs. Running
  * a step with {@code DNNL_VERBOSE=1} (oneDNN prints one {@code dnnl_verbose,exec,...} line per
  * primitive it runs) confirms the oneDNN rows on a given machine; the README's "Performance"
- * section shows such a check.
+ * section shows such a check. One row follows the run: a {@link Conv2D} that is the model's first
+ * layer running backward, with few input channels, computes only its weight gradient ({@link
+ * ConvWeightGradient}: libnd4j strided copies, then one GEMM), which the row names once that
+ * backward has run.
  */
 public final class OpEngines {
   /**
@@ -55,7 +58,10 @@ public final class OpEngines {
         nativeBuild != null && nativeBuild.startsWith("-onednn") && dtype == DataType.FLOAT;
     final String ops = opsOf(layer, backward);
     final String engine;
-    if (layer instanceof Conv2D) {
+    if (layer instanceof Conv2D conv && backward && conv.lastBackwardSkippedInputGradient()) {
+      // ConvWeightGradient: strided copies (im2col by views), then one GEMM.
+      engine = LOOPS + " + " + (onednn ? ONEDNN : BLAS);
+    } else if (layer instanceof Conv2D) {
       engine = onednn ? ONEDNN : "libnd4j im2col + " + BLAS;
     } else if (layer instanceof Dense) {
       // The GEMMs, then the bias add (forward) or the bias gradient's column sum (backward).
@@ -78,7 +84,10 @@ public final class OpEngines {
   }
 
   private static String opsOf(final Layer layer, final boolean backward) {
-    if (layer instanceof Conv2D) {
+    if (layer instanceof Conv2D conv) {
+      if (backward && conv.lastBackwardSkippedInputGradient()) {
+        return "assign(im2col)+matmul";
+      }
       return backward ? "conv2d_bp" : "conv2d";
     }
     if (layer instanceof Dense) {

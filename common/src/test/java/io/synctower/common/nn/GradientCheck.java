@@ -83,6 +83,29 @@ public final class GradientCheck {
     return worst;
   }
 
+  /**
+   * Checks the trainable parameters' gradients that {@link Model#backward} writes (the path a
+   * training step runs, where the first layer computes no dL/dx) against finite differences;
+   * asserts each relative error is at most {@code tolerance} and returns the worst.
+   */
+  public static double checkModelBackward(
+      final Model model, final INDArray x, final StepContext ctx, final double tolerance) {
+    final INDArray projection = random(99, model.forward(x, ctx).shape());
+    model.backward(projection.dup(), ctx);
+    final INDArray analyticParams = model.gradients().dup();
+    double worst = 0;
+    for (final Model.Tensor t : model.tensors()) {
+      if (t.spec().kind() != ParamSpec.Kind.PARAMETER || !t.spec().trainable()) {
+        continue;
+      }
+      final INDArray numericT = numeric(model, x, t.flat(), ctx, projection);
+      final double e = relativeError(slice(model, analyticParams, t), numericT);
+      assertTrue(e <= tolerance, "dL/d(" + t.key() + ") relative error " + e + " > " + tolerance);
+      worst = Math.max(worst, e);
+    }
+    return worst;
+  }
+
   private static INDArray slice(final Model model, final INDArray grads, final Model.Tensor t) {
     long offset = 0;
     for (final Model.Tensor other : model.tensors()) {
