@@ -45,7 +45,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * in the layer's type, blocks added in float64) rather than a column reduction, which in ND4J never
  * reaches BLAS or oneDNN; the element-wise passes work in the layer's type on preallocated buffers
  * (no float64 copies of the activations). A training forward makes three sum passes (sum; centred
- * sum; centred sum of squares) and the backward two (sum dy; sum dy x_hat).
+ * sum; centred sum of squares) and the backward two (sum dy; sum dy x_hat). In float32 the
+ * per-channel affine maps (x_hat, y; the x_hat term of dx; the frozen/inference y) are one fused
+ * pass each ({@link FusedAffine}, oneDNN on the CPU backend) instead of two to four broadcast ops.
  *
  * <p>Update ops, by construction: every training forward adds this tower's partials to the model's
  * union-statistics buffer; the step reduces that buffer over all towers (it rides along with the
