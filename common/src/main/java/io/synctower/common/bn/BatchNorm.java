@@ -45,7 +45,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * in the layer's type, blocks added in float64) rather than a column reduction, which in ND4J never
  * reaches BLAS or oneDNN; the element-wise passes work in the layer's type on preallocated buffers
  * (no float64 copies of the activations). A training forward makes three sum passes (sum; centred
- * sum; centred sum of squares) and the backward two (sum dy; sum dy x_hat).
+ * sum; centred sum of squares) and the backward two (sum dy; sum dy x_hat). In float32 the
+ * per-channel affine maps (x_hat, y; the x_hat term of dx; the frozen/inference y) are one fused
+ * pass each ({@link FusedAffine}, oneDNN on the CPU backend) instead of two to four broadcast ops.
  *
  * <p>Update ops, by construction: every training forward adds this tower's partials to the model's
  * union-statistics buffer; the step reduces that buffer over all towers (it rides along with the
@@ -67,6 +69,14 @@ public final class BatchNorm implements Layer {
   private final boolean trainable;
   private final DataType dtype;
   private final PerBatchSize<Buffers> buffers;
+
+  /**
+   * Whether the element-wise maps run as single fused passes ({@link FusedAffine}): float32 only,
+   * where libnd4j hands them to oneDNN; float64 keeps the broadcast ops (exact, and faster there).
+   */
+  private final boolean fused;
+
+  private final FusedAffine affine;
 
   private INDArray gamma;
   private INDArray beta;
@@ -100,6 +110,21 @@ public final class BatchNorm implements Layer {
       final double epsilon,
       final boolean trainable,
       final DataType dtype) {
+    this(name, in, decay, epsilon, trainable, dtype, dtype == DataType.FLOAT);
+  }
+
+  /**
+   * As the public constructor, choosing whether the float32 element-wise maps run fused (tests
+   * compare both).
+   */
+  BatchNorm(
+      final String name,
+      final Shape in,
+      final double decay,
+      final double epsilon,
+      final boolean trainable,
+      final DataType dtype,
+      final boolean fusedPasses) {
     if (in.rank() != 1 && !in.isImage()) {
       throw new ShapeException(name, "batchnorm needs an image (C,H,W) or a vector, got " + in);
     }
@@ -118,6 +143,8 @@ public final class BatchNorm implements Layer {
     this.trainable = trainable;
     this.dtype = dtype;
     this.buffers = new PerBatchSize<>(Buffers::new);
+    this.fused = fusedPasses && dtype == DataType.FLOAT;
+    this.affine = fused ? new FusedAffine() : null;
     this.shift = new double[channels];
     this.gammaHost = new double[channels];
     this.sums = new double[channels];
@@ -272,6 +299,18 @@ public final class BatchNorm implements Layer {
       }
       Vectors.write(coefficientA, b.vectorA);
       Vectors.write(coefficientB, b.vectorB);
+      if (usesFusedOps()) {
+        // x_hat = (x - center) * invStd and y = (x - center) * (gamma invStd) + beta, each one
+        // pass from x, with the scales computed in float64 and rounded once.
+        for (int c = 0; c < channels; c++) {
+          coefficientC[c] = gammaHost[c] * invStd[c];
+        }
+        Vectors.write(coefficientC, b.vectorC);
+        final INDArray x4 = rowsOf(asRows4(x2), r0, r1);
+        affine.apply(x4, b.vectorB, b.vectorA, b.zeros, rowsOf(b.xhat4, r0, r1));
+        affine.apply(x4, b.vectorB, b.vectorC, beta, rowsOf(b.y4, r0, r1));
+        continue;
+      }
       final INDArray xhat = rowsOf(b.xhat, r0, r1);
       final INDArray y = rowsOf(b.y2, r0, r1);
       // (x - mean) first, then scale: folding into x * a + b cancels in float32 for large means.
@@ -313,9 +352,24 @@ public final class BatchNorm implements Layer {
       coefficientB[c] = betaHost[c] - shift[c] * scale;
     }
     Vectors.write(coefficientA, b.vectorA);
+    if (usesFusedOps() && movingMean.dataType() == dtype) {
+      // One pass, y = (x - moving mean) * a + beta: no cancellation for large means either.
+      affine.apply(asRows4(x2), movingMean, b.vectorA, beta, b.y4);
+      return;
+    }
     Vectors.write(coefficientB, b.vectorB);
     Nd4j.exec(new BroadcastMulOp(x2, b.vectorA, b.y2, 1));
     b.y2.addiRowVector(b.vectorB);
+  }
+
+  /** Whether this call can use the fused passes (float32, parameters in the layer's type). */
+  private boolean usesFusedOps() {
+    return fused && gamma.dataType() == dtype && beta.dataType() == dtype;
+  }
+
+  /** A {@code [rows, C]} matrix as the {@code [rows, 1, 1, C]} view {@link FusedAffine} takes. */
+  private INDArray asRows4(final INDArray m) {
+    return m.reshape('c', m.size(0), 1, 1, channels);
   }
 
   /** {@code value} rounded to this layer's type (the identity for float64). */
@@ -323,11 +377,18 @@ public final class BatchNorm implements Layer {
     return dtype == DataType.DOUBLE ? value : (double) (float) value;
   }
 
-  /** Rows {@code [r0, r1)} of a {@code [rows, C]} matrix, as a view. */
+  /** Rows {@code [r0, r1)} of a {@code [rows, C]} or {@code [rows, 1, 1, C]} array, as a view. */
   private static INDArray rowsOf(final INDArray m, final long r0, final long r1) {
-    return r0 == 0 && r1 == m.size(0)
-        ? m
-        : m.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all());
+    if (r0 == 0 && r1 == m.size(0)) {
+      return m;
+    }
+    return m.rank() == 2
+        ? m.get(NDArrayIndex.interval(r0, r1), NDArrayIndex.all())
+        : m.get(
+            NDArrayIndex.interval(r0, r1),
+            NDArrayIndex.all(),
+            NDArrayIndex.all(),
+            NDArrayIndex.all());
   }
 
   @Override
@@ -378,9 +439,23 @@ public final class BatchNorm implements Layer {
         coefficientC[c] = m > 0 ? -a * partialsHost[1 + channels + c] / m : 0;
       }
       Vectors.write(coefficientA, b.vectorA);
+      final INDArray dxg = rowsOf(b.dx2, r0, r1);
+      if (usesFusedOps()) {
+        // dx = a * (dy - sum(dy)/m - x_hat * sum(dy x_hat)/m): the bracket's x_hat term in one
+        // fused pass, then + dy and * a (three passes instead of four).
+        for (int c = 0; c < channels; c++) {
+          coefficientB[c] = m > 0 ? -partialsHost[1 + c] / m : 0;
+          coefficientC[c] = m > 0 ? -partialsHost[1 + channels + c] / m : 0;
+        }
+        Vectors.write(coefficientB, b.vectorB);
+        Vectors.write(coefficientC, b.vectorC);
+        affine.apply(rowsOf(b.xhat4, r0, r1), b.zeros, b.vectorC, b.vectorB, rowsOf(b.dx4, r0, r1));
+        dxg.addi(dyg);
+        dxg.muliRowVector(b.vectorA);
+        continue;
+      }
       Vectors.write(coefficientB, b.vectorB);
       Vectors.write(coefficientC, b.vectorC);
-      final INDArray dxg = rowsOf(b.dx2, r0, r1);
       // dx = (x_hat * c + b) + dy * a, the caller's dy left untouched.
       Nd4j.exec(new BroadcastMulOp(xhat, b.vectorC, dxg, 1));
       dxg.addiRowVector(b.vectorB);
@@ -474,6 +549,10 @@ public final class BatchNorm implements Layer {
     final INDArray vectorA = Nd4j.create(dtype, channels);
     final INDArray vectorB = Nd4j.create(dtype, channels);
     final INDArray vectorC = Nd4j.create(dtype, channels);
+    final INDArray zeros = Nd4j.create(dtype, channels);
+    final INDArray xhat4;
+    final INDArray y4;
+    final INDArray dx4;
     double[][] groupMean = new double[0][];
     double[][] groupInvStd = new double[0][];
     double[] groupCount = new double[0];
@@ -488,6 +567,9 @@ public final class BatchNorm implements Layer {
       dx2 = dx.reshape('c', rows, channels);
       xhat = Nd4j.create(dtype, rows, channels);
       work = Nd4j.create(dtype, rows, channels);
+      xhat4 = xhat.reshape('c', rows, 1, 1, channels);
+      y4 = y2.reshape('c', rows, 1, 1, channels);
+      dx4 = dx2.reshape('c', rows, 1, 1, channels);
     }
 
     /** The GEMM sums for a group of {@code rows} rows (the whole shard, or a ghost batch). */
