@@ -11,15 +11,16 @@ import org.nd4j.linalg.api.buffer.DataType;
  * to oneDNN primitives for float32; oneDNN 2.5 has no float64 kernels, so float64 falls back to
  * libnd4j's generic code, as everything does on the plain build: im2col plus a BLAS GEMM (OpenBLAS)
  * for convolutions, OpenBLAS for {@code matmul}, libnd4j's own OpenMP loops for pooling.
- * Element-wise ops (ReLU, BatchNorm's normalize and gradient passes, dropout's multiply, flatten's
- * copy) are libnd4j loops on every build; BatchNorm's per-channel sums are GEMMs with a column of
- * ones ({@link io.synctower.common.bn.ChannelSums}), so they run where {@code matmul} runs. Running
- * a step with {@code DNNL_VERBOSE=1} (oneDNN prints one {@code dnnl_verbose,exec,...} line per
- * primitive it runs) confirms the oneDNN rows on a given machine; the README's "Performance"
- * section shows such a check. One row follows the run: a {@link Conv2D} that is the model's first
- * layer running backward, with few input channels, computes only its weight gradient ({@link
- * ConvWeightGradient}: libnd4j strided copies, then one GEMM), which the row names once that
- * backward has run.
+ * Element-wise ops (ReLU, BatchNorm's gradient passes, dropout's multiply, flatten's copy) are
+ * libnd4j loops on every build (in float32 BatchNorm's per-channel maps run as libnd4j's {@code
+ * batchnorm} op, oneDNN on the {@code -onednn} builds); BatchNorm's per-channel sums are GEMMs with
+ * a column of ones ({@link io.synctower.common.bn.ChannelSums}), so they run where {@code matmul}
+ * runs. Running a step with {@code DNNL_VERBOSE=1} (oneDNN prints one {@code dnnl_verbose,exec,...}
+ * line per primitive it runs) confirms the oneDNN rows on a given machine; the README's
+ * "Performance" section shows such a check. One row follows the run: a {@link Conv2D} that is the
+ * model's first layer running backward, with few input channels, computes only its weight gradient
+ * ({@link ConvWeightGradient}: libnd4j strided copies, then one GEMM), which the row names once
+ * that backward has run.
  */
 public final class OpEngines {
   /**
@@ -52,11 +53,11 @@ public final class OpEngines {
       final boolean cpu,
       final boolean backward) {
     if (!cpu) {
-      return new Engine(opsOf(layer, backward), "CUDA (not broken down)");
+      return new Engine(opsOf(layer, dtype, backward), "CUDA (not broken down)");
     }
     final boolean onednn =
         nativeBuild != null && nativeBuild.startsWith("-onednn") && dtype == DataType.FLOAT;
-    final String ops = opsOf(layer, backward);
+    final String ops = opsOf(layer, dtype, backward);
     final String engine;
     if (layer instanceof Conv2D conv && backward && conv.lastBackwardSkippedInputGradient()) {
       // ConvWeightGradient: strided copies (im2col by views), then one GEMM.
@@ -74,8 +75,12 @@ public final class OpEngines {
       engine = "none";
     } else if (layer instanceof BatchNorm) {
       // The per-channel sums as GEMMs (float32 blocks, their sums added by a float64 GEMM, which
-      // oneDNN 2.5 cannot run), then element-wise passes.
-      engine = (onednn ? ONEDNN + "/" + BLAS : BLAS) + " gemm + " + LOOPS;
+      // oneDNN 2.5 cannot run), then element-wise passes: in float32 the per-channel maps are
+      // libnd4j's batchnorm op (FusedAffine), which oneDNN runs on the -onednn builds.
+      engine =
+          (onednn ? ONEDNN + "/" + BLAS : BLAS)
+              + " gemm + "
+              + (onednn ? ONEDNN + " batchnorm + " + LOOPS : LOOPS);
     } else {
       // Relu, Flatten.
       engine = LOOPS;
@@ -83,7 +88,7 @@ public final class OpEngines {
     return new Engine(ops, engine);
   }
 
-  private static String opsOf(final Layer layer, final boolean backward) {
+  private static String opsOf(final Layer layer, final DataType dtype, final boolean backward) {
     if (layer instanceof Conv2D conv) {
       if (backward && conv.lastBackwardSkippedInputGradient()) {
         return "assign(im2col)+matmul";
@@ -97,7 +102,8 @@ public final class OpEngines {
       return backward ? "maxpool2d_bp" : "maxpool2d";
     }
     if (layer instanceof Relu) {
-      return backward ? "relu_bp" : "relu";
+      // Backward: step(x) into dx, then dx *= dy (libnd4j's relu_bp measured 3-5x slower).
+      return backward ? "step+multiply" : "relu";
     }
     if (layer instanceof Dropout) {
       return "multiply";
@@ -109,7 +115,9 @@ public final class OpEngines {
       return "view";
     }
     if (layer instanceof BatchNorm) {
-      return "gemm(sums)+elementwise";
+      return dtype == DataType.FLOAT
+          ? "gemm(sums)+batchnorm(maps)+elementwise"
+          : "gemm(sums)+elementwise";
     }
     return "unknown";
   }
