@@ -16,8 +16,8 @@ import org.nd4j.nativeblas.NativeOpsHolder;
  *       later, and no other thread's. libnd4j's {@code setOmpNumThreads} / {@code ompGetMaxThreads}
  *       are exactly {@code omp_set_num_threads} / {@code omp_get_max_threads} (checked in the
  *       1.0.0-M2.1 binary), so {@link #limitCurrentThread} sizes one tower thread's ops.
- *   <li>OpenBLAS (pthreads build, for GEMM): one thread count for the whole process; its threaded
- *       GEMM takes a process-wide lock, so towers that each ask for all cores queue for it.
+ *   <li>OpenBLAS (pthreads build, for GEMM): one thread count for the whole process, so the towers
+ *       of one JVM can only share it.
  * </ul>
  *
  * <p>Results depend on the OpenMP team size: measured on the quick start (float32 and float64),

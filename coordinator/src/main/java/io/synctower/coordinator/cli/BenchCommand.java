@@ -150,6 +150,7 @@ final class BenchCommand implements Runnable {
       final LayerProfile layerTimes =
           profile ? new LayerProfile(model.layers().size(), iterations) : null;
       model.timeLayers(layerTimes);
+      final long cpu0 = ProcessCpu.nanos();
       for (int i = 0; i < iterations; i++) {
         if (layerTimes != null) {
           layerTimes.beginStep();
@@ -173,6 +174,7 @@ final class BenchCommand implements Runnable {
           stepsSinceReport = 0;
         }
       }
+      final long cpu = ProcessCpu.nanos() - cpu0;
       final double median = total.getPercentile(50);
       System.out.printf(
           Locale.ROOT,
@@ -184,6 +186,7 @@ final class BenchCommand implements Runnable {
           forward.getPercentile(50),
           backward.getPercentile(50),
           optimizer.getPercentile(50));
+      ProcessCpu.print(System.out, cpu, iterations, n);
       model.timeLayers(null);
       if (layerTimes != null) {
         printProfile(model, layerTimes, loaded, forward, backward);

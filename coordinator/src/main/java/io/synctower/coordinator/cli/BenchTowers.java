@@ -140,6 +140,7 @@ final class BenchTowers {
     final DescriptiveStatistics allReduce = new DescriptiveStatistics();
     final DescriptiveStatistics optimizer = new DescriptiveStatistics();
     out.printf(Locale.ROOT, "%8s %12s %16s%n", "step", "ms/step", "process RSS MiB");
+    final long cpu0 = ProcessCpu.nanos();
     for (int i = 0; i < iterations; i++) {
       final long t0 = System.nanoTime();
       final StepResult r = step(warmup + i);
@@ -158,6 +159,7 @@ final class BenchTowers {
             Pointer.physicalBytes() / 1048576.0);
       }
     }
+    final long cpu = ProcessCpu.nanos() - cpu0;
     final double median = total.getPercentile(50);
     out.printf(
         Locale.ROOT,
@@ -172,6 +174,7 @@ final class BenchTowers {
         bnReduce.getPercentile(50),
         allReduce.getPercentile(50),
         optimizer.getPercentile(50));
+    ProcessCpu.print(out, cpu, iterations, batch);
     return 0;
   }
 

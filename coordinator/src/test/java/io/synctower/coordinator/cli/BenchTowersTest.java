@@ -42,6 +42,7 @@ class BenchTowersTest {
     assertTrue(run.out().contains("bn " + (sync ? "sync" : "local")), run.out());
     assertTrue(run.out().contains("all-reduce"), run.out());
     assertTrue(run.out().contains("samples/s"), run.out());
+    assertTrue(run.out().contains("process CPU: "), run.out());
   }
 
   @Test
