@@ -5,6 +5,7 @@ import io.synctower.common.config.ConfigException;
 import io.synctower.worker.transport.AeronCollective;
 import java.util.List;
 import java.util.Map;
+import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Whether and in what buckets a tower's gradient all-reduce overlaps its backward pass ({@link
@@ -12,6 +13,11 @@ import java.util.Map;
  * sending is real work that can hide behind compute; off for towers that are threads of one JVM,
  * whose all-reduce is a few memory passes that only compete with backward for the same cores. The
  * bits of the result are the same either way.
+ *
+ * <p>CPU backend only: on CUDA an array's host and device copies are tracked per buffer, and a
+ * communication thread that syncs and tags the gradient buffer's host copy while the tower's thread
+ * writes other layers' gradients on the device would lose one side's writes; there {@link Tower}
+ * keeps the one-round step whatever is asked ({@link #possible}).
  *
  * <p>{@value #ENV} overrides the default in every process that reads it (worker processes inherit
  * it from {@code launch}): the bucket size in MiB (a decimal, e.g. {@code 0.5}), {@code 0} for one
@@ -42,6 +48,12 @@ public final class AllReduceOverlap {
       return parseMiB(value.trim());
     }
     return world instanceof AeronCollective ? PROCESS_BUCKET_BYTES : 0;
+  }
+
+  /** Whether this JVM's ND4J backend keeps arrays in host memory only (the CPU backend). */
+  public static boolean possible() {
+    return "org.nd4j.linalg.cpu.nativecpu.CpuBackend"
+        .equals(Nd4j.getBackend().getClass().getName());
   }
 
   static long parseMiB(final String value) {

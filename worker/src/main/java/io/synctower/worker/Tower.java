@@ -69,8 +69,9 @@ public final class Tower {
 
   /**
    * A tower of a data-parallel group whose gradient all-reduce overlaps backward in buckets of
-   * {@code bucketBytes} ({@link GradientBuckets}), or, with 0, runs in one round after backward.
-   * Either way the results are bit for bit the same.
+   * {@code bucketBytes} ({@link GradientBuckets}), or, with 0, runs in one round after backward
+   * (also with one tower, a plan of one bucket, or on the CUDA backend: {@link
+   * AllReduceOverlap#possible}). Either way the results are bit for bit the same.
    */
   public Tower(
       final Model model,
@@ -87,7 +88,7 @@ public final class Tower {
           "bucketBytes must be 0 (no overlap) or positive, got " + bucketBytes);
     }
     final GradientBuckets plan =
-        bucketBytes > 0 && world.size() > 1
+        bucketBytes > 0 && world.size() > 1 && AllReduceOverlap.possible()
             ? new GradientBuckets(model, world, bucketBytes, "tower-" + world.rank())
             : null;
     // One bucket would leave after backward anyway: the single round then costs less (no thread
