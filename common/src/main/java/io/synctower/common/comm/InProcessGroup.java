@@ -166,7 +166,6 @@ public final class InProcessGroup {
 
   private final class Member implements Collective {
     private final int rank;
-    private final INDArray[] single = new INDArray[1];
 
     Member(final int rank) {
       this.rank = rank;
@@ -196,12 +195,9 @@ public final class InProcessGroup {
     @Override
     public void allReduceSumRange(final INDArray buffer, final long from, final long to) {
       Chunks.checkRange(buffer.length(), from, to);
-      single[0] = buffer;
-      try {
-        reduce(single, from, to);
-      } finally {
-        single[0] = null;
-      }
+      // A fresh array, not a reused one: a member that fails validation returns while the others
+      // may still read what it published.
+      reduce(new INDArray[] {buffer}, from, to);
     }
 
     /**
