@@ -2,17 +2,17 @@ package io.synctower.worker;
 
 import io.synctower.common.comm.Collective;
 import io.synctower.common.config.ConfigException;
+import io.synctower.worker.transport.AeronCollective;
 import java.util.List;
 import java.util.Map;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
  * Whether and in what buckets a tower's gradient all-reduce overlaps its backward pass ({@link
- * GradientBuckets}): 1 MiB buckets for worker processes ({@code AeronCollective}) and for towers
- * that are threads of one JVM ({@code InProcessGroup}) alike. Measured on seed 000's captcha model,
- * 2 towers, 2 cores (README "Worker processes and hosts"): the gradient all-reduce the step waits
- * for fell from 78-233 ms to 5-12 ms with processes and from 82-467 ms to 15-32 ms with threads,
- * without slowing backward. The bits of the result are the same either way.
+ * GradientBuckets}), per transport: on for worker processes (an {@link AeronCollective}), where
+ * sending is real work that can hide behind compute; off for towers that are threads of one JVM,
+ * whose all-reduce is a few memory passes that only compete with backward for the same cores. The
+ * bits of the result are the same either way.
  *
  * <p>CPU backend only: on CUDA an array's host and device copies are tracked per buffer, and a
  * communication thread that syncs and tags the gradient buffer's host copy while the tower's thread
@@ -28,19 +28,16 @@ public final class AllReduceOverlap {
   public static final String ENV = "SYNCTOWER_ALLREDUCE_BUCKET_MB";
 
   /**
-   * Default bucket size. PyTorch DDP caps buckets at 25 MB (its first at 1 MB), but SyncTower's
-   * models are small: the quick start's gradients are 0.35 MiB and seed 000's captcha model's 5.2
-   * MiB, so 25 MiB would be one bucket after backward, i.e. no overlap. 1 MiB gives the captcha
-   * model 5-6 buckets; measured in README "Worker processes and hosts".
+   * Bucket size for worker processes. PyTorch DDP caps buckets at 25 MB (its first at 1 MB), but
+   * SyncTower's models are small: the quick start's gradients are 0.35 MiB and seed 000's captcha
+   * model's 5.2 MiB, so 25 MiB would be one bucket after backward, i.e. no overlap. 1 MiB gives the
+   * captcha model 5-6 buckets; measured in README "Worker processes and hosts".
    */
-  public static final long DEFAULT_BUCKET_BYTES = 1L << 20;
+  public static final long PROCESS_BUCKET_BYTES = 1L << 20;
 
   private AllReduceOverlap() {}
 
-  /**
-   * The bucket size in bytes for a tower reducing over {@code world} (any transport today: the
-   * parameter keeps the choice per transport open); 0 for no overlap.
-   */
+  /** The bucket size in bytes for a tower reducing over {@code world}; 0 for no overlap. */
   public static long forWorld(final Collective world) {
     return forWorld(world, System.getenv());
   }
@@ -50,7 +47,7 @@ public final class AllReduceOverlap {
     if (value != null && !value.isBlank()) {
       return parseMiB(value.trim());
     }
-    return DEFAULT_BUCKET_BYTES;
+    return world instanceof AeronCollective ? PROCESS_BUCKET_BYTES : 0;
   }
 
   /** Whether this JVM's ND4J backend keeps arrays in host memory only (the CPU backend). */

@@ -155,9 +155,9 @@ class GradientBucketsTest {
   }
 
   @Test
-  void theDefaultShouldBeOneMibAndTheEnvironmentShouldOverrideIt() {
+  void theDefaultShouldBeOffForThreadsAndTheEnvironmentShouldOverrideIt() {
     final InProcessGroup two = new InProcessGroup(2);
-    assertEquals(1L << 20, AllReduceOverlap.forWorld(two.member(0), Map.of()));
+    assertEquals(0, AllReduceOverlap.forWorld(two.member(0), Map.of()));
     assertEquals(
         1L << 19, AllReduceOverlap.forWorld(two.member(0), Map.of(AllReduceOverlap.ENV, "0.5")));
     assertEquals(0, AllReduceOverlap.forWorld(two.member(0), Map.of(AllReduceOverlap.ENV, "0")));
