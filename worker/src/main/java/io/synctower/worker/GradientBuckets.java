@@ -22,7 +22,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * {@link #await} returns when all of it is reduced, and only then does the step apply anything.
  *
  * <pre>{@code
- * GradientBuckets buckets = new GradientBuckets(model, world, 25 << 20, "tower-0");
+ * GradientBuckets buckets = new GradientBuckets(model, world, 1 << 20, "tower-0");
  * // each step, on the tower's thread:
  * buckets.beginStep();
  * model.backward(dLogits, ctx, buckets.layerDone());  // buckets leave during backward
@@ -51,12 +51,6 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * Nothing is allocated per step.
  */
 public final class GradientBuckets {
-  /**
-   * Default bucket size: PyTorch DDP's {@code bucket_cap_mb=25}. Smaller buckets start sending
-   * sooner but pay one round trip each; see README "Worker processes and hosts".
-   */
-  public static final long DEFAULT_BUCKET_BYTES = 25L << 20;
-
   /** Seconds the communication thread waits for work before it ends (restarted on demand). */
   static final long IDLE_EXIT_SECONDS = 10;
 
