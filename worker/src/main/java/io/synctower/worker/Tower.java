@@ -46,6 +46,8 @@ public final class Tower {
   // One float64 flag reduced with the gradients: > 0 after the all-reduce when any tower's loss or
   // gradients were non-finite, so every tower takes the same decision without another round.
   private final INDArray nonFiniteTowers = Nd4j.zeros(DataType.DOUBLE, 1);
+  // Null: one round after backward. Otherwise the gradients leave in buckets during backward.
+  private final GradientBuckets buckets;
 
   /** A tower training alone (no collective). */
   public Tower(final Model model, final SoftmaxCrossEntropy loss, final Optimizer optimizer) {
@@ -54,17 +56,49 @@ public final class Tower {
 
   /**
    * A tower of a data-parallel group: {@code world} (all towers) reduces the gradients and BN union
-   * statistics every step. SyncBN's group reducer travels in each step's {@link StepContext}.
+   * statistics every step, overlapped with backward as {@link AllReduceOverlap#forWorld} decides
+   * for this collective. SyncBN's group reducer travels in each step's {@link StepContext}.
    */
   public Tower(
       final Model model,
       final SoftmaxCrossEntropy loss,
       final Optimizer optimizer,
       final Collective world) {
+    this(model, loss, optimizer, world, AllReduceOverlap.forWorld(world));
+  }
+
+  /**
+   * A tower of a data-parallel group whose gradient all-reduce overlaps backward in buckets of
+   * {@code bucketBytes} ({@link GradientBuckets}), or, with 0, runs in one round after backward
+   * (also with one tower, a plan of one bucket, or on the CUDA backend: {@link
+   * AllReduceOverlap#possible}). Either way the results are bit for bit the same.
+   */
+  public Tower(
+      final Model model,
+      final SoftmaxCrossEntropy loss,
+      final Optimizer optimizer,
+      final Collective world,
+      final long bucketBytes) {
     this.model = Objects.requireNonNull(model, "model");
     this.loss = Objects.requireNonNull(loss, "loss");
     this.optimizer = Objects.requireNonNull(optimizer, "optimizer");
     this.world = Objects.requireNonNull(world, "world");
+    if (bucketBytes < 0) {
+      throw new IllegalArgumentException(
+          "bucketBytes must be 0 (no overlap) or positive, got " + bucketBytes);
+    }
+    final GradientBuckets plan =
+        bucketBytes > 0 && world.size() > 1 && AllReduceOverlap.possible()
+            ? new GradientBuckets(model, world, bucketBytes, "tower-" + world.rank())
+            : null;
+    // One bucket would leave after backward anyway: the single round then costs less (no thread
+    // hand-off, no extra round for the flag).
+    this.buckets = plan != null && plan.bucketCount() > 1 ? plan : null;
+  }
+
+  /** The gradient buckets of this tower's steps, or null when the all-reduce is one round. */
+  GradientBuckets buckets() {
+    return buckets;
   }
 
   public Model model() {
@@ -89,6 +123,9 @@ public final class Tower {
     final SoftmaxCrossEntropy.Result metrics;
     final long t1;
     final long bn1;
+    if (buckets != null) {
+      buckets.beginStep();
+    }
     if (x == null || x.size(0) == 0) {
       model.joinStepWithoutSamples(ctx);
       metrics = EMPTY;
@@ -99,16 +136,32 @@ public final class Tower {
       metrics = loss.evaluate(logits, labels, ctx.globalBatch());
       t1 = System.nanoTime();
       bn1 = TimedStatsReducer.elapsedNanos(ctx.reducer());
-      model.backward(loss.gradient().reshape('c', logits.shape()), ctx);
+      // With buckets, the gradients of the layers already done travel while earlier layers run.
+      model.backward(
+          loss.gradient().reshape('c', logits.shape()),
+          ctx,
+          buckets == null ? null : buckets.layerDone());
+    }
+    final boolean localNonFinite;
+    if (buckets == null) {
+      localNonFinite = !Double.isFinite(metrics.lossSum()) || NonFinite.any(model.gradients());
+    } else {
+      buckets.finishBackward(); // what is left (frozen prefix, or all of an empty shard's zeros)
+      localNonFinite = !Double.isFinite(metrics.lossSum()) || buckets.localNonFinite();
     }
     final long t2 = System.nanoTime();
     final long bn2 = TimedStatsReducer.elapsedNanos(ctx.reducer());
-    final boolean localNonFinite =
-        !Double.isFinite(metrics.lossSum()) || NonFinite.any(model.gradients());
     nonFiniteTowers.putScalar(0, localNonFinite ? 1.0 : 0.0);
     // Gradients are already scaled by 1/(global batch): their SUM is the global gradient. The BN
-    // union partials ride in the same round, so the moving statistics see the whole batch.
-    world.allReduceSum(model.gradients(), model.unionStatistics(), nonFiniteTowers);
+    // union partials ride in the same round (or, with buckets, the round after the last bucket),
+    // so the moving statistics see the whole batch. Either way, nothing is applied before every
+    // tower's flag is in: t3 - t2 is the communication the step waits for (exposed).
+    if (buckets == null) {
+      world.allReduceSum(model.gradients(), model.unionStatistics(), nonFiniteTowers);
+    } else {
+      buckets.reduceAfterGradients(model.unionStatistics(), nonFiniteTowers);
+      buckets.await();
+    }
     final long t3 = System.nanoTime();
     final boolean skipped = nonFiniteTowers.getDouble(0) > 0;
     String where = "";

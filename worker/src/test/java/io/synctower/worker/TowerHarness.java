@@ -62,7 +62,8 @@ final class TowerHarness {
       List<double[]> parameters,
       List<double[]> states,
       List<List<Long>> hashesPerStep,
-      long statsReductionsPerStep) {}
+      long statsReductionsPerStep,
+      boolean[] skipped) {}
 
   private TowerHarness() {}
 
@@ -73,10 +74,22 @@ final class TowerHarness {
    * be a property of Adam on a dead parameter, not of the towers.
    */
   static Model model(final boolean frozenFirstBn) {
+    return model(frozenFirstBn, false);
+  }
+
+  /** {@link #model(boolean)}, with conv1 frozen too if {@code frozenConv1}. */
+  static Model model(final boolean frozenFirstBn, final boolean frozenConv1) {
     final List<LayerSpec> specs =
         List.of(
             new LayerSpec.Conv2d(
-                "conv1", 4, 3, 1, Conv2D.Padding.SAME, false, ParamSpec.Init.HE_NORMAL, true),
+                "conv1",
+                4,
+                3,
+                1,
+                Conv2D.Padding.SAME,
+                false,
+                ParamSpec.Init.HE_NORMAL,
+                !frozenConv1),
             new LayerSpec.BatchNorm("bn1", Double.NaN, Double.NaN, !frozenFirstBn),
             new LayerSpec.Relu("relu1"),
             new LayerSpec.MaxPool("pool1", 2, 2),
@@ -128,8 +141,27 @@ final class TowerHarness {
    * sees the same scaled rows as the N-tower run).
    */
   static Outcome run(final Setup s, final int layoutTowers) throws Exception {
+    final InProcessGroup world = new InProcessGroup(s.towers());
+    return run(s, layoutTowers, new Variant(world::member, -1, -1, false));
+  }
+
+  /**
+   * How a run differs from the default: tower r reduces over {@code world.apply(r)}, in gradient
+   * buckets of {@code bucketBytes} ({@code 0}: one round; {@code -1}: the {@link Tower} default for
+   * that collective); at step {@code nanStep} (-1: never) the last tower's shard holds a NaN;
+   * {@code frozenConv1} freezes the first layer, so backward stops before it (a frozen prefix).
+   */
+  record Variant(
+      java.util.function.IntFunction<Collective> world,
+      long bucketBytes,
+      int nanStep,
+      boolean frozenConv1) {}
+
+  static Outcome run(final Setup s, final int layoutTowers, final Variant v) throws Exception {
+    final java.util.function.IntFunction<Collective> world = v.world();
+    final long bucketBytes = v.bucketBytes();
+    final int nanStep = v.nanStep();
     final int n = s.towers();
-    final InProcessGroup world = new InProcessGroup(n);
     final int groupSize = s.syncGroupSize() > 0 ? s.syncGroupSize() : n;
     final InProcessGroup[] syncGroups = new InProcessGroup[n / groupSize];
     for (int g = 0; g < syncGroups.length; g++) {
@@ -140,12 +172,15 @@ final class TowerHarness {
     final List<Recording> optimizers = new ArrayList<>();
     final List<StepContext> contexts = new ArrayList<>();
     for (int r = 0; r < n; r++) {
-      final Model m = model(s.frozenFirstBn());
+      final Model m = model(s.frozenFirstBn(), v.frozenConv1());
       final Recording opt =
           new Recording(s.optimizer().create(m.parameters(), m.trainableRanges()));
       optimizers.add(opt);
+      final SoftmaxCrossEntropy loss = new SoftmaxCrossEntropy(1, CLASSES, DataType.DOUBLE);
       towers.add(
-          new Tower(m, new SoftmaxCrossEntropy(1, CLASSES, DataType.DOUBLE), opt, world.member(r)));
+          bucketBytes < 0
+              ? new Tower(m, loss, opt, world.apply(r))
+              : new Tower(m, loss, opt, world.apply(r), bucketBytes));
       final Collective group = syncGroups[r / groupSize].member(r % groupSize);
       final StatsReducer reducer =
           s.bn() == BnTraining.SYNC
@@ -160,6 +195,7 @@ final class TowerHarness {
     final double[] losses = new double[s.steps()];
     final List<double[]> gradients = new ArrayList<>();
     final List<List<Long>> hashes = new ArrayList<>();
+    final boolean[] skipped = new boolean[s.steps()];
     final ExecutorService pool = Executors.newFixedThreadPool(n);
     try {
       for (int step = 0; step < s.steps(); step++) {
@@ -171,6 +207,9 @@ final class TowerHarness {
           final int size = Shards.size(s.globalBatch(), n, r);
           final INDArray shard =
               size == 0 ? null : x.get(NDArrayIndex.interval(offset, offset + size)).dup();
+          if (step == nanStep && r == n - 1 && shard != null) {
+            shard.putScalar(0, Double.NaN);
+          }
           final int[] shardLabels = new int[size];
           System.arraycopy(labels, offset, shardLabels, 0, size);
           final Tower tower = towers.get(r);
@@ -179,7 +218,9 @@ final class TowerHarness {
         }
         double loss = 0;
         for (final Future<StepResult> f : results) {
-          loss += f.get().metrics().lossSum();
+          final StepResult result = f.get();
+          loss += result.metrics().lossSum();
+          skipped[step] |= result.skipped();
         }
         losses[step] = loss;
         gradients.add(optimizers.get(0).lastGradient);
@@ -199,7 +240,13 @@ final class TowerHarness {
       states.add(t.model().state().toDoubleVector());
     }
     return new Outcome(
-        losses, gradients, params, states, hashes, reductions.get() / Math.max(1, s.steps()) / n);
+        losses,
+        gradients,
+        params,
+        states,
+        hashes,
+        reductions.get() / Math.max(1, s.steps()) / n,
+        skipped);
   }
 
   /** Delegates and keeps a copy of the (reduced) gradient each step applied. */

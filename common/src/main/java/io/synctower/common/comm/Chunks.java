@@ -16,4 +16,29 @@ public final class Chunks {
   public static long start(final long length, final int parts, final int c) {
     return Math.multiplyExact(length, (long) c) / parts;
   }
+
+  /**
+   * Chunk {@code c}'s first element of the whole buffer, cut to the range {@code [from, to)}: the
+   * chunks of {@link io.synctower.common.comm.Collective#allReduceSumRange}. {@code to < 0} means
+   * no range (the plain {@link #start}).
+   */
+  public static long startIn(
+      final long length, final int parts, final int c, final long from, final long to) {
+    final long x = start(length, parts, c);
+    return to < 0 ? x : Math.max(from, Math.min(to, x));
+  }
+
+  /** Throws unless {@code 0 <= from <= to <= length}, naming the range and the length. */
+  public static void checkRange(final long length, final long from, final long to) {
+    if (from < 0 || to < from || to > length) {
+      throw new IllegalArgumentException(
+          "range ["
+              + from
+              + ", "
+              + to
+              + ") of a buffer of length "
+              + length
+              + "; a range needs 0 <= from <= to <= length");
+    }
+  }
 }

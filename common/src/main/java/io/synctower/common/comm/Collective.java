@@ -39,6 +39,22 @@ public interface Collective {
    */
   void allReduceSum(INDArray... buffers);
 
+  /**
+   * Replaces elements {@code [from, to)} of {@code buffer} by their element-wise sum over the
+   * group, each element summed in exactly the order {@link #allReduceSum} gives it on the whole
+   * buffer: the chunks are those of the whole buffer ({@link Chunks} of {@code buffer.length()}),
+   * cut to the range. So a buffer reduced range by range, split anywhere, ends bit for bit as one
+   * {@code allReduceSum(buffer)} leaves it: gradient buckets sent during backward ({@code
+   * io.synctower.worker.GradientBuckets}) rely on it. Elements outside the range are neither read
+   * nor written.
+   *
+   * <p>Every member passes the same range of a buffer of the same length and type.
+   *
+   * @throws IllegalArgumentException on every member if the members' buffers or ranges do not match
+   *     (where the implementation can see it), and at once for a range outside the buffer
+   */
+  void allReduceSumRange(INDArray buffer, long from, long to);
+
   /** Copies {@code root}'s buffer into every other member's buffer. */
   void broadcast(INDArray buffer, int root);
 

@@ -31,6 +31,9 @@ public final class InProcessGroup {
   private final int size;
   private final Phaser phaser;
   private final INDArray[][] published;
+  // Each member's range of allReduceSumRange ({@code [from, to)}); read between barriers only.
+  private final long[] publishedFrom;
+  private final long[] publishedTo;
   private final Member[] members;
   private volatile Throwable abortCause;
 
@@ -55,6 +58,8 @@ public final class InProcessGroup {
           }
         };
     this.published = new INDArray[size][];
+    this.publishedFrom = new long[size];
+    this.publishedTo = new long[size];
     this.members = new Member[size];
     for (int r = 0; r < size; r++) {
       members[r] = new Member(r);
@@ -140,6 +145,25 @@ public final class InProcessGroup {
     }
   }
 
+  private void validateRange() {
+    for (int r = 1; r < size; r++) {
+      if (publishedFrom[r] != publishedFrom[0] || publishedTo[r] != publishedTo[0]) {
+        throw new IllegalArgumentException(
+            "members disagree on the collective: member "
+                + r
+                + " reduces elements ["
+                + publishedFrom[r]
+                + ", "
+                + publishedTo[r]
+                + "), member 0 ["
+                + publishedFrom[0]
+                + ", "
+                + publishedTo[0]
+                + "); every member reduces the same range");
+      }
+    }
+  }
+
   private final class Member implements Collective {
     private final int rank;
 
@@ -159,6 +183,27 @@ public final class InProcessGroup {
 
     @Override
     public void allReduceSum(final INDArray... buffers) {
+      reduce(buffers, 0, -1);
+    }
+
+    /**
+     * {@inheritDoc}
+     *
+     * <p>Member r sums the part of the whole buffer's chunk r that lies in the range, so the
+     * association per element is the one of {@link #allReduceSum}.
+     */
+    @Override
+    public void allReduceSumRange(final INDArray buffer, final long from, final long to) {
+      Chunks.checkRange(buffer.length(), from, to);
+      // A fresh array, not a reused one: a member that fails validation returns while the others
+      // may still read what it published.
+      reduce(new INDArray[] {buffer}, from, to);
+    }
+
+    /**
+     * All of every buffer ({@code from = 0, to = -1}), or {@code [from, to)} of a single buffer.
+     */
+    private void reduce(final INDArray[] buffers, final long from, final long to) {
       if (abortCause != null || phaser.isTerminated()) {
         throw aborted();
       }
@@ -166,14 +211,17 @@ public final class InProcessGroup {
         return;
       }
       published[rank] = buffers;
+      publishedFrom[rank] = from;
+      publishedTo[rank] = to;
       await();
-      // Reads only lengths and types, and every member checks all members: all of them throw, or
-      // none does, before anyone writes.
+      // Reads only lengths, types and ranges, and every member checks all members: all of them
+      // throw, or none does, before anyone writes.
       validate(buffers.length);
+      validateRange();
       for (int i = 0; i < buffers.length; i++) {
         final long length = buffers[i].length();
-        final long lo = Chunks.start(length, size, rank);
-        final long hi = Chunks.start(length, size, rank + 1);
+        final long lo = Chunks.startIn(length, size, rank, from, to);
+        final long hi = Chunks.startIn(length, size, rank + 1, from, to);
         if (hi > lo) {
           final INDArray mine = buffers[i].get(NDArrayIndex.interval(lo, hi));
           for (int k = 1; k < size; k++) {
@@ -185,8 +233,8 @@ public final class InProcessGroup {
       for (int i = 0; i < buffers.length; i++) {
         final long length = buffers[i].length();
         for (int c = 0; c < size; c++) {
-          final long lo = Chunks.start(length, size, c);
-          final long hi = Chunks.start(length, size, c + 1);
+          final long lo = Chunks.startIn(length, size, c, from, to);
+          final long hi = Chunks.startIn(length, size, c + 1, from, to);
           if (c != rank && hi > lo) {
             buffers[i]
                 .get(NDArrayIndex.interval(lo, hi))

@@ -7,6 +7,7 @@ import java.util.Collections;
 import java.util.List;
 import java.util.Objects;
 import java.util.SplittableRandom;
+import java.util.function.IntConsumer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -60,6 +61,9 @@ public final class Model {
   private final List<BatchNorm> batchNorms;
   private final TrainableRanges trainableRanges;
   private final int firstLayerNeedingGradient;
+  // gradientStart[i]: layer i's first element in the flat gradient (and parameter) buffer; the
+  // layout follows layer order, so backward finalizes the buffer from the end towards the start.
+  private final long[] gradientStart;
   // References to the arrays the layers returned in the last forward (layer-owned, reused): read
   // only when a step turned out non-finite, to say where it started. Keeping them allocates
   // nothing.
@@ -104,8 +108,10 @@ public final class Model {
     long stateOffset = 0;
     long statisticsOffset = 0;
     int firstNeedingGradient = layers.size();
+    this.gradientStart = new long[this.layers.size()];
     for (int i = 0; i < this.layers.size(); i++) {
       final Layer layer = this.layers.get(i);
+      gradientStart[i] = parameterOffset;
       final List<INDArray> values = new ArrayList<>();
       final List<INDArray> grads = new ArrayList<>();
       for (final ParamSpec spec : layer.tensors()) {
@@ -213,6 +219,18 @@ public final class Model {
    * Layer#backwardWithoutInputGradient}).
    */
   public void backward(final INDArray dLogits, final StepContext ctx) {
+    backward(dLogits, ctx, null);
+  }
+
+  /**
+   * {@link #backward(INDArray, StepContext)}, telling {@code layerDone} (on this thread) the index
+   * of each layer whose backward has returned, last layer first: from then on the gradient elements
+   * from {@link #gradientStart}{@code (i)} to the end are final for this step (no later layer
+   * writes them), so they may be sent to the other towers while earlier layers compute. Layers
+   * before {@link #firstLayerNeedingGradient()} are not reported (they run no backward; their
+   * gradients keep their values). {@code null}: no reports.
+   */
+  public void backward(final INDArray dLogits, final StepContext ctx, final IntConsumer layerDone) {
     final LayerTimer t = timer;
     INDArray d = dLogits;
     for (int i = layers.size() - 1; i >= firstLayerNeedingGradient; i--) {
@@ -226,7 +244,19 @@ public final class Model {
       if (t != null) {
         t.backwardDone(i, System.nanoTime() - start);
       }
+      if (layerDone != null) {
+        layerDone.accept(i);
+      }
     }
+  }
+
+  /**
+   * Layer {@code i}'s first element in {@link #gradients()} (and {@link #parameters()}): the flat
+   * buffers hold the layers' tensors in layer order, so layer i's gradients are {@code
+   * [gradientStart(i), gradientStart(i + 1))} and {@code gradientStart(layers)} is the length.
+   */
+  public long gradientStart(final int i) {
+    return i == layers.size() ? parameterCount() : gradientStart[i];
   }
 
   /**

@@ -96,6 +96,60 @@ class InProcessGroupTest {
     }
   }
 
+  /**
+   * Gradient buckets: a buffer reduced range by range, cut at uneven places (one range inside a
+   * chunk, others across chunk boundaries, an empty one), ends with the bits of one whole call,
+   * because each element keeps its chunk of the whole buffer. With 3 or more members another
+   * association gives other bits (AeronCollectiveTest.anotherSummationOrderShouldGiveOtherBits), so
+   * reducing each range as a buffer of its own would fail this.
+   */
+  @ParameterizedTest(name = "{0} members")
+  @CsvSource({"2", "3", "5"})
+  void rangesReduceEachElementInTheOrderOfTheWholeBuffer(final int n) throws Exception {
+    final int length = 1001;
+    final long[] cuts = {1001, 990, 990, 777, 400, 399, 13, 0}; // reduced last range first
+    final InProcessGroup group = new InProcessGroup(n);
+    final List<double[]> results =
+        onMembers(
+            n,
+            rank -> {
+              final INDArray a = Nd4j.createFromArray(values(rank, length, 4));
+              for (int k = 1; k < cuts.length; k++) {
+                group.member(rank).allReduceSumRange(a, cuts[k], cuts[k - 1]);
+              }
+              return a.toDoubleVector();
+            });
+    final double[] expected = reference(n, length, 4);
+    for (int r = 0; r < n; r++) {
+      assertArrayEquals(expected, results.get(r), 0.0, "member " + r);
+    }
+  }
+
+  @Test
+  void rangeOutsideTheBufferOrDifferentRangesAreRejected() throws Exception {
+    final InProcessGroup single = new InProcessGroup(1);
+    final INDArray a = Nd4j.zeros(DataType.DOUBLE, 4);
+    final IllegalArgumentException outside =
+        assertThrows(
+            IllegalArgumentException.class, () -> single.member(0).allReduceSumRange(a, 2, 5));
+    assertTrue(outside.getMessage().contains("[2, 5)"), outside.getMessage());
+    final InProcessGroup group = new InProcessGroup(2);
+    final List<String> errors =
+        onMembers(
+            2,
+            rank -> {
+              try {
+                group.member(rank).allReduceSumRange(Nd4j.zeros(DataType.DOUBLE, 8), rank, 6);
+                return "";
+              } catch (IllegalArgumentException e) {
+                return e.getMessage();
+              }
+            });
+    for (final String e : errors) {
+      assertTrue(e.contains("member 1 reduces elements [1, 6), member 0 [0, 6)"), e);
+    }
+  }
+
   @Test
   void floatBuffersAndRepeatedCallsReuseTheGroup() throws Exception {
     final int n = 3;

@@ -171,6 +171,10 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private long[] length = new long[8];
   private boolean[] isDouble = new boolean[8];
   private long[] scratchOffset = new long[8];
+  // allReduceSumRange: buffer i is elements [origin, origin + length) of a buffer of whole
+  // elements, whose chunks decide the order of the sums. 0 and length for whole buffers.
+  private long[] origin = new long[8];
+  private long[] whole = new long[8];
   private int pendingPeers;
   private long lastProgressNs;
   private boolean progressed;
@@ -433,7 +437,38 @@ public final class AeronCollective implements Collective, AutoCloseable {
   @Override
   public void allReduceSum(final INDArray... buffers) {
     checkUsable();
-    final long totalBytes = prepare(buffers);
+    reduce(prepare(buffers), buffers);
+  }
+
+  /**
+   * {@inheritDoc}
+   *
+   * <p>The range is sent and received as a buffer of its own (frames count elements from {@code
+   * from}); only the chunk boundaries come from the whole buffer. Members that pass ranges of the
+   * same length but at different places are not detected: the callers' bucket plans agree by
+   * construction.
+   */
+  @Override
+  public void allReduceSumRange(final INDArray buffer, final long from, final long to) {
+    checkUsable();
+    Objects.requireNonNull(buffer, "buffer");
+    Chunks.checkRange(buffer.length(), from, to);
+    single[0] = buffer; // not prepare(buffer): varargs would allocate an array per call
+    try {
+      prepare(single);
+      final int es = elementSize(0);
+      if (to > from) {
+        address[0] += from * es;
+      }
+      origin[0] = from;
+      length[0] = to - from;
+      reduce((to - from) * es, single);
+    } finally {
+      single[0] = null;
+    }
+  }
+
+  private void reduce(final long totalBytes, final INDArray[] buffers) {
     connect();
     round++;
     if (size == 1 || bufferCount == 0) {
@@ -577,12 +612,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
       awaitStep(predecessor, s);
       final int chunk = Math.floorMod(rank - s, size);
       for (int i = 0; i < bufferCount; i++) {
-        sendRange(
-            successor,
-            s,
-            i,
-            Chunks.start(length[i], size, chunk),
-            Chunks.start(length[i], size, chunk + 1));
+        sendRange(successor, s, i, chunkStart(i, chunk), chunkStart(i, chunk + 1));
       }
     }
     awaitPeers();
@@ -617,8 +647,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
     for (int i = 0; i < bufferCount; i++) {
       final int es = elementSize(i);
       for (int c = 0; c < size; c++) {
-        final long lo = Chunks.start(length[i], size, c);
-        final int n = (int) (Chunks.start(length[i], size, c + 1) - lo);
+        final long lo = chunkStart(i, c);
+        final int n = (int) (chunkStart(i, c + 1) - lo);
         if (n == 0) {
           continue;
         }
@@ -1042,8 +1072,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
       switch (p.plan) {
         case PLAN_RING -> {
           final int chunk = Math.floorMod(rank - p.step - 1, size);
-          p.next = Chunks.start(length[i], size, chunk);
-          p.end = Chunks.start(length[i], size, chunk + 1);
+          p.next = chunkStart(i, chunk);
+          p.end = chunkStart(i, chunk + 1);
           p.phase = p.step;
           p.add = p.step < size - 1;
           p.base = address[i];
@@ -1097,6 +1127,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
       length = new long[n];
       isDouble = new boolean[n];
       scratchOffset = new long[n];
+      origin = new long[n];
+      whole = new long[n];
     }
     long total = 0;
     for (int i = 0; i < buffers.length; i++) {
@@ -1123,6 +1155,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
       }
       isDouble[i] = type == DataType.DOUBLE;
       length[i] = b.length();
+      origin[i] = 0;
+      whole[i] = length[i];
       if (length[i] > 0) {
         address[i] = HostMemory.address(b);
       } else {
@@ -1132,6 +1166,15 @@ public final class AeronCollective implements Collective, AutoCloseable {
     }
     bufferCount = buffers.length;
     return total;
+  }
+
+  /**
+   * First element of chunk {@code c} of buffer i, relative to the buffer's first element sent: the
+   * whole buffer's chunk cut to the range (see {@link Collective#allReduceSumRange}).
+   */
+  private long chunkStart(final int i, final int c) {
+    final long x = Chunks.start(whole[i], size, c) - origin[i];
+    return Math.max(0, Math.min(length[i], x));
   }
 
   private int elementSize(final int i) {

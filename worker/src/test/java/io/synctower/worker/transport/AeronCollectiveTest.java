@@ -181,6 +181,32 @@ class AeronCollectiveTest {
     }
   }
 
+  /**
+   * Gradient buckets over the network: one buffer reduced in ranges, last first, some above the
+   * direct-exchange threshold (ring), some below (direct), one inside a single chunk, one empty,
+   * equals one whole call bit for bit: each element keeps its chunk of the whole buffer.
+   */
+  @ParameterizedTest(name = "{0}, {1} members")
+  @MethodSource("transportsAndSizes")
+  void rangesShouldEqualOneWholeCallBitForBit(final TransportKind kind, final int n)
+      throws Exception {
+    final List<Spec> round = List.of(f(300_007));
+    final long[] cuts = {300_007, 299_000, 299_000, 200_001, 100_003, 100_002, 5, 0};
+    assertTrue((299_000 - 200_001) * 4L > AeronCollective.SMALL_ROUND_BYTES);
+    try (AeronGroup group = AeronGroup.start(kind, n)) {
+      final List<INDArray[]> actual =
+          group.onMembers(
+              m -> {
+                final INDArray[] in = inputs(m.rank(), round, 9);
+                for (int k = 1; k < cuts.length; k++) {
+                  m.allReduceSumRange(in[0], cuts[k], cuts[k - 1]);
+                }
+                return in;
+              });
+      assertRoundsEqual(inProcess(n, round, 9), actual, kind + " ranges");
+    }
+  }
+
   static long bytes(final List<Spec> round) {
     return round.stream().mapToLong(s -> s.length() * (long) s.type().width()).sum();
   }

@@ -26,14 +26,15 @@ import org.agrona.concurrent.BackoffIdleStrategy;
 /**
  * N members of one group as threads of this JVM, sharing one embedded media driver (its own
  * directory, deleted on start and shutdown, one shared driver thread: the lightest on 2 cores) and
- * one Aeron client. Closes members, client, driver and threads, in that order.
+ * one Aeron client. Closes members, client, driver and threads, in that order. Public for the
+ * towers' tests (GradientBucketsTest runs towers over it).
  */
-final class AeronGroup implements AutoCloseable {
+public final class AeronGroup implements AutoCloseable {
   final TransportKind kind;
   final MediaDriver driver;
   final Aeron aeron;
   final DataChannels channels;
-  final List<AeronCollective> members = new ArrayList<>();
+  public final List<AeronCollective> members = new ArrayList<>();
   final long runKey;
   private final ExecutorService pool;
   private final String driverDir;
@@ -76,7 +77,7 @@ final class AeronGroup implements AutoCloseable {
     this.pool = Executors.newFixedThreadPool(n);
   }
 
-  static AeronGroup start(final TransportKind kind, final int n) {
+  public static AeronGroup start(final TransportKind kind, final int n) {
     return new AeronGroup(kind, n, 0x5EED_CAFEL, UnaryOperator.identity(), Duration.ofSeconds(60));
   }
 
