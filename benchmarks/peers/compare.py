@@ -5,7 +5,10 @@ For each workload (a SyncTower config), in this order:
   1. `synctower scale --towers 2 --sync-bn off`: the trainer with 2 towers (threads of one JVM), the
      config's global batch split over them, warm-up steps left out; its run directory records the
      resolved configuration and the model's parameter count, which the PyTorch twin is built from;
-  2. `synctower bench step`: one tower's training step on one batch, after warm-up (median);
+  2. `synctower bench step` and `bench step --towers 2`: the training step of 1 tower, and of 2
+     towers as threads (the batch split over them, each on half the cores, with the gradient
+     all-reduce), on one batch after warm-up (median), timed as PyTorch's step is; step 1's
+     figure (the trainer loop, data pipeline included) is printed beside them, not used in a ratio;
   3. PyTorch (torch_step.py, one interpreter per configuration): 1 process with every core's thread,
      1 process with 1 thread, and DistributedDataParallel over gloo with 2 processes, each
      cores/2 threads, the global batch split over them; same warm-up and timed steps, medians.
@@ -158,18 +161,22 @@ def synctower_two_towers(config_file, a, work):
                 global_batch=int(row["global_batch"])), os.path.join(scale_dir, runs[0])
 
 
-def synctower_one_tower(config_file, a, work):
-    """samples/s of `bench step`, read from its 'samples/s X | ms/step median Y ...' line; the other
+def synctower_step(config_file, a, work, towers=1):
+    """samples/s of `bench step [--towers N]` (N towers as threads stepping together on one batch,
+    as PyTorch's step is timed), read from its 'samples/s X | ms/step median Y ...' line; the other
     lines of its output (tables, a profile) are left alone."""
     cmd = [SYNCTOWER, "bench", "step", "--config", config_file, "--warmup", str(a.warmup),
            "--iterations", str(a.steps), "--report-every", str(a.steps),
            *data_overrides(config_file)]
-    text = run_logged(cmd, os.path.join(work, "synctower-1-tower.log"), "synctower bench step")
+    if towers > 1:
+        cmd += ["--towers", str(towers)]
+    log = f"synctower-{towers}-tower{'s' if towers > 1 else ''}-step.log"
+    text = run_logged(cmd, os.path.join(work, log), f"synctower bench step --towers {towers}")
     found = re.search(r"^samples/s\s+([\d.]+)\s*\|\s*ms/step median\s+([\d.]+)", text, re.M)
     if not found:
         die(f"no 'samples/s X | ms/step median Y' line in the output of bench step"
-                 f" ({work}/synctower-1-tower.log)")
-    header = re.search(r"^bench step: .*?, batch (\d+),.*?native (\S+?),", text, re.M)
+                 f" ({work}/{log})")
+    header = re.search(r"^bench step: .*?, batch (\d+)\b.*?native (\S+?),", text, re.M)
     split = re.search(r"= forward ([\d.]+) \+ backward ([\d.]+) \+ optimizer ([\d.]+)", text)
     out = dict(samples_per_s=float(found.group(1)), ms_median=float(found.group(2)))
     if header:
@@ -219,7 +226,9 @@ def compare(workload, a, prefix, cores):
                  " differ, so their speeds cannot be compared; fix benchmarks/peers/torch_model.py")
     print(f"[{name}] parameters: SyncTower {run['trainable']:,}, PyTorch {twin.parameter_count():,}"
           " (equal); SyncTower 1 tower ...", flush=True)
-    one = synctower_one_tower(config_file, a, work)
+    one = synctower_step(config_file, a, work)
+    print(f"[{name}] SyncTower 2 towers, one step ...", flush=True)
+    two_step = synctower_step(config_file, a, work, towers=2)
     batch = two["global_batch"]
     if one.get("batch", batch) != batch:
         die(f"[{name}] bench step used batch {one['batch']}, scale {batch}")
@@ -230,13 +239,14 @@ def compare(workload, a, prefix, cores):
     best = max(torch_rows, key=lambda r: r["samples_per_s"])
     row = dict(workload=name, config=os.path.relpath(config_file, ROOT), batch=batch,
                input=run["input_shape"], parameters=run["trainable"],
-               optimizer=run["optimizer"], synctower_1_tower=one, synctower_2_towers=two,
+               optimizer=run["optimizer"], synctower_1_tower=one, synctower_2_towers=two_step,
+               synctower_2_towers_trainer=two,
                pytorch=torch_rows,
                pytorch_best=dict(label=label(best), samples_per_s=best["samples_per_s"]),
                ratio_1_tower=one["samples_per_s"] / best["samples_per_s"],
-               ratio_2_towers=two["samples_per_s"] / best["samples_per_s"],
+               ratio_2_towers=two_step["samples_per_s"] / best["samples_per_s"],
                load_before=before, load_after=load(), seconds=round(time.time() - started, 1))
-    print(f"[{name}] SyncTower {one['samples_per_s']:.1f} (1 tower) / {two['samples_per_s']:.1f}"
+    print(f"[{name}] SyncTower {one['samples_per_s']:.1f} (1 tower) / {two_step['samples_per_s']:.1f}"
           f" (2 towers) samples/s; PyTorch best {best['samples_per_s']:.1f} ({label(best)});"
           f" ratio {row['ratio_1_tower']:.2f}x / {row['ratio_2_towers']:.2f}x", flush=True)
     return row
@@ -250,12 +260,14 @@ def label(r):
 def table(rows, cores):
     configs = [label(dict(processes=p, threads=t)) for p, t in torch_configs(cores)]
     head = ["workload", "batch", "params", "SyncTower 1 tower", "SyncTower 2 towers",
+            "SyncTower 2 towers, trainer loop",
             *[f"PyTorch {c}" for c in configs], "PyTorch best", "ratio 1 tower", "ratio 2 towers"]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in rows:
         cells = [r["workload"], str(r["batch"]), f"{r['parameters']:,}",
                  f"{r['synctower_1_tower']['samples_per_s']:.1f}",
                  f"{r['synctower_2_towers']['samples_per_s']:.1f}",
+                 f"{r['synctower_2_towers_trainer']['samples_per_s']:.1f}",
                  *[f"{t['samples_per_s']:.1f}" for t in r["pytorch"]],
                  f"{r['pytorch_best']['samples_per_s']:.1f} ({r['pytorch_best']['label']})",
                  f"{r['ratio_1_tower']:.2f}x", f"{r['ratio_2_towers']:.2f}x"]
@@ -266,6 +278,7 @@ def table(rows, cores):
 def write_csv(path, rows):
     fields = ["workload", "config", "batch", "parameters", "synctower_1_tower_samples_per_s",
               "synctower_1_tower_ms", "synctower_2_towers_samples_per_s", "synctower_2_towers_ms",
+              "synctower_2_towers_trainer_samples_per_s",
               "pytorch_1p_all_threads_samples_per_s", "pytorch_1p_1t_samples_per_s",
               "pytorch_ddp_samples_per_s", "pytorch_best", "pytorch_best_samples_per_s",
               "ratio_1_tower", "ratio_2_towers", "load_before_1min", "load_after_1min"]
@@ -278,6 +291,7 @@ def write_csv(path, rows):
                         r["synctower_1_tower"]["samples_per_s"], r["synctower_1_tower"]["ms_median"],
                         round(r["synctower_2_towers"]["samples_per_s"], 1),
                         round(r["synctower_2_towers"]["ms_median"], 1),
+                        round(r["synctower_2_towers_trainer"]["samples_per_s"], 1),
                         *[round(x["samples_per_s"], 1) if x else "" for x in t],
                         r["pytorch_best"]["label"], round(r["pytorch_best"]["samples_per_s"], 1),
                         round(r["ratio_1_tower"], 3), round(r["ratio_2_towers"], 3),
