@@ -1,8 +1,14 @@
 package io.synctower.common.bn;
 
+import static io.synctower.common.bn.BnFixture.EPS;
+import static io.synctower.common.bn.BnFixture.OUTPUTS;
+import static io.synctower.common.bn.BnFixture.activations;
+import static io.synctower.common.bn.BnFixture.syncTowers;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.synctower.common.bn.BnFixture.Bound;
+import io.synctower.common.bn.BnFixture.Kind;
 import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.Model;
@@ -10,22 +16,13 @@ import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.Relu;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.nn.StepContext;
-import java.util.ArrayList;
 import java.util.List;
-import java.util.SplittableRandom;
-import java.util.concurrent.BrokenBarrierException;
-import java.util.concurrent.CyclicBarrier;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
-import org.nd4j.linalg.factory.Nd4j;
-import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * The GEMM-sum BatchNorm against {@link ReferenceBatchNorm}, the column-reduction implementation it
@@ -35,87 +32,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * the reference.
  */
 class FastBatchNormTest {
-  private static final double EPS = 1e-3;
   private static final double TOLERANCE = 1e-12;
 
-  /** One BN layer, fast or reference, with its own parameters, statistics and union buffer. */
-  private static final class Bound {
-    final Layer layer;
-    final INDArray gamma;
-    final INDArray beta;
-    final INDArray movingMean;
-    final INDArray movingVar;
-    final INDArray dgamma;
-    final INDArray dbeta;
-    final INDArray union;
-
-    Bound(final boolean fast, final Shape in, final boolean trainable, final long seed) {
-      final DataType f64 = DataType.DOUBLE;
-      final int c = in.last();
-      final SplittableRandom rng = new SplittableRandom(seed);
-      // Views at an offset into flat buffers, as a Model binds them.
-      final INDArray values = Nd4j.create(f64, 1 + 4 * c);
-      gamma = values.get(NDArrayIndex.interval(1, 1 + c)).assign(uniform(rng, c, 0.5, 1.5));
-      beta = values.get(NDArrayIndex.interval(1 + c, 1 + 2 * c)).assign(uniform(rng, c, -.5, .5));
-      movingMean =
-          values.get(NDArrayIndex.interval(1 + 2 * c, 1 + 3 * c)).assign(uniform(rng, c, -1, 1));
-      movingVar =
-          values.get(NDArrayIndex.interval(1 + 3 * c, 1 + 4 * c)).assign(uniform(rng, c, .5, 2));
-      final INDArray gradients = Nd4j.create(f64, 1 + 2 * c);
-      dgamma = gradients.get(NDArrayIndex.interval(1, 1 + c));
-      dbeta = gradients.get(NDArrayIndex.interval(1 + c, 1 + 2 * c));
-      if (fast) {
-        final BatchNorm bn = new BatchNorm("bn", in, 0.9, EPS, trainable, f64);
-        union = Nd4j.create(f64, bn.partialsLength());
-        bn.bindUnionPartials(union);
-        layer = bn;
-      } else {
-        final ReferenceBatchNorm bn = new ReferenceBatchNorm("bn", in, 0.9, EPS, trainable, f64);
-        union = bn.unionPartials();
-        layer = bn;
-      }
-      layer.bind(List.of(gamma, beta, movingMean, movingVar), List.of(dgamma, dbeta));
-    }
-
-    /** Forward, backward and the moving-statistics update; every result, copied. */
-    List<INDArray> run(final INDArray x, final INDArray dy, final StepContext ctx) {
-      union.assign(0);
-      final INDArray y = layer.forward(x, ctx).dup();
-      final INDArray dx = layer.backward(dy.dup(), ctx).dup();
-      if (layer instanceof BatchNorm bn) {
-        bn.applyMovingStatistics();
-      } else if (ctx.training()) {
-        ((ReferenceBatchNorm) layer).applyMovingStatistics();
-      }
-      return List.of(
-          y, dx, dgamma.dup(), dbeta.dup(), union.dup(), movingMean.dup(), movingVar.dup());
-    }
-  }
-
-  private static INDArray uniform(
-      final SplittableRandom rng, final int n, final double lo, final double hi) {
-    final double[] v = new double[n];
-    for (int i = 0; i < n; i++) {
-      v[i] = lo + (hi - lo) * rng.nextDouble();
-    }
-    return Nd4j.createFromArray(v);
-  }
-
-  /** Channel c's values around mean 3c - 2 with spread 1 + c: offsets the sums must survive. */
-  private static INDArray activations(final long seed, final Shape in, final int n) {
-    final INDArray a = Nd4j.create(DataType.DOUBLE, in.withBatch(n));
-    final SplittableRandom rng = new SplittableRandom(seed);
-    final int c = in.last();
-    final double[] v = new double[(int) a.length()];
-    for (int i = 0; i < v.length; i++) {
-      final int ch = i % c;
-      v[i] = 3.0 * ch - 2 + (1 + ch) * (2 * rng.nextDouble() - 1);
-    }
-    return Nd4j.createFromArray(v).reshape(in.withBatch(n));
-  }
-
   private static void assertClose(final List<INDArray> expected, final List<INDArray> actual) {
-    final String[] names = {"y", "dx", "dgamma", "dbeta", "union", "moving mean", "moving var"};
+    final String[] names = OUTPUTS;
     for (int k = 0; k < expected.size(); k++) {
       final double[] e = expected.get(k).reshape(expected.get(k).length()).toDoubleVector();
       final double[] a = actual.get(k).reshape(actual.get(k).length()).toDoubleVector();
@@ -131,10 +51,12 @@ class FastBatchNormTest {
 
   private static void compare(
       final Shape in, final int n, final boolean trainable, final StepContext ctx) {
-    final INDArray x = activations(1, in, n);
-    final INDArray dy = activations(2, in, n).subi(1);
-    final List<INDArray> expected = new Bound(false, in, trainable, 3).run(x, dy, ctx);
-    final List<INDArray> actual = new Bound(true, in, trainable, 3).run(x, dy, ctx);
+    final INDArray x = activations(1, in, n, false);
+    final INDArray dy = activations(2, in, n, false).subi(1);
+    final List<INDArray> expected =
+        new Bound(Kind.REFERENCE, DataType.DOUBLE, in, trainable, 3).run(x, dy, ctx);
+    final List<INDArray> actual =
+        new Bound(Kind.FAST, DataType.DOUBLE, in, trainable, 3).run(x, dy, ctx);
     assertClose(expected, actual);
   }
 
@@ -167,62 +89,12 @@ class FastBatchNormTest {
     compare(IMAGE, 9, true, StepContext.inference());
   }
 
-  /** An in-process sum over two towers in a fixed order, for SyncBN without a transport. */
-  private static final class PairReducer {
-    private final double[][] slots = new double[2][];
-    private final CyclicBarrier barrier = new CyclicBarrier(2);
-
-    StatsReducer tower(final int t) {
-      return v -> {
-        slots[t] = v.toDoubleVector();
-        await();
-        final double[] sum = new double[slots[0].length];
-        for (int i = 0; i < sum.length; i++) {
-          sum[i] = slots[0][i] + slots[1][i];
-        }
-        await();
-        v.assign(Nd4j.createFromArray(sum));
-      };
-    }
-
-    private void await() {
-      try {
-        barrier.await();
-      } catch (InterruptedException | BrokenBarrierException e) {
-        throw new IllegalStateException(e);
-      }
-    }
-  }
-
-  private static List<List<INDArray>> syncTowers(final boolean fast) throws Exception {
-    final PairReducer reducer = new PairReducer();
-    final int[] shards = {7, 4};
-    final ExecutorService pool = Executors.newFixedThreadPool(2);
-    try {
-      final List<Future<List<INDArray>>> results = new ArrayList<>();
-      for (int t = 0; t < 2; t++) {
-        final int tower = t;
-        final StepContext ctx =
-            new StepContext(true, BnTraining.SYNC, 0, reducer.tower(t), 0, 0, 0, 11);
-        final INDArray x = activations(10 + t, IMAGE, shards[t]);
-        final INDArray dy = activations(20 + t, IMAGE, shards[t]);
-        final Bound b = new Bound(fast, IMAGE, true, 3);
-        results.add(pool.submit(() -> b.run(x, dy, ctx)));
-      }
-      final List<List<INDArray>> out = new ArrayList<>();
-      for (final Future<List<INDArray>> f : results) {
-        out.add(f.get());
-      }
-      return out;
-    } finally {
-      pool.shutdownNow();
-    }
-  }
-
   @Test
   void shouldMatchTheReferenceWithSyncBnOverTwoTowers() throws Exception {
-    final List<List<INDArray>> expected = syncTowers(false);
-    final List<List<INDArray>> actual = syncTowers(true);
+    final List<List<INDArray>> expected =
+        syncTowers(() -> new Bound(Kind.REFERENCE, DataType.DOUBLE, IMAGE, true, 3), IMAGE, false);
+    final List<List<INDArray>> actual =
+        syncTowers(() -> new Bound(Kind.FAST, DataType.DOUBLE, IMAGE, true, 3), IMAGE, false);
     for (int t = 0; t < 2; t++) {
       assertClose(expected.get(t), actual.get(t));
     }
@@ -266,9 +138,9 @@ class FastBatchNormTest {
   void shouldKeepTheFloat32GradientAsCloseToFloat64AsTheReference() {
     final Shape in = Shape.image(48, 48, 3);
     final int n = 32;
-    final INDArray x = activations(30, in, n);
+    final INDArray x = activations(30, in, n, false);
     final Shape out = Shape.image(48, 48, 8);
-    final INDArray dLogits = activations(31, out, n).muli(1e-3);
+    final INDArray dLogits = activations(31, out, n, false).muli(1e-3);
     final Function<DataType, Function<Shape, Layer>> fast =
         dt -> s -> new BatchNorm("bn" + System.nanoTime(), s, 0.9, EPS, true, dt);
     final Function<DataType, Function<Shape, Layer>> reference =
