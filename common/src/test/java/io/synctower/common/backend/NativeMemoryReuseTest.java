@@ -12,7 +12,7 @@ import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
+import java.util.Set;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 
@@ -106,34 +106,21 @@ class NativeMemoryReuseTest {
 
   private static Map<String, Long> runProbe(final boolean reuse)
       throws IOException, InterruptedException {
-    final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    final ProcessBuilder pb =
-        new ProcessBuilder(
-            java.toString(),
-            "-Xmx1g",
-            "-cp",
-            System.getProperty("java.class.path"),
-            NativeMemoryReuseProbe.class.getName());
-    NativeMemoryReuse.SETTINGS.keySet().forEach(pb.environment()::remove);
-    if (reuse) {
-      NativeMemoryReuse.addTo(pb.environment());
-    }
-    // One native thread: the fault count is the same, the probe is quicker on a busy machine.
-    pb.environment().put("OMP_NUM_THREADS", "1");
-    pb.redirectErrorStream(true);
-    final Process p = pb.start();
-    final byte[] out = p.getInputStream().readAllBytes();
-    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "probe JVM did not finish");
-    final String text = new String(out, StandardCharsets.UTF_8);
-    assertEquals(0, p.exitValue(), text);
+    final Map<String, String> printed =
+        ProbeJvm.run(
+            NativeMemoryReuseProbe.class,
+            env -> {
+              NativeMemoryReuse.SETTINGS.keySet().forEach(env::remove);
+              if (reuse) {
+                NativeMemoryReuse.addTo(env);
+              }
+              // One native thread: the fault count is the same, the probe quicker on a busy
+              // machine.
+              env.put("OMP_NUM_THREADS", "1");
+            },
+            Set.of("faultsPerCall", "activationPages"));
     final Map<String, Long> values = new HashMap<>();
-    for (final String line : text.split("\n")) {
-      final int eq = line.indexOf('=');
-      if (eq > 0 && List.of("faultsPerCall", "activationPages").contains(line.substring(0, eq))) {
-        values.put(line.substring(0, eq), Long.parseLong(line.substring(eq + 1).trim()));
-      }
-    }
-    assertEquals(2, values.size(), text);
+    printed.forEach((k, v) -> values.put(k, Long.parseLong(v)));
     return values;
   }
 }

@@ -4,16 +4,12 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
-import java.util.HashMap;
 import java.util.HashSet;
-import java.util.List;
 import java.util.Map;
 import java.util.Set;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -55,33 +51,15 @@ class NativeVariantLoadTest {
 
   private static Map<String, String> runProbe(final String nativeEnv)
       throws IOException, InterruptedException {
-    final Path java = Path.of(System.getProperty("java.home"), "bin", "java");
-    final ProcessBuilder pb =
-        new ProcessBuilder(
-            java.toString(),
-            "-Xmx1g",
-            "-cp",
-            System.getProperty("java.class.path"),
-            LoadedBackendProbe.class.getName());
-    pb.environment().remove(NativeVariant.ENVIRONMENT);
-    if (nativeEnv != null) {
-      pb.environment().put(NativeVariant.ENVIRONMENT, nativeEnv);
-    }
-    pb.redirectErrorStream(true);
-    final Process p = pb.start();
-    final byte[] out = p.getInputStream().readAllBytes();
-    assertTrue(p.waitFor(5, TimeUnit.MINUTES), "probe JVM did not finish");
-    final String text = new String(out, StandardCharsets.UTF_8);
-    assertEquals(0, p.exitValue(), text);
-    final Map<String, String> values = new HashMap<>();
-    for (final String line : text.split("\n")) {
-      final int eq = line.indexOf('=');
-      if (eq > 0 && List.of("requested", "loaded", "library").contains(line.substring(0, eq))) {
-        values.put(line.substring(0, eq), line.substring(eq + 1).trim());
-      }
-    }
-    assertEquals(Set.of("requested", "loaded", "library"), values.keySet(), text);
-    return values;
+    return ProbeJvm.run(
+        LoadedBackendProbe.class,
+        env -> {
+          env.remove(NativeVariant.ENVIRONMENT);
+          if (nativeEnv != null) {
+            env.put(NativeVariant.ENVIRONMENT, nativeEnv);
+          }
+        },
+        Set.of("requested", "loaded", "library"));
   }
 
   private static Set<String> cpuFlags() throws IOException {
