@@ -29,9 +29,8 @@ if ! command -v mpirun >/dev/null || ! "$python" -c 'import mpi4py, numpy' 2>/de
     "sudo apt-get install -y openmpi-bin python3-mpi4py (or set PEERS_PYTHON)" >&2
   exit 2
 fi
-export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX-1}"
-export MALLOC_MMAP_MAX_="${MALLOC_MMAP_MAX_-0}"
-export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_-68719476736}"
+# Both sides under the allocator settings bin/synctower exports, as in compare.sh.
+. "$here/../../bin/lib/native-memory.sh"
 export PYTHONDONTWRITEBYTECODE=1
 work="$(mktemp -d "${TMPDIR:-/tmp}/synctower-allreduce.XXXXXX")"
 trap 'rm -rf "$work"' EXIT

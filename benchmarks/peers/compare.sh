@@ -17,12 +17,10 @@ if ! "$python" -c 'import torch, yaml' 2>/dev/null; then
     "sudo apt-get install -y python3-torch python3-yaml (or set PEERS_PYTHON to a python with both)" >&2
   exit 2
 fi
-# Both sides run under the allocator settings bin/synctower exports (NativeMemoryReuse.java): they
+# Both sides run under the allocator settings bin/synctower exports (bin/lib/native-memory.sh): they
 # spare PyTorch's step the same page faults (quick start measured 1135 -> 2137 samples/s), so the
 # yardstick is PyTorch at its best on this machine, not PyTorch slowed by glibc's defaults.
-export MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX-1}"
-export MALLOC_MMAP_MAX_="${MALLOC_MMAP_MAX_-0}"
-export MALLOC_TRIM_THRESHOLD_="${MALLOC_TRIM_THRESHOLD_-68719476736}"
+. "$here/../../bin/lib/native-memory.sh"
 # No __pycache__ in the source tree.
 export PYTHONDONTWRITEBYTECODE=1
 exec "$python" "$here/compare.py" "$@"

@@ -31,6 +31,11 @@ class LauncherBackendTest {
     final Path launcher = home.resolve("bin/synctower");
     Files.createDirectories(launcher.getParent());
     Files.copy(repositoryRoot().resolve("bin/synctower"), launcher);
+    // The launcher sources its allocator settings from here.
+    Files.createDirectories(home.resolve("bin/lib"));
+    Files.copy(
+        repositoryRoot().resolve("bin/lib/native-memory.sh"),
+        home.resolve("bin/lib/native-memory.sh"));
     assertTrue(launcher.toFile().setExecutable(true));
     for (final String module : List.of("common", "worker", "coordinator")) {
       Files.createDirectories(home.resolve(module + "/src/main"));
