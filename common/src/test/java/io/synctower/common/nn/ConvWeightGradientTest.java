@@ -79,6 +79,12 @@ class ConvWeightGradientTest {
     return ad.sub(rd).amaxNumber().doubleValue() / rd.amaxNumber().doubleValue();
   }
 
+  /** {@code fast} equal to {@code reference} to {@link #EXACT}, relative to its largest value. */
+  private static void assertExact(final INDArray fast, final INDArray reference) {
+    final double e = maxRelative(fast, reference);
+    assertTrue(e <= EXACT, "max relative difference " + e + " > " + EXACT);
+  }
+
   @ParameterizedTest
   @MethodSource("shapes")
   void shouldMatchConv2dBpInFloat64(
@@ -99,8 +105,7 @@ class ConvWeightGradientTest {
     assertTrue(layer.lastBackwardSkippedInputGradient(), "the first conv skipped dL/dx");
     final INDArray reference = viaConv2dBp(m, x, dy);
     assertFalse(layer.lastBackwardSkippedInputGradient());
-    final double e = maxRelative(fast, reference);
-    assertTrue(e <= EXACT, "max relative difference " + e + " > " + EXACT);
+    assertExact(fast, reference);
   }
 
   @Test
@@ -122,14 +127,12 @@ class ConvWeightGradientTest {
             new INDArray[] {x1, dy3})) {
       final INDArray fast = viaModel(m, step[0], step[1]);
       final INDArray reference = viaConv2dBp(m, step[0], step[1]);
-      final double e = maxRelative(fast, reference);
-      assertTrue(e <= EXACT, "max relative difference " + e + " > " + EXACT);
+      assertExact(fast, reference);
     }
     // The same x array with new contents (a loader that refills its buffer) is read afresh.
     x1.assign(x2);
     final INDArray fast = viaModel(m, x1, dy3);
-    final double e = maxRelative(fast, viaConv2dBp(m, x2, dy3));
-    assertTrue(e <= EXACT, "max relative difference " + e + " > " + EXACT);
+    assertExact(fast, viaConv2dBp(m, x2, dy3));
   }
 
   @ParameterizedTest
