@@ -22,8 +22,7 @@ import io.synctower.common.protocol.Message;
 import io.synctower.common.protocol.MessageGate;
 import io.synctower.common.protocol.Rejection;
 import io.synctower.common.protocol.Report;
-import io.synctower.coordinator.towers.Rounds;
-import io.synctower.coordinator.towers.StallWatch;
+import io.synctower.coordinator.towers.RoundCollector;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
 import io.synctower.worker.remote.ControlChannels;
@@ -50,7 +49,6 @@ import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.LinkedBlockingQueue;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
 import org.agrona.concurrent.IdleStrategy;
@@ -119,7 +117,7 @@ public final class RemoteTowers implements Towers {
   private final Aeron aeron;
   private final long runId;
   private final Options options;
-  private final StallWatch stalls;
+  private final RoundCollector rounds;
   private final String configYaml;
   private final int[] shardSizes;
   private final Subscription inbox;
@@ -136,7 +134,6 @@ public final class RemoteTowers implements Towers {
   private final SecureRandom random = new SecureRandom();
   private final BlockingQueue<Report> reports = new LinkedBlockingQueue<>();
   private final long[] lastBeat;
-  private final AtomicLong currentStep = new AtomicLong(-1);
   private final IdleStrategy idle = ControlChannels.idleStrategy();
   private volatile TowerFailedException lost;
   private volatile int lostRank = -1;
@@ -154,12 +151,16 @@ public final class RemoteTowers implements Towers {
     this.aeron = aeron;
     this.runId = runId;
     this.options = options;
-    // The step deadline is the run's own setting, from the config every tower receives.
-    this.stalls =
-        new StallWatch(
+    // The step deadline is the run's own setting, from the config every tower receives. A tower
+    // that was aborted or saw another fail reports within a heartbeat timeout, or it is lost.
+    this.rounds =
+        new RoundCollector(
+            options.towers(),
             ConfigLoader.parse(configYaml, "the run's config", java.util.Map.of())
                 .failure()
-                .stepDeadline());
+                .stepDeadline(),
+            options.heartbeatTimeout(),
+            new Processes());
     this.configYaml = configYaml;
     final int n = options.towers();
     this.shardSizes = new int[n];
@@ -351,7 +352,7 @@ public final class RemoteTowers implements Towers {
     lostRank = rank;
     lost =
         new TowerFailedException(
-            name + " lost at step " + Math.max(currentStep.get(), 0) + ": " + reason,
+            name + " lost at step " + Math.max(rounds.step(), 0) + ": " + reason,
             Report.Cause.LOST,
             rank);
     abortOthers(rank, reason);
@@ -362,9 +363,7 @@ public final class RemoteTowers implements Towers {
       if (j != null && j.request().rank() != culprit) {
         try {
           sender.send(
-              j.publication(),
-              new Command.Abort(runId, currentStep.get(), culprit, reason),
-              j.name());
+              j.publication(), new Command.Abort(runId, rounds.step(), culprit, reason), j.name());
         } catch (TransportException e) {
           // That tower is unreachable too; the error already names the first loss.
         }
@@ -647,12 +646,7 @@ public final class RemoteTowers implements Towers {
   @Override
   public void send(final Command command) {
     throwIfLost();
-    if (command instanceof Command.TrainStep s) {
-      currentStep.set(s.step());
-      stalls.sent(System.nanoTime());
-    } else {
-      stalls.disarm();
-    }
+    rounds.sent(command);
     for (final Joined j : joined) {
       sender.send(j.publication(), command, j.name());
     }
@@ -660,44 +654,51 @@ public final class RemoteTowers implements Towers {
 
   @Override
   public List<Report> collect() throws InterruptedException {
-    final List<Report> round = new ArrayList<>(towers());
-    long graceEnd = Long.MAX_VALUE;
-    boolean stalled = false;
-    while (round.size() < towers()) {
-      throwIfLost();
-      final Report r = reports.poll(20, TimeUnit.MILLISECONDS);
-      if (r != null) {
-        round.add(r);
-        if (r instanceof Report.Failed && graceEnd == Long.MAX_VALUE) {
-          // The others were aborted; give their reports a moment, then name the failure anyway.
-          graceEnd = System.nanoTime() + options.heartbeatTimeout().toNanos();
+    return rounds.collect();
+  }
+
+  /** The reports the I/O thread received, as the round collector reads them. */
+  private final class Processes implements RoundCollector.Transport {
+    /** Waits in slices of this length, to notice a lost tower between them. */
+    private static final long SLICE_NANOS = 20_000_000L;
+
+    @Override
+    public Report poll(final long timeoutNanos) throws InterruptedException {
+      final long end = System.nanoTime() + Math.min(timeoutNanos, Long.MAX_VALUE / 2);
+      while (true) {
+        throwIfLost();
+        final long left = end - System.nanoTime();
+        final Report r =
+            reports.poll(Math.min(SLICE_NANOS, Math.max(0, left)), TimeUnit.NANOSECONDS);
+        if (r != null || left <= 0) {
+          return r;
         }
-      } else if (System.nanoTime() - graceEnd > 0) {
-        break;
-      } else if (!stalled && System.nanoTime() - stalls.deadline() > 0) {
-        // Heartbeats still arrive but the step makes no progress: stop the towers waiting in
-        // collectives, and name the ones that stay silent.
-        stalled = true;
-        abortOthers(-1, "the step missed its deadline (failure.stepDeadline)");
-        graceEnd = System.nanoTime() + options.heartbeatTimeout().toNanos();
       }
     }
-    if (stalled) {
-      final List<Integer> silent = Rounds.silent(round, towers());
-      if (!silent.isEmpty()) {
-        throw new TowerFailedException(
-            "tower(s) "
-                + silent
-                + " stalled at step "
-                + currentStep.get()
-                + ": no progress for 3 typical steps + failure.stepDeadline while their heartbeats"
-                + " still arrive",
-            Report.Cause.STALLED,
-            silent.get(0));
-      }
+
+    /** Heartbeats still arrive but the step makes no progress: stops the towers in collectives. */
+    @Override
+    public void abortStep(final String reason) {
+      abortOthers(-1, reason);
     }
-    stalls.completed(System.nanoTime());
-    return Rounds.complete(round);
+
+    @Override
+    public void stopSilent(final List<Integer> ranks) {
+      // Their processes are told to shut down when the towers close.
+    }
+
+    @Override
+    public String describe(final RoundCollector.Stall stall) {
+      return "tower(s) "
+          + stall.towers()
+          + " stalled at step "
+          + stall.step()
+          + ": no progress for 3 typical steps + failure.stepDeadline while their heartbeats"
+          + " still arrive"
+          + (stall.reportedLate()
+              ? " (it reported after that: a step this slow needs a larger failure.stepDeadline)"
+              : "");
+    }
   }
 
   private void throwIfLost() {
@@ -710,7 +711,7 @@ public final class RemoteTowers implements Towers {
   @Override
   public void copyWeightsTo(final Model model, final Path scratchDir) throws InterruptedException {
     final Path file = scratchDir.toAbsolutePath().resolve("tower0-weights.npz");
-    send(new Command.ExportWeights(runId, Math.max(currentStep.get(), 0), file.toString()));
+    send(new Command.ExportWeights(runId, Math.max(rounds.step(), 0), file.toString()));
     collect();
     WeightsFile.load(model, file, WeightLayout.PYTORCH, new ImportOptions(true, Set.of()));
     try {
