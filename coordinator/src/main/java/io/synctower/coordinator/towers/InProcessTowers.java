@@ -62,11 +62,11 @@ public final class InProcessTowers implements Towers {
       final Dataset validation,
       final Normalization normalization) {
     this.runId = runId;
-    final int n = config.towers();
     // Threads of this JVM hear an abort at once: one second is plenty for their reports.
     this.rounds =
         new RoundCollector(
-            n, config.failure().stepDeadline(), Duration.ofSeconds(1), new Threads());
+            config.towers(), config.failure().stepDeadline(), Duration.ofSeconds(1), new Threads());
+    final int n = config.towers();
     this.cores = CoreShare.of(n);
     this.nativeThreads = new AtomicIntegerArray(n);
     final TowerAssembly assembly =
