@@ -53,8 +53,8 @@ public final class RoundCollector {
   /** What the collector needs from the transport that carries the reports. */
   public interface Transport {
     /**
-     * The next report from any tower, waiting at most {@code timeoutNanos} ({@link #FOREVER}: no
-     * limit); null if none came in time.
+     * The next report from any tower, waiting at most {@code timeoutNanos} ({@link
+     * RoundCollector#FOREVER}: no limit); null if none came in time.
      *
      * @throws TowerFailedException if the transport has lost a tower meanwhile
      */
