@@ -11,6 +11,7 @@ import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
 import io.synctower.worker.TowerRuntime;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.BlockingQueue;
@@ -45,7 +46,7 @@ public final class InProcessTowers implements Towers {
   private final List<Thread> threads = new ArrayList<>();
   private final List<InProcessGroup> groups = new ArrayList<>();
   private final int[] shardSizes;
-  private final StallWatch stalls;
+  private final RoundCollector rounds;
   private final CoreShare cores;
   private final AtomicIntegerArray nativeThreads;
 
@@ -61,7 +62,10 @@ public final class InProcessTowers implements Towers {
       final Dataset validation,
       final Normalization normalization) {
     this.runId = runId;
-    this.stalls = new StallWatch(config.failure().stepDeadline());
+    // Threads of this JVM hear an abort at once: one second is plenty for their reports.
+    this.rounds =
+        new RoundCollector(
+            config.towers(), config.failure().stepDeadline(), Duration.ofSeconds(1), new Threads());
     final int n = config.towers();
     this.cores = CoreShare.of(n);
     this.nativeThreads = new AtomicIntegerArray(n);
@@ -154,70 +158,54 @@ public final class InProcessTowers implements Towers {
 
   @Override
   public void send(final Command command) {
-    if (command instanceof Command.TrainStep) {
-      stalls.sent(System.nanoTime());
-    } else {
-      stalls.disarm();
-    }
+    rounds.sent(command);
     for (final BlockingQueue<Command> inbox : inboxes) {
       inbox.add(command);
     }
   }
 
   /**
-   * Waits for one report from every tower and returns them by rank.
+   * Waits for one report from every tower and returns them by rank ({@link RoundCollector}).
    *
    * @throws TowerFailedException naming the tower and the cause if any tower failed (the first
-   *     failure that is not a consequence of another tower's)
+   *     failure that is not a consequence of another tower's) or stalled
    */
   @Override
   public List<Report> collect() throws InterruptedException {
-    final List<Report> round = new ArrayList<>(towers());
-    while (round.size() < towers()) {
-      final long deadline = stalls.deadline();
-      final Report r =
-          deadline == Long.MAX_VALUE
-              ? reports.take()
-              : reports.poll(deadline - System.nanoTime(), TimeUnit.NANOSECONDS);
-      if (r == null) {
-        throw stalled(round);
-      }
-      round.add(r);
-    }
-    stalls.completed(System.nanoTime());
-    return Rounds.complete(round);
+    return rounds.collect();
   }
 
-  /**
-   * The step in flight missed its deadline: aborts every collective (towers waiting in one report
-   * that they stopped), then names the towers that stay silent and interrupts them.
-   */
-  private RuntimeException stalled(final List<Report> round) throws InterruptedException {
-    // The towers late at the deadline are the ones to name, even if the abort below then lets
-    // them report within the grace period (a step that was only very slow): the collectives are
-    // aborted either way, so the run cannot go on with this step.
-    final List<Integer> late = Rounds.silent(round, towers());
-    abortAll();
-    final long grace = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
-    Report r;
-    while (round.size() < towers()
-        && (r = reports.poll(grace - System.nanoTime(), TimeUnit.NANOSECONDS)) != null) {
-      round.add(r);
+  /** The tower threads' report queue, as the round collector reads it. */
+  private final class Threads implements RoundCollector.Transport {
+    @Override
+    public Report poll(final long timeoutNanos) throws InterruptedException {
+      return timeoutNanos == RoundCollector.FOREVER
+          ? reports.take()
+          : reports.poll(timeoutNanos, TimeUnit.NANOSECONDS);
     }
-    final List<Integer> silent = Rounds.silent(round, towers());
-    silent.forEach(rank -> threads.get(rank).interrupt());
-    final List<Integer> named = silent.isEmpty() ? late : silent;
-    return new TowerFailedException(
-        "tower(s) "
-            + named
-            + " stalled: the step made no progress for "
-            + (3 * stalls.typicalNanos() / 1_000_000)
-            + " ms (3 typical steps) + failure.stepDeadline; the others were stopped"
-            + (silent.isEmpty()
-                ? " (it reported after that: a step this slow needs a larger failure.stepDeadline)"
-                : ""),
-        Report.Cause.STALLED,
-        named.get(0));
+
+    /** Aborts every collective: towers waiting in one report that they stopped. */
+    @Override
+    public void abortStep(final String reason) {
+      abortAll();
+    }
+
+    @Override
+    public void stopSilent(final List<Integer> ranks) {
+      ranks.forEach(rank -> threads.get(rank).interrupt());
+    }
+
+    @Override
+    public String describe(final RoundCollector.Stall stall) {
+      return "tower(s) "
+          + stall.towers()
+          + " stalled: the step made no progress for "
+          + (3 * stall.typicalNanos() / 1_000_000)
+          + " ms (3 typical steps) + failure.stepDeadline; the others were stopped"
+          + (stall.reportedLate()
+              ? " (it reported after that: a step this slow needs a larger failure.stepDeadline)"
+              : "");
+    }
   }
 
   private void abortAll() {

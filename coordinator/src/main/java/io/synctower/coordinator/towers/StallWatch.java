@@ -14,7 +14,7 @@ import java.util.Arrays;
  * watch.completed(now);                     // its round came back
  * }</pre>
  */
-public final class StallWatch {
+final class StallWatch {
   private static final int WARM_UP_STEPS = 3;
   private final long graceNanos;
   private final long[] recent = new long[16];
@@ -22,7 +22,7 @@ public final class StallWatch {
   private long sentNanos;
   private boolean armed;
 
-  public StallWatch(final Duration stepDeadline) {
+  StallWatch(final Duration stepDeadline) {
     this.graceNanos = stepDeadline.toNanos();
   }
 

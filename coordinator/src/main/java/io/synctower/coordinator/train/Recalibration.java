@@ -3,9 +3,7 @@ package io.synctower.coordinator.train;
 import io.synctower.common.bn.BatchNorm;
 import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.Report;
-import io.synctower.coordinator.towers.ReplicaMismatchException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -29,31 +27,13 @@ public record Recalibration(
 
   /**
    * The towers' answers combined: samples summed (count-weighted, whatever the shards), movement of
-   * tower 0, layer names from {@code model} (a replica of the same architecture).
-   *
-   * @throws ReplicaMismatchException if the towers' replica hashes after the recalibration differ
+   * tower 0, layer names from {@code model} (a replica of the same architecture). The towers'
+   * replica hashes were checked when the round was collected ({@code RoundCollector}).
    */
   static Recalibration of(final List<Report> round, final Model model, final double seconds) {
-    final long[] hashes = new long[round.size()];
     long samples = 0;
-    for (int r = 0; r < round.size(); r++) {
-      final Report.BnRecalibrated b = (Report.BnRecalibrated) round.get(r);
-      hashes[r] = b.replicaHash();
-      samples += b.samples();
-    }
-    final List<Integer> differing = new ArrayList<>();
-    for (int r = 1; r < hashes.length; r++) {
-      if (hashes[r] != hashes[0]) {
-        differing.add(r);
-      }
-    }
-    if (!differing.isEmpty()) {
-      throw new ReplicaMismatchException(
-          "replicas diverged in precise BN: towers "
-              + differing
-              + " differ from tower 0 (hashes "
-              + Arrays.toString(hashes)
-              + "); this is a bug, please report it with the run's config.yaml");
+    for (final Report r : round) {
+      samples += ((Report.BnRecalibrated) r).samples();
     }
     final Report.BnRecalibrated first = (Report.BnRecalibrated) round.get(0);
     final List<String> names = new ArrayList<>();

@@ -14,7 +14,6 @@ import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.doctor.Doctor;
 import io.synctower.coordinator.towers.InProcessTowers;
-import io.synctower.coordinator.towers.Rounds;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
 import java.io.IOException;
@@ -377,9 +376,6 @@ public final class Trainer implements AutoCloseable {
                   outcome.correctPositions(),
                   outcome.correctSequences(),
                   outcome.samples());
-            }
-            if (check) {
-              Rounds.checkReplicaHashes(round);
             }
             if (outcome.skipped()) {
               out.printf(

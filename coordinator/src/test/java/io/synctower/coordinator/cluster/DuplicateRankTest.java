@@ -1,30 +1,23 @@
 package io.synctower.coordinator.cluster;
 
+import static io.synctower.coordinator.cluster.WorkerProcessFixture.freePort;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.aeron.Aeron;
-import io.aeron.driver.MediaDriver;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
-import io.synctower.common.protocol.JoinAuth;
 import io.synctower.common.protocol.Rejection;
-import io.synctower.coordinator.launch.LocalWorkers;
 import io.synctower.coordinator.launch.WorkerProcesses;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
-import io.synctower.worker.remote.MediaDrivers;
 import io.synctower.worker.transport.TransportKind;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.DatagramSocket;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -73,9 +66,7 @@ class DuplicateRankTest {
   private static final Duration DEADLINE = Duration.ofSeconds(3);
 
   @TempDir Path dir;
-  private MediaDriver driver;
-  private Aeron aeron;
-  private Path secretFile;
+  private WorkerProcessFixture cluster;
   private final List<WorkerProcesses> started = new ArrayList<>();
   private final Map<String, Integer> exits = new ConcurrentHashMap<>();
   private final ByteArrayOutputStream log = new ByteArrayOutputStream();
@@ -83,13 +74,7 @@ class DuplicateRankTest {
 
   @BeforeEach
   void start() throws IOException {
-    driver = MediaDrivers.launchEmbedded("test");
-    aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
-    secretFile = dir.resolve("secret");
-    Files.createFile(
-        secretFile,
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(secretFile, JoinAuth.newSecretHex(new SecureRandom()));
+    cluster = new WorkerProcessFixture(dir);
     final PrintStream console = System.out;
     tee =
         new PrintStream(
@@ -113,13 +98,7 @@ class DuplicateRankTest {
   @AfterEach
   void stop() {
     started.forEach(WorkerProcesses::destroy);
-    CloseHelper.closeAll(aeron, driver);
-  }
-
-  private static int freePort() throws IOException {
-    try (DatagramSocket s = new DatagramSocket(0)) {
-      return s.getLocalPort();
-    }
+    CloseHelper.close(cluster);
   }
 
   /** Starts worker processes named {@code names} (their log prefix is "[tower i]" by position). */
@@ -149,33 +128,13 @@ class DuplicateRankTest {
         ConfigLoader.parse(CONFIG, "duplicates", Map.of("towers", Integer.toString(n)));
     final int coordinatorPort = freePort();
     final List<List<String>> args =
-        new LocalWorkers(
-                kind,
-                n,
-                1,
-                secretFile,
-                coordinatorPort,
-                freePort(),
-                driver.aeronDirectoryName(),
-                dir,
-                BEAT,
-                DEADLINE,
-                Duration.ofSeconds(90))
-            .arguments();
+        cluster.workerArguments(kind, n, coordinatorPort, freePort(), BEAT, DEADLINE);
     // Rank 0, rank 1 and a second rank 0 (its own UDP port), started together.
     final List<List<String>> together = new ArrayList<>(args);
     together.add(withPort(args.get(0), freePort()));
     final WorkerProcesses first = startWorkers(List.of("0", "1", "0 again"), together);
     final RemoteTowers.Options options =
-        new RemoteTowers.Options(
-            kind,
-            "127.0.0.1:" + coordinatorPort,
-            n,
-            JoinAuth.readSecret(secretFile),
-            Duration.ofSeconds(90),
-            BEAT,
-            DEADLINE,
-            tee);
+        cluster.coordinatorOptions(kind, coordinatorPort, n, BEAT, DEADLINE, tee);
     final AtomicReference<RemoteTowers> towers = new AtomicReference<>();
     final int latePort = freePort();
     try (Trainer trainer =
@@ -187,7 +146,7 @@ class DuplicateRankTest {
             (id, model, c) -> {
               final RemoteTowers t =
                   RemoteTowers.join(
-                      aeron, id, ConfigLoader.toYaml(c), c.training().batchSize(), options);
+                      cluster.aeron, id, ConfigLoader.toYaml(c), c.training().batchSize(), options);
               towers.set(t);
               // Every rank is held now: a third claimant of rank 0 arrives and must be refused
               // while the run waits for it (the coordinator's I/O thread answers it).

@@ -7,33 +7,26 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.aeron.Aeron;
 import io.aeron.Publication;
-import io.aeron.driver.MediaDriver;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.ControlCodec;
 import io.synctower.common.protocol.Join;
-import io.synctower.common.protocol.JoinAuth;
 import io.synctower.common.protocol.Message;
 import io.synctower.common.protocol.Rejection;
 import io.synctower.common.protocol.Report;
-import io.synctower.coordinator.launch.LocalWorkers;
 import io.synctower.coordinator.launch.WorkerProcesses;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
 import io.synctower.worker.remote.ControlChannels;
-import io.synctower.worker.remote.MediaDrivers;
 import io.synctower.worker.transport.TransportKind;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.io.PrintStream;
-import java.net.DatagramSocket;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.PosixFilePermissions;
 import java.security.SecureRandom;
 import java.time.Duration;
 import java.util.Arrays;
@@ -88,22 +81,16 @@ class WorkerProcessesTest {
   private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
 
   @TempDir Path dir;
-  private MediaDriver driver;
+  private WorkerProcessFixture cluster;
   private Aeron aeron;
-  private Path secretFile;
   private byte[] secret;
   private WorkerProcesses workers;
 
   @BeforeEach
   void startDriver() throws IOException {
-    driver = MediaDrivers.launchEmbedded("test");
-    aeron = Aeron.connect(new Aeron.Context().aeronDirectoryName(driver.aeronDirectoryName()));
-    secretFile = dir.resolve("secret");
-    Files.createFile(
-        secretFile,
-        PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rw-------")));
-    Files.writeString(secretFile, JoinAuth.newSecretHex(new SecureRandom()));
-    secret = JoinAuth.readSecret(secretFile);
+    cluster = new WorkerProcessFixture(dir);
+    aeron = cluster.aeron;
+    secret = cluster.secret;
   }
 
   @AfterEach
@@ -111,18 +98,12 @@ class WorkerProcessesTest {
     if (workers != null) {
       workers.destroy();
     }
-    CloseHelper.closeAll(aeron, driver);
+    CloseHelper.close(cluster);
   }
 
   private static RunConfig config(final int towers, final String steps) {
     return ConfigLoader.parse(
         CONFIG, "processes", Map.of("towers", Integer.toString(towers), "training.steps", steps));
-  }
-
-  private static int freePort() throws IOException {
-    try (DatagramSocket s = new DatagramSocket(0)) {
-      return s.getLocalPort();
-    }
   }
 
   /** Starts N worker JVMs and a trainer whose towers they are. */
@@ -132,37 +113,17 @@ class WorkerProcessesTest {
       final Path runDir,
       final AtomicReference<RemoteTowers> towers)
       throws Exception {
-    final int coordinatorPort = freePort();
-    final int firstWorkerPort = freePort();
+    final int coordinatorPort = WorkerProcessFixture.freePort();
     final int n = config.towers();
     workers =
         WorkerProcesses.start(
-            new LocalWorkers(
-                    kind,
-                    n,
-                    1,
-                    secretFile,
-                    coordinatorPort,
-                    firstWorkerPort,
-                    driver.aeronDirectoryName(),
-                    dir,
-                    BEAT,
-                    DEADLINE,
-                    Duration.ofSeconds(90))
-                .arguments(),
+            cluster.workerArguments(
+                kind, n, coordinatorPort, WorkerProcessFixture.freePort(), BEAT, DEADLINE),
             "-Xmx1g",
             System.out,
             (rank, code) -> {});
     final RemoteTowers.Options options =
-        new RemoteTowers.Options(
-            kind,
-            "127.0.0.1:" + coordinatorPort,
-            n,
-            secret,
-            Duration.ofSeconds(90),
-            BEAT,
-            DEADLINE,
-            System.out);
+        cluster.coordinatorOptions(kind, coordinatorPort, n, BEAT, DEADLINE, System.out);
     return new Trainer(
         config,
         TrainingData.load(config, dir),

@@ -116,10 +116,11 @@ class MultiTowerTrainerTest {
             new Report.StepDone(1, 1, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7L, false, "", 0),
             new Report.StepDone(1, 2, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8L, false, "", 0));
     final ReplicaMismatchException e =
-        assertThrows(ReplicaMismatchException.class, () -> Rounds.checkReplicaHashes(round));
+        assertThrows(
+            ReplicaMismatchException.class, () -> RoundCollector.checkReplicaHashes(round));
     assertTrue(
         e.getMessage().contains("step 41") && e.getMessage().contains("towers [2]"),
         e.getMessage());
-    Rounds.checkReplicaHashes(round.subList(0, 2));
+    RoundCollector.checkReplicaHashes(round.subList(0, 2));
   }
 }
