@@ -17,9 +17,17 @@ import org.nd4j.linalg.factory.Nd4j;
  * @param backendClass the {@code Nd4jBackend} implementation ND4J chose
  * @param blas the BLAS vendor ND4J reports, e.g. {@code OPENBLAS} or {@code CUBLAS}
  * @param nativeLibrary the mapped {@code libnd4j*.so} path, or a sentence saying why unknown
+ * @param threads ND4J's OpenMP threads per op (its {@code omp.threads})
+ * @param devices the devices the backend sees (1 on the CPU backend; GPUs on CUDA, after {@code
+ *     CUDA_VISIBLE_DEVICES})
  */
 public record LoadedBackend(
-    String backend, String backendClass, String blas, String nativeLibrary) {
+    String backend,
+    String backendClass,
+    String blas,
+    String nativeLibrary,
+    int threads,
+    int devices) {
 
   /** Loads ND4J if it is not loaded yet (seconds) and describes it. */
   public static LoadedBackend describe() {
@@ -29,12 +37,39 @@ public record LoadedBackend(
         env.getProperty("backend", "unknown"),
         backendClass,
         env.getProperty("blas.vendor", "unknown"),
-        mappedLibrary(Path.of("/proc/self/maps")));
+        mappedLibrary(Path.of("/proc/self/maps")),
+        Integer.parseInt(env.getProperty("omp.threads", "0")),
+        Nd4j.getAffinityManager().getNumberOfDevices());
+  }
+
+  /**
+   * The one line a command prints about its backend instead of ND4J's own start-up log (about 15
+   * INFO lines, shown again by {@code --verbose}): {@code ND4J CPU backend, native build
+   * linux-x86_64-onednn-avx512, BLAS OPENBLAS, 2 threads}; on CUDA the device count instead of the
+   * threads.
+   */
+  public String startupLine() {
+    return "ND4J "
+        + backend
+        + " backend, native build "
+        + nativePlatform()
+        + ", BLAS "
+        + blas
+        + ("CPU".equals(backend)
+            ? ", " + threads + (threads == 1 ? " thread" : " threads")
+            : ", " + devices + (devices == 1 ? " device" : " devices"));
   }
 
   /** One line: {@code CPU (org...CpuBackend, OPENBLAS), native library /path/libnd4jcpu.so}. */
   public String describeLine() {
-    return backend + " (" + backendClass + ", BLAS " + blas + "), native library " + nativeLibrary;
+    return backend
+        + " ("
+        + backendClass
+        + ", BLAS "
+        + blas
+        + ("CPU".equals(backend) ? "" : ", " + devices + " device(s)")
+        + "), native library "
+        + nativeLibrary;
   }
 
   /**

@@ -1,5 +1,6 @@
 package io.synctower.common.config;
 
+import java.io.StringReader;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.Iterator;
@@ -12,6 +13,11 @@ import org.yaml.snakeyaml.constructor.DuplicateKeyException;
 import org.yaml.snakeyaml.constructor.SafeConstructor;
 import org.yaml.snakeyaml.error.Mark;
 import org.yaml.snakeyaml.error.YAMLException;
+import org.yaml.snakeyaml.nodes.MappingNode;
+import org.yaml.snakeyaml.nodes.Node;
+import org.yaml.snakeyaml.nodes.NodeTuple;
+import org.yaml.snakeyaml.nodes.ScalarNode;
+import org.yaml.snakeyaml.nodes.SequenceNode;
 
 /**
  * Reads YAML text into plain maps, lists and scalars the way a configuration must be read: a key
@@ -40,7 +46,7 @@ final class StrictYaml {
     try {
       return new Yaml(new SafeConstructor(options)).load(text);
     } catch (DuplicateKeyException e) {
-      throw new Invalid(duplicate(e));
+      throw new Invalid(duplicate(text, e));
     } catch (YAMLException e) {
       throw new Invalid("not valid YAML: " + e.getMessage());
     } catch (RuntimeException | StackOverflowError e) {
@@ -49,19 +55,76 @@ final class StrictYaml {
     }
   }
 
-  private static String duplicate(final DuplicateKeyException e) {
+  private static String duplicate(final String text, final DuplicateKeyException e) {
     final String problem = e.getProblem() == null ? "" : e.getProblem();
     final String prefix = "found duplicate key ";
     final String key =
         problem.startsWith(prefix) ? problem.substring(prefix.length()).trim() : problem;
     final Mark second = e.getProblemMark();
     final Mark mapping = e.getContextMark();
+    final int first = mapping == null ? -1 : firstKeyLine(text, mapping.getIndex(), key);
     return "key '"
         + key
-        + "' is given twice in one mapping"
-        + (second == null ? "" : " (again at line " + (second.getLine() + 1) + ")")
+        + "' is given twice in one mapping ("
+        + (first < 0 ? "" : "first at line " + first + ", ")
+        + (second == null ? "twice" : "again at line " + (second.getLine() + 1))
+        + ")"
         + (mapping == null ? "" : " in the mapping starting at line " + (mapping.getLine() + 1))
         + "; configs are read strictly, keep only one of them";
+  }
+
+  /**
+   * The 1-based line of {@code key}'s first occurrence in the mapping that starts at character
+   * {@code mappingIndex}, or -1. SnakeYAML's exception names only the second occurrence, so the
+   * text is composed again (node tree only, duplicates allowed) to find the first.
+   */
+  private static int firstKeyLine(final String text, final int mappingIndex, final String key) {
+    final LoaderOptions options = new LoaderOptions();
+    options.setAllowDuplicateKeys(true);
+    try {
+      final Node root = new Yaml(options).compose(new StringReader(text));
+      final MappingNode mapping = mappingAt(root, mappingIndex, new IdentityHashMap<>());
+      if (mapping != null) {
+        for (final NodeTuple entry : mapping.getValue()) {
+          if (entry.getKeyNode() instanceof ScalarNode k && k.getValue().equals(key)) {
+            return k.getStartMark().getLine() + 1;
+          }
+        }
+      }
+    } catch (YAMLException e) {
+      // Only the line is lost; the error message still names the key and the second line.
+    }
+    return -1;
+  }
+
+  private static MappingNode mappingAt(
+      final Node node, final int index, final IdentityHashMap<Node, Boolean> seen) {
+    if (node == null || seen.put(node, true) != null) {
+      return null;
+    }
+    if (node instanceof MappingNode m) {
+      if (m.getStartMark() != null && m.getStartMark().getIndex() == index) {
+        return m;
+      }
+      for (final NodeTuple entry : m.getValue()) {
+        final MappingNode found = mappingAt(entry.getKeyNode(), index, seen);
+        if (found != null) {
+          return found;
+        }
+        final MappingNode inValue = mappingAt(entry.getValueNode(), index, seen);
+        if (inValue != null) {
+          return inValue;
+        }
+      }
+    } else if (node instanceof SequenceNode s) {
+      for (final Node item : s.getValue()) {
+        final MappingNode found = mappingAt(item, index, seen);
+        if (found != null) {
+          return found;
+        }
+      }
+    }
+    return null;
   }
 
   /**

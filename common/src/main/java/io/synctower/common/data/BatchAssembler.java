@@ -38,6 +38,9 @@ public final class BatchAssembler {
   private final int positions;
   private final float[] scratch;
 
+  /** The float64 sample buffer, for a dataset that holds float64 values; else null. */
+  private final double[] scratch64;
+
   private HostMemory.Bound lastX;
   private final Job job = new Job();
   // Bound once: a per-batch method reference on `this` would allocate.
@@ -69,6 +72,7 @@ public final class BatchAssembler {
       normalization.checkCompatible(shape);
     }
     this.scratch = new float[shape.elementCount()];
+    this.scratch64 = dataset.holdsFloat64() ? new double[shape.elementCount()] : null;
   }
 
   /**
@@ -144,11 +148,21 @@ public final class BatchAssembler {
         j.result = -1;
         return;
       }
+      final int offset = row * n;
+      if (!f32 && scratch64 != null) {
+        dataset.sampleFloat64(j.indices[j.from + row], scratch64, j.labels, row * positions);
+        if (normalization != null) {
+          normalization.apply(scratch64, shape);
+        }
+        for (int i = 0; i < n; i++) {
+          bytes.putDouble((offset + i) * 8, scratch64[i]);
+        }
+        continue;
+      }
       dataset.sample(j.indices[j.from + row], scratch, j.labels, row * positions);
       if (normalization != null) {
         normalization.apply(scratch, shape);
       }
-      final int offset = row * n;
       if (f32) {
         for (int i = 0; i < n; i++) {
           bytes.putFloat((offset + i) * 4, scratch[i]);

@@ -48,6 +48,25 @@ public interface Dataset {
    */
   void sample(int index, float[] pixelsHwc, int[] labels, int labelOffset);
 
+  /**
+   * Whether this dataset holds values that float32 cannot represent (a float64 {@code .npz}): a
+   * float64 model then reads them through {@link #sampleFloat64}, unrounded. False for every source
+   * whose values are float32 already (8-bit images divided by 255 in float32, the synthetic sets).
+   */
+  default boolean holdsFloat64() {
+    return false;
+  }
+
+  /**
+   * As {@link #sample}, in double precision; only for a dataset that {@link #holdsFloat64()}.
+   *
+   * @throws UnsupportedOperationException for a dataset that does not hold float64 values
+   */
+  default void sampleFloat64(
+      final int index, final double[] pixelsHwc, final int[] labels, final int labelOffset) {
+    throw new UnsupportedOperationException(describe() + " holds float32 values: use sample");
+  }
+
   /** A short description for logs, e.g. {@code "captcha(seed=1, n=20000, 80x120x1)"}. */
   String describe();
 }

@@ -178,6 +178,30 @@ public final class Normalization {
     }
   }
 
+  /**
+   * As {@link #apply(float[], SampleShape)}, in double precision (a float64 model's float64 data):
+   * the per-channel mean and std are this normalization's float32 values, widened exactly.
+   */
+  public void apply(final double[] pixelsHwc, final SampleShape shape) {
+    checkCompatible(shape);
+    final int n = shape.elementCount();
+    if (pixelsHwc.length < n) {
+      throw new IllegalArgumentException(
+          "sample array has length "
+              + pixelsHwc.length
+              + ", expected at least "
+              + n
+              + " for shape "
+              + shape);
+    }
+    final int channels = mean.length;
+    for (int i = 0; i < n; i += channels) {
+      for (int c = 0; c < channels; c++) {
+        pixelsHwc[i + c] = (pixelsHwc[i + c] - mean[c]) / std[c];
+      }
+    }
+  }
+
   @Override
   public String toString() {
     return "Normalization(mean=" + Arrays.toString(mean) + ", std=" + Arrays.toString(std) + ")";

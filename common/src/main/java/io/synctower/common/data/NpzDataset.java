@@ -16,13 +16,20 @@ import java.util.Objects;
  * </ul>
  *
  * <p>Loaded fully at construction: {@code x} is transposed once from CHW to HWC into one {@code
- * float[]} of N*C*H*W values and {@code y} into one {@code int[]}; the archive's own arrays are
- * dropped. Every label is checked against {@code numClasses} there. {@link #sample} copies one
- * sample out. Immutable and thread-safe.
+ * float[]} of N*C*H*W values (a {@code double[]} when {@code x} is float64, so that a float64 model
+ * reads it unrounded through {@link #sampleFloat64}) and {@code y} into one {@code int[]}; the
+ * archive's own arrays are dropped. Every label is checked against {@code numClasses} there. {@link
+ * #sample} copies one sample out. Immutable and thread-safe.
  */
 public final class NpzDataset implements Dataset {
   private final Path file;
+
+  /** x in HWC order, unless x is float64; then null. */
   private final float[] pixels;
+
+  /** x in HWC order when x is float64; else null. */
+  private final double[] pixels64;
+
   private final int[] labels;
   private final int count;
   private final int positions;
@@ -114,9 +121,11 @@ public final class NpzDataset implements Dataset {
         throw new DataException(
             file + ": x has " + values + " values; at most 2^31-9 fit in memory as one array");
       }
-      // The raw x and y, plus x as floats twice (converted, then transposed to HWC).
+      // The raw x and y, plus x converted twice (converted, then transposed to HWC): as floats,
+      // or as doubles for float64.
+      final long converted = (xh.dtype() == NpyDtype.FLOAT64 ? 16 : 8) * values;
       HeapBudget.require(
-          xh.dataBytes() + yh.dataBytes() + 8 * values + 8 * yh.elementCount(),
+          xh.dataBytes() + yh.dataBytes() + converted + 8 * yh.elementCount(),
           file.toString(),
           "x " + xh + " and y " + yh);
       x = archive.read("x");
@@ -129,7 +138,9 @@ public final class NpzDataset implements Dataset {
             ? new SampleShape((int) x.dim(1), (int) x.dim(2), (int) x.dim(3))
             : new SampleShape((int) x.dim(1), 1, 1);
     this.positions = y.rank() == 2 ? (int) y.dim(1) : 1;
-    this.pixels = toHwc(x, shape);
+    checkFits(shape);
+    this.pixels = x.dtype() == NpyDtype.FLOAT64 ? null : toHwc(x, shape);
+    this.pixels64 = x.dtype() == NpyDtype.FLOAT64 ? toHwc64(x, shape) : null;
 
     final long[] raw = y.toLongArray();
     long max = -1;
@@ -162,13 +173,37 @@ public final class NpzDataset implements Dataset {
     return key;
   }
 
-  /** Converts x to floats (u8 / 255) and CHW to HWC in one pass; one new array. */
-  private float[] toHwc(final NpyArray x, final SampleShape s) {
+  private void checkFits(final SampleShape s) {
     final long total = (long) count * s.elementCount();
     if (total > Integer.MAX_VALUE - 8) {
       throw new DataException(
           file + ": x has " + total + " values; at most 2^31-9 fit in memory as one array");
     }
+  }
+
+  /** float64 x as doubles, CHW to HWC (bit-exact). */
+  private double[] toHwc64(final NpyArray x, final SampleShape s) {
+    final double[] values = x.toDoubleArray();
+    if (x.rank() == 2 || s.channels() == 1) {
+      return values;
+    }
+    final double[] hwc = new double[values.length];
+    final int c = s.channels();
+    final int hw = s.height() * s.width();
+    final int n = s.elementCount();
+    for (int sample = 0; sample < count; sample++) {
+      final int base = sample * n;
+      for (int ch = 0; ch < c; ch++) {
+        for (int p = 0; p < hw; p++) {
+          hwc[base + p * c + ch] = values[base + ch * hw + p];
+        }
+      }
+    }
+    return hwc;
+  }
+
+  /** Converts x to floats (u8 / 255) and CHW to HWC in one pass; one new array. */
+  private float[] toHwc(final NpyArray x, final SampleShape s) {
     final float[] values = x.toFloatArray();
     if (x.dtype() == NpyDtype.UINT8) {
       for (int i = 0; i < values.length; i++) {
@@ -221,7 +256,34 @@ public final class NpzDataset implements Dataset {
           file + ": sample index " + index + " outside 0.." + (count - 1));
     }
     final int n = shape.elementCount();
-    System.arraycopy(pixels, index * n, pixelsHwc, 0, n);
+    if (pixels != null) {
+      System.arraycopy(pixels, index * n, pixelsHwc, 0, n);
+    } else {
+      final int from = index * n;
+      for (int i = 0; i < n; i++) {
+        pixelsHwc[i] = (float) pixels64[from + i];
+      }
+    }
+    System.arraycopy(labels, index * positions, labelsOut, labelOffset, positions);
+  }
+
+  @Override
+  public boolean holdsFloat64() {
+    return pixels64 != null;
+  }
+
+  @Override
+  public void sampleFloat64(
+      final int index, final double[] pixelsHwc, final int[] labelsOut, final int labelOffset) {
+    if (pixels64 == null) {
+      throw new UnsupportedOperationException(describe() + " holds float32 values: use sample");
+    }
+    if (index < 0 || index >= count) {
+      throw new IndexOutOfBoundsException(
+          file + ": sample index " + index + " outside 0.." + (count - 1));
+    }
+    final int n = shape.elementCount();
+    System.arraycopy(pixels64, index * n, pixelsHwc, 0, n);
     System.arraycopy(labels, index * positions, labelsOut, labelOffset, positions);
   }
 

@@ -86,6 +86,21 @@ public final class Subset implements Dataset {
   }
 
   @Override
+  public boolean holdsFloat64() {
+    return parent.holdsFloat64();
+  }
+
+  @Override
+  public void sampleFloat64(
+      final int index, final double[] pixelsHwc, final int[] labels, final int labelOffset) {
+    if (index < 0 || index >= indices.length) {
+      throw new IndexOutOfBoundsException(
+          describe() + ": sample index " + index + " outside 0.." + (indices.length - 1));
+    }
+    parent.sampleFloat64(indices[index], pixelsHwc, labels, labelOffset);
+  }
+
+  @Override
   public String describe() {
     return name + "(n=" + indices.length + " of " + parent.describe() + ")";
   }

@@ -21,6 +21,37 @@ class LoadedBackendTest {
   }
 
   @Test
+  void theStartupLineShouldNameBackendBuildBlasAndThreads() {
+    final LoadedBackend cpu =
+        new LoadedBackend(
+            "CPU",
+            "org.nd4j.linalg.cpu.nativecpu.CpuBackend",
+            "OPENBLAS",
+            "/c/bindings/linux-x86_64-onednn-avx2/libnd4jcpu.so",
+            2,
+            1);
+    assertEquals(
+        "ND4J CPU backend, native build linux-x86_64-onednn-avx2, BLAS OPENBLAS, 2 threads",
+        cpu.startupLine());
+    final LoadedBackend cuda =
+        new LoadedBackend(
+            "CUDA",
+            "org.nd4j.linalg.jcublas.JCublasBackend",
+            "CUBLAS",
+            "/c/linux-x86_64/libnd4jcuda.so",
+            8,
+            4);
+    assertEquals(
+        "ND4J CUDA backend, native build linux-x86_64, BLAS CUBLAS, 4 devices", cuda.startupLine());
+    assertTrue(cuda.describeLine().contains("4 device(s)"), cuda.describeLine());
+    assertTrue(
+        LoadedBackend.describe()
+            .startupLine()
+            .matches("ND4J CPU backend, native build linux-x86_64.*, BLAS \\w+, \\d+ threads?"),
+        LoadedBackend.describe().startupLine());
+  }
+
+  @Test
   void theMappedLibraryShouldBeReadFromTheMapsFile(@TempDir final Path dir) throws IOException {
     final Path maps = dir.resolve("maps");
     Files.writeString(

@@ -389,6 +389,31 @@ class ConfigLoaderTest {
         "key 'batchSize' is given twice");
   }
 
+  @Test
+  void aDuplicateKeyIsNamedWithBothLines() {
+    assertOneProblemContaining(
+        VALID + "seed: 1\nseed: 2\n",
+        "key 'seed' is given twice",
+        "(first at line 14, again at line 15)");
+    final int batchLine =
+        (int)
+                VALID
+                    .substring(0, VALID.indexOf("batchSize: 8"))
+                    .chars()
+                    .filter(c -> c == '\n')
+                    .count()
+            + 1;
+    assertOneProblemContaining(
+        VALID.replace("batchSize: 8", "batchSize: 8\n  lr: 0.1\n  batchSize: 9"),
+        "key 'batchSize' is given twice",
+        "(first at line " + batchLine + ", again at line " + (batchLine + 2) + ")");
+    // The same key in two different mappings is fine; in a flow mapping both are on one line.
+    assertOneProblemContaining(
+        VALID + "extra:\n  - {a: 1, b: {a: 2}}\n  - {c: 1, c: 2}\n",
+        "key 'c' is given twice",
+        "(first at line 16, again at line 16)");
+  }
+
   @ParameterizedTest
   @CsvSource(
       delimiter = '|',

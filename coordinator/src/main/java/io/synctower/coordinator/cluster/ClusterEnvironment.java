@@ -2,6 +2,7 @@ package io.synctower.coordinator.cluster;
 
 import io.synctower.common.config.ConfigException;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.EnumMap;
 import java.util.List;
 import java.util.Map;
@@ -17,8 +18,10 @@ import java.util.StringJoiner;
  * <ol>
  *   <li>explicit flags ({@code --rank}, {@code --world-size}, {@code --coordinator}, {@code
  *       --device});
- *   <li>torchrun-style variables {@code RANK}, {@code WORLD_SIZE}, {@code LOCAL_RANK}, {@code
- *       COORDINATOR=host:port};
+ *   <li>torchrun's variables {@code RANK}, {@code WORLD_SIZE}, {@code LOCAL_RANK}, {@code
+ *       LOCAL_WORLD_SIZE}, {@code MASTER_ADDR} and {@code MASTER_PORT} (the coordinator's host and
+ *       UDP port), and SyncTower's {@code COORDINATOR=host:port}, which wins over {@code
+ *       MASTER_ADDR};
  *   <li>Slurm: {@code SLURM_PROCID} (rank), {@code SLURM_NTASKS} (world size), {@code
  *       SLURM_LOCALID} (local rank), the first host of {@code SLURM_JOB_NODELIST} (coordinator);
  *   <li>a Kubernetes indexed Job: {@code JOB_COMPLETION_INDEX} (rank; local rank 0, one pod per
@@ -30,7 +33,9 @@ import java.util.StringJoiner;
  * coordinator given without a port, or taken from the nodelist, uses {@code
  * SYNCTOWER_COORDINATOR_PORT} or {@value #DEFAULT_COORDINATOR_PORT}. Without {@code LOCAL_RANK} or
  * {@code SLURM_LOCALID} the local rank is 0 in an indexed Job and the rank otherwise (several
- * workers on one host, the default loopback set-up). The device is {@code --device} or the local
+ * workers on one host, the default loopback set-up); {@code LOCAL_WORLD_SIZE}, when set, bounds it.
+ * The device is {@code --device}, else the local rank among the GPUs {@code CUDA_VISIBLE_DEVICES}
+ * lists (device 0 when it lists one: the launcher gave each process its own GPU), else the local
  * rank. A variable set to the empty string counts as unset.
  *
  * <pre>{@code
@@ -150,6 +155,9 @@ public record ClusterEnvironment(
   private static final String LOCAL_RANK_FIX =
       "the local rank is this worker's index among the workers on its host (0, 1, ...); fix"
           + " LOCAL_RANK";
+  private static final String LOCAL_WORLD_SIZE_FIX =
+      "LOCAL_WORLD_SIZE is the number of workers on this host and LOCAL_RANK this worker's index"
+          + " among them (0 to LOCAL_WORLD_SIZE - 1); fix whichever is wrong";
   private static final String DEVICE_FIX =
       "a device is a GPU index on this host (0, 1, ...); set it with --device D";
   private static final String ENDPOINT_EXAMPLE = "e.g. node01:40100 or [fd00::1]:40100";
@@ -219,11 +227,26 @@ public record ClusterEnvironment(
         localRank = null;
       }
 
+      final Value localWorldSize =
+          nonNegative(
+              "local world size",
+              env(Convention.ENVIRONMENT, "LOCAL_WORLD_SIZE"),
+              LOCAL_WORLD_SIZE_FIX);
+      if (localWorldSize != null && localRank != null && localRank.value >= localWorldSize.value) {
+        problems.add(
+            "local rank: "
+                + (localRank.from == null ? localRank.value : localRank.from.shown())
+                + " is not below "
+                + localWorldSize.from.shown()
+                + "; "
+                + LOCAL_WORLD_SIZE_FIX);
+      }
+
       final Value device;
       if (deviceFlag != null) {
         device = nonNegative("device", flag("--device", deviceFlag), DEVICE_FIX);
       } else if (localRank != null) {
-        device = derived(localRank.value, Convention.DEFAULTS, "device = local rank");
+        device = deviceOf(localRank);
       } else {
         device = null;
       }
@@ -273,6 +296,36 @@ public record ClusterEnvironment(
           source());
     }
 
+    /**
+     * The device of a worker with {@code localRank} and no {@code --device}: its index among the
+     * GPUs {@code CUDA_VISIBLE_DEVICES} shows this process (0 when it shows one: Slurm's {@code
+     * --gpus-per-task} and Kubernetes give each process its own), else the local rank.
+     */
+    private Value deviceOf(final Value localRank) {
+      final Candidate visible = env(Convention.ENVIRONMENT, "CUDA_VISIBLE_DEVICES");
+      if (visible == null) {
+        return derived(localRank.value, Convention.DEFAULTS, "device = local rank");
+      }
+      final long gpus = Arrays.stream(visible.raw.split(",")).filter(id -> !id.isBlank()).count();
+      if (gpus == 1) {
+        return derived(0, Convention.ENVIRONMENT, visible.shown() + " -> device 0");
+      }
+      if (localRank.value >= gpus) {
+        problems.add(
+            "device: local rank "
+                + localRank.value
+                + " has no GPU of its own in "
+                + visible.quoted()
+                + " ("
+                + gpus
+                + " listed); list one GPU per worker on this host, pass --device D, or unset"
+                + " CUDA_VISIBLE_DEVICES for a CPU run");
+        return null;
+      }
+      return derived(
+          localRank.value, Convention.ENVIRONMENT, "device = local rank among " + visible.shown());
+    }
+
     /** The coordinator's host and port, or null after recording why not. */
     private Endpoint coordinator(final String coordinatorFlag, final boolean indexedJob) {
       final Candidate given =
@@ -281,6 +334,7 @@ public record ClusterEnvironment(
                   ? null
                   : new Candidate(Convention.FLAGS, "--coordinator", coordinatorFlag),
               env(Convention.ENVIRONMENT, "COORDINATOR"));
+      final Candidate masterAddr = env(Convention.ENVIRONMENT, "MASTER_ADDR");
       final Candidate nodelist = env(Convention.SLURM, "SLURM_JOB_NODELIST");
       final String host;
       Integer port = null;
@@ -292,6 +346,22 @@ public record ClusterEnvironment(
         host = parsed.host;
         port = parsed.port;
         used(given.convention, given.shown());
+      } else if (masterAddr != null) {
+        // torchrun's rendezvous host; a port in it is not torchrun's convention.
+        final Endpoint parsed = parseEndpoint(masterAddr);
+        if (parsed == null) {
+          return null;
+        }
+        if (parsed.port != null) {
+          problems.add(
+              "coordinator: "
+                  + masterAddr.quoted()
+                  + " has a port; torchrun's MASTER_ADDR is a host only: put the port in"
+                  + " MASTER_PORT");
+          return null;
+        }
+        host = parsed.host;
+        used(Convention.ENVIRONMENT, masterAddr.shown());
       } else if (nodelist != null) {
         try {
           host = HostList.first(nodelist.raw);
@@ -305,7 +375,8 @@ public record ClusterEnvironment(
         used(Convention.SLURM, nodelist.shown() + " -> " + host);
       } else {
         problems.add(
-            "coordinator: not set; pass --coordinator HOST:PORT or set COORDINATOR=host:port (the"
+            "coordinator: not set; pass --coordinator HOST:PORT, set COORDINATOR=host:port or"
+                + " torchrun's MASTER_ADDR and MASTER_PORT (the"
                 + " coordinator's address as the workers reach it, "
                 + ENDPOINT_EXAMPLE
                 + "); under Slurm the first host of SLURM_JOB_NODELIST is used"
@@ -317,9 +388,13 @@ public record ClusterEnvironment(
       }
       if (port == null) {
         final Candidate portVar =
-            env(
-                nodelist != null && given == null ? Convention.SLURM : Convention.ENVIRONMENT,
-                "SYNCTOWER_COORDINATOR_PORT");
+            given == null && masterAddr != null
+                ? first(
+                    env(Convention.ENVIRONMENT, "MASTER_PORT"),
+                    env(Convention.ENVIRONMENT, "SYNCTOWER_COORDINATOR_PORT"))
+                : env(
+                    nodelist != null && given == null ? Convention.SLURM : Convention.ENVIRONMENT,
+                    "SYNCTOWER_COORDINATOR_PORT");
         if (portVar == null) {
           port = DEFAULT_COORDINATOR_PORT;
           used(Convention.DEFAULTS, "coordinator port " + DEFAULT_COORDINATOR_PORT);

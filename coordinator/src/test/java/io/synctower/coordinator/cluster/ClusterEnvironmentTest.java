@@ -93,6 +93,101 @@ class ClusterEnvironmentTest {
         e.source());
   }
 
+  /** What torchrun sets in each process it starts (--nnodes 2 --nproc-per-node 2, node 1). */
+  private static final Map<String, String> TORCHRUN_ITSELF =
+      Map.of(
+          "RANK", "3",
+          "WORLD_SIZE", "4",
+          "LOCAL_RANK", "1",
+          "LOCAL_WORLD_SIZE", "2",
+          "MASTER_ADDR", "10.0.0.1",
+          "MASTER_PORT", "29500");
+
+  @Test
+  void torchrunsOwnVariablesNameTheCoordinator() {
+    final ClusterEnvironment e = fromEnv(TORCHRUN_ITSELF);
+    assertEquals(
+        new ClusterEnvironment(
+            3,
+            4,
+            1,
+            1,
+            "10.0.0.1",
+            29500,
+            "environment (RANK=3, WORLD_SIZE=4, LOCAL_RANK=1, LOCAL_WORLD_SIZE=2,"
+                + " MASTER_ADDR=10.0.0.1, MASTER_PORT=29500); defaults (device = local rank)"),
+        e);
+  }
+
+  @Test
+  void coordinatorWinsOverMasterAddrAndMasterAddrWithoutPortUsesTheDefault() {
+    final ClusterEnvironment both =
+        fromEnv(env(TORCHRUN_ITSELF, Map.of("COORDINATOR", "c0:40123")));
+    assertEquals("c0", both.coordinatorHost());
+    assertEquals(40123, both.coordinatorPort());
+    final Map<String, String> noPort = env(TORCHRUN_ITSELF);
+    noPort.remove("MASTER_PORT");
+    assertEquals(ClusterEnvironment.DEFAULT_COORDINATOR_PORT, fromEnv(noPort).coordinatorPort());
+    noPort.put("SYNCTOWER_COORDINATOR_PORT", "40555");
+    assertEquals(40555, fromEnv(noPort).coordinatorPort());
+  }
+
+  @Test
+  void badMasterVariablesAreNamed() {
+    assertContains(
+        failure(null, null, null, null, env(TORCHRUN_ITSELF, Map.of("MASTER_ADDR", "h:1")))
+            .problems()
+            .get(0),
+        "MASTER_ADDR=\"h:1\" has a port",
+        "MASTER_PORT");
+    assertContains(
+        failure(null, null, null, null, env(TORCHRUN_ITSELF, Map.of("MASTER_PORT", "70000")))
+            .problems()
+            .get(0),
+        "MASTER_PORT=\"70000\" is not a UDP port");
+  }
+
+  @Test
+  void localRankMustBeBelowLocalWorldSize() {
+    assertContains(
+        failure(null, null, null, null, env(TORCHRUN_ITSELF, Map.of("LOCAL_WORLD_SIZE", "1")))
+            .problems()
+            .get(0),
+        "local rank: LOCAL_RANK=1 is not below LOCAL_WORLD_SIZE=1",
+        "fix whichever is wrong");
+  }
+
+  @Test
+  void cudaVisibleDevicesPlacesTheWorker() {
+    // One GPU shown to the process: it is device 0, whatever the local rank.
+    final ClusterEnvironment own =
+        fromEnv(env(TORCHRUN_ITSELF, Map.of("CUDA_VISIBLE_DEVICES", "5")));
+    assertEquals(0, own.device());
+    assertContains(own.source(), "CUDA_VISIBLE_DEVICES=5 -> device 0");
+    // Several shown: the local rank picks among them.
+    assertEquals(1, fromEnv(env(TORCHRUN_ITSELF, Map.of("CUDA_VISIBLE_DEVICES", "4,6"))).device());
+    // Fewer than the local rank needs: an error naming both, not a silent shared GPU.
+    assertContains(
+        failure(
+                null,
+                null,
+                null,
+                null,
+                env(
+                    TORCHRUN_ITSELF,
+                    Map.of(
+                        "LOCAL_RANK", "2", "LOCAL_WORLD_SIZE", "3", "CUDA_VISIBLE_DEVICES", "0,1")))
+            .problems()
+            .get(0),
+        "device: local rank 2 has no GPU of its own in CUDA_VISIBLE_DEVICES=\"0,1\" (2 listed)");
+    // --device wins.
+    assertEquals(
+        3,
+        ClusterEnvironment.resolve(
+                null, null, null, 3, env(TORCHRUN_ITSELF, Map.of("CUDA_VISIBLE_DEVICES", "5")))
+            .device());
+  }
+
   @Test
   void slurmAloneTakesTheCoordinatorFromTheFirstHostOfTheNodelist() {
     final ClusterEnvironment e = fromEnv(SLURM);
