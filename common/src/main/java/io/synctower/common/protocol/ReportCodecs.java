@@ -4,6 +4,8 @@ import static io.synctower.common.protocol.VarData.ORDER;
 import static io.synctower.common.protocol.VarData.putText;
 import static io.synctower.common.protocol.VarData.textLength;
 
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.protocol.sbe.BnRecalibratedDecoder;
 import io.synctower.common.protocol.sbe.BnRecalibratedEncoder;
 import io.synctower.common.protocol.sbe.CheckpointDoneDecoder;
@@ -82,6 +84,13 @@ final class ReportCodecs {
 
     @Override
     long length(final Report.StepDone m) {
+      final long samples = m.sums().samples();
+      if ((int) samples != samples) {
+        throw new IllegalArgumentException(
+            "Report.StepDone.sums.samples is "
+                + samples
+                + "; a step's shard travels as an int32 count");
+      }
       return StepDoneEncoder.BLOCK_LENGTH
           + (long) textLength(m.nonFinite(), "Report.StepDone.nonFinite");
     }
@@ -101,18 +110,18 @@ final class ReportCodecs {
               .seq(seq)
               .sender(sender)
               .step(m.step())
-              .lossSum(m.lossSum())
-              .correctPositions(m.correctPositions())
-              .correctSequences(m.correctSequences())
-              .samples(m.samples())
-              .dataWaitNanos(m.dataWaitNanos())
-              .forwardNanos(m.forwardNanos())
-              .backwardNanos(m.backwardNanos())
-              .allReduceNanos(m.allReduceNanos())
-              .optimizerNanos(m.optimizerNanos())
+              .lossSum(m.sums().lossSum())
+              .correctPositions(m.sums().correctPositions())
+              .correctSequences(m.sums().correctSequences())
+              .samples((int) m.sums().samples())
+              .dataWaitNanos(m.times().dataWaitNanos())
+              .forwardNanos(m.times().forwardNanos())
+              .backwardNanos(m.times().backwardNanos())
+              .allReduceNanos(m.times().allReduceNanos())
+              .optimizerNanos(m.times().optimizerNanos())
               .replicaHash(m.replicaHash())
               .skipped(bool(m.skipped()))
-              .bnReduceNanos(m.bnReduceNanos());
+              .bnReduceNanos(m.times().bnReduceNanos());
       e.limit(putText(buffer, e.limit(), m.nonFinite()));
       return e.encodedLength();
     }
@@ -141,19 +150,17 @@ final class ReportCodecs {
               d.runId(),
               d.sender(),
               d.step(),
-              d.lossSum(),
-              d.correctPositions(),
-              d.correctSequences(),
-              d.samples(),
-              d.dataWaitNanos(),
-              d.forwardNanos(),
-              d.backwardNanos(),
-              d.allReduceNanos(),
-              d.optimizerNanos(),
+              new MetricSums(d.lossSum(), d.correctPositions(), d.correctSequences(), d.samples()),
+              new PhaseTimes(
+                  d.dataWaitNanos(),
+                  d.forwardNanos(),
+                  d.backwardNanos(),
+                  d.bnReduceNanos(),
+                  d.allReduceNanos(),
+                  d.optimizerNanos()),
               d.replicaHash(),
               isTrue(skipped),
-              nonFinite,
-              d.bnReduceNanos()));
+              nonFinite));
     }
   }
 
@@ -187,10 +194,10 @@ final class ReportCodecs {
           .runId(m.runId())
           .seq(seq)
           .sender(sender)
-          .lossSum(m.lossSum())
-          .correctPositions(m.correctPositions())
-          .correctSequences(m.correctSequences())
-          .samples(m.samples())
+          .lossSum(m.sums().lossSum())
+          .correctPositions(m.sums().correctPositions())
+          .correctSequences(m.sums().correctSequences())
+          .samples(m.sums().samples())
           .encodedLength();
     }
 
@@ -209,10 +216,8 @@ final class ReportCodecs {
           new Report.EvaluationDone(
               d.runId(),
               d.sender(),
-              d.lossSum(),
-              d.correctPositions(),
-              d.correctSequences(),
-              d.samples()));
+              new MetricSums(
+                  d.lossSum(), d.correctPositions(), d.correctSequences(), d.samples())));
     }
   }
 

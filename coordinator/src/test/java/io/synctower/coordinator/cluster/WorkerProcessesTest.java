@@ -10,6 +10,8 @@ import io.aeron.Publication;
 import io.aeron.driver.MediaDriver;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.ControlCodec;
 import io.synctower.common.protocol.Join;
@@ -315,7 +317,15 @@ class WorkerProcessesTest {
           offer(
               p,
               codec,
-              new Report.StepDone(42, 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, "", 0),
+              new Report.StepDone(
+                  42,
+                  0,
+                  0,
+                  new MetricSums(1e9, 0, 0, 5),
+                  new PhaseTimes(0, 0, 0, 0, 0, 0),
+                  0,
+                  false,
+                  ""),
               1,
               buf);
           Thread.sleep(20);
@@ -336,7 +346,15 @@ class WorkerProcessesTest {
           offer(
               p,
               codec,
-              new Report.StepDone(t.runId(), 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, "", 0),
+              new Report.StepDone(
+                  t.runId(),
+                  0,
+                  0,
+                  new MetricSums(1e9, 0, 0, 5),
+                  new PhaseTimes(0, 0, 0, 0, 0, 0),
+                  0,
+                  false,
+                  ""),
               1,
               buf);
           Thread.sleep(20);
