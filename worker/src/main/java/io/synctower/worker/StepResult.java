@@ -1,6 +1,6 @@
 package io.synctower.worker;
 
-import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.metrics.MetricSums;
 
 /**
  * What a tower reports for one training step: the shard's loss sum and correct counts (summed over
@@ -17,7 +17,7 @@ import io.synctower.common.nn.SoftmaxCrossEntropy;
  *     the loss, a gradient); empty on every other tower
  */
 public record StepResult(
-    SoftmaxCrossEntropy.Result metrics,
+    MetricSums metrics,
     long forwardNanos,
     long backwardNanos,
     long bnReduceNanos,

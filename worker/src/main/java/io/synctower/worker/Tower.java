@@ -3,6 +3,7 @@ package io.synctower.worker;
 import io.synctower.common.bn.TimedStatsReducer;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
+import io.synctower.common.metrics.MetricSums;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.NonFinite;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
@@ -120,7 +121,7 @@ public final class Tower {
     // is timed, their time is reported on its own and taken out of the two compute phases.
     final long bn0 = TimedStatsReducer.elapsedNanos(ctx.reducer());
     final long t0 = System.nanoTime();
-    final SoftmaxCrossEntropy.Result metrics;
+    final MetricSums metrics;
     final long t1;
     final long bn1;
     if (buckets != null) {
@@ -128,7 +129,7 @@ public final class Tower {
     }
     if (x == null || x.size(0) == 0) {
       model.joinStepWithoutSamples(ctx);
-      metrics = EMPTY;
+      metrics = MetricSums.ZERO;
       t1 = System.nanoTime();
       bn1 = TimedStatsReducer.elapsedNanos(ctx.reducer());
     } else {
@@ -220,11 +221,8 @@ public final class Tower {
     return new BnRecalibrator(model, world);
   }
 
-  private static final SoftmaxCrossEntropy.Result EMPTY =
-      new SoftmaxCrossEntropy.Result(0, 0, 0, 0);
-
   /** Inference-mode forward and metrics: moving statistics, no dropout, no updates. */
-  public SoftmaxCrossEntropy.Result evaluate(final INDArray x, final int[] labels) {
+  public MetricSums evaluate(final INDArray x, final int[] labels) {
     final INDArray logits = model.forward(x, StepContext.inference());
     return loss.evaluate(logits, labels, 0);
   }

@@ -16,7 +16,8 @@ import io.synctower.common.data.Normalization;
 import io.synctower.common.data.Prefetcher;
 import io.synctower.common.data.RecalibrationBatches;
 import io.synctower.common.data.Shards;
-import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
@@ -233,24 +234,23 @@ public final class TowerRuntime implements Runnable {
                   + "'s values were NaN/Inf (failure.onNonFinite: stop)",
           !here);
     }
-    final SoftmaxCrossEntropy.Result m = r.metrics();
+    final PhaseTimes times =
+        new PhaseTimes(
+            waited,
+            r.forwardNanos(),
+            r.backwardNanos(),
+            r.bnReduceNanos(),
+            r.allReduceNanos(),
+            r.optimizerNanos());
     return new Report.StepDone(
         setup.runId(),
         setup.rank(),
         s.step(),
-        m.lossSum(),
-        m.correctPositions(),
-        m.correctSequences(),
-        m.samples(),
-        waited,
-        r.forwardNanos(),
-        r.backwardNanos(),
-        r.allReduceNanos(),
-        r.optimizerNanos(),
+        r.metrics(),
+        times,
         s.reportHash() ? ReplicaHash.of(tower.model(), tower.optimizer().state()) : 0L,
         r.skipped(),
-        r.nonFinite(),
-        r.bnReduceNanos());
+        r.nonFinite());
   }
 
   private Batch nextBatch(final int epoch, final int batchInEpoch) throws InterruptedException {
@@ -291,10 +291,7 @@ public final class TowerRuntime implements Runnable {
   private Report.EvaluationDone evaluate(final Command.DatasetRole role)
       throws InterruptedException {
     final Dataset dataset = role == Command.DatasetRole.TRAIN ? setup.train() : setup.validation();
-    double lossSum = 0;
-    long correctPositions = 0;
-    long correctSequences = 0;
-    long samples = 0;
+    MetricSums sums = MetricSums.ZERO;
     final int from = Shards.offset(dataset.size(), setup.towers(), setup.rank());
     final int count = Shards.size(dataset.size(), setup.towers(), setup.rank());
     if (count > 0) {
@@ -307,17 +304,13 @@ public final class TowerRuntime implements Runnable {
           Prefetcher.start(dataset, setup.normalization(), plan, setup.dtype(), setup.prefetch())) {
         while (p.hasNext()) {
           final Batch b = p.next();
-          final SoftmaxCrossEntropy.Result r = tower.evaluate(rows(b), b.labels());
+          final MetricSums r = tower.evaluate(rows(b), b.labels());
           b.release();
-          lossSum += r.lossSum();
-          correctPositions += r.correctPositions();
-          correctSequences += r.correctSequences();
-          samples += r.samples();
+          sums = sums.plus(r);
         }
       }
     }
-    return new Report.EvaluationDone(
-        setup.runId(), setup.rank(), lossSum, correctPositions, correctSequences, samples);
+    return new Report.EvaluationDone(setup.runId(), setup.rank(), sums);
   }
 
   /** Tower 0 writes its replica's weights (all replicas are identical); the others only answer. */

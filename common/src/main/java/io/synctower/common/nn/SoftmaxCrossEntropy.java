@@ -1,6 +1,7 @@
 package io.synctower.common.nn;
 
 import io.synctower.common.backend.HostMemory;
+import io.synctower.common.metrics.MetricSums;
 import java.nio.ByteBuffer;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -20,9 +21,6 @@ import org.nd4j.linalg.factory.Nd4j;
  * HostMemory} so a device backend uses the new gradient. Not thread-safe (one per tower).
  */
 public final class SoftmaxCrossEntropy {
-  /** Sums over a shard; the coordinator adds them over towers. */
-  public record Result(double lossSum, long correctPositions, long correctSequences, int samples) {}
-
   private final int positions;
   private final int classes;
   private final DataType dtype;
@@ -60,11 +58,12 @@ public final class SoftmaxCrossEntropy {
 
   /**
    * Loss and accuracy of {@code logits} against {@code labels} ({@code n * P} class indices,
-   * sample-major). If {@code globalBatch > 0} also writes the gradient (see {@link #gradient()}).
+   * sample-major), as sums over the {@code n} samples that the coordinator adds over towers. If
+   * {@code globalBatch > 0} also writes the gradient (see {@link #gradient()}).
    *
    * @throws IllegalArgumentException if a label is outside {@code 0 .. K-1}
    */
-  public Result evaluate(final INDArray logits, final int[] labels, final int globalBatch) {
+  public MetricSums evaluate(final INDArray logits, final int[] labels, final int globalBatch) {
     final int n = (int) logits.size(0);
     if (!logits.isView() && logits.length() != (long) n * positions * classes) {
       throw new IllegalArgumentException(
@@ -97,7 +96,7 @@ public final class SoftmaxCrossEntropy {
     } finally {
       in = null;
     }
-    return new Result(lossSum, correctPositions, correctSequences, n);
+    return new MetricSums(lossSum, correctPositions, correctSequences, n);
   }
 
   /** The loss pass over {@link #in}; also writes the gradient into {@code out} unless null. */

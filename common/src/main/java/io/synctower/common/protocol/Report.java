@@ -1,6 +1,9 @@
 package io.synctower.common.protocol;
 
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import java.util.List;
+import java.util.Objects;
 
 /** What a tower tells the coordinator. */
 public sealed interface Report extends Message {
@@ -12,8 +15,10 @@ public sealed interface Report extends Message {
 
   /**
    * Metrics and timings of one step on this tower's shard; {@code replicaHash} is 0 unless the plan
-   * asked for it. Loss and counts are sums over the shard, so the coordinator's totals are exact
-   * for uneven shards.
+   * asked for it. {@code sums} are sums over the shard, so the coordinator's totals are exact for
+   * uneven shards; {@code times} are this tower's ({@link PhaseTimes} says what each phase holds).
+   * On the wire the fields travel flat, as the schema's StepDone lists them; its {@code samples}
+   * field is an int32.
    *
    * <p>Non-finite values: {@code skipped} is true when the step's update was not applied because
    * some tower's loss or gradients were NaN or infinite and the policy is to skip such steps (the
@@ -21,42 +26,29 @@ public sealed interface Report extends Message {
    * empty unless this tower's own loss or gradients were non-finite; then it says where, e.g.
    * {@code "loss"} or {@code "gradient of layer 3 (conv2d 'conv2')"}, so the coordinator can name
    * the tower and the place.
-   *
-   * <p>Timings are this tower's, in nanoseconds: {@code dataWaitNanos} waiting for its shard,
-   * {@code forwardNanos} and {@code backwardNanos} computing, {@code bnReduceNanos} inside SyncBN's
-   * statistic all-reduces during forward and backward (already taken out of those two, so the
-   * phases add up), {@code allReduceNanos} in the gradient all-reduce, {@code optimizerNanos} in
-   * the moving-statistic update and the optimizer. Both all-reduce times include waiting for the
-   * slowest tower of the group to arrive.
    */
   record StepDone(
       long runId,
       int rank,
       long step,
-      double lossSum,
-      long correctPositions,
-      long correctSequences,
-      int samples,
-      long dataWaitNanos,
-      long forwardNanos,
-      long backwardNanos,
-      long allReduceNanos,
-      long optimizerNanos,
+      MetricSums sums,
+      PhaseTimes times,
       long replicaHash,
       boolean skipped,
-      String nonFinite,
-      long bnReduceNanos)
-      implements Report {}
+      String nonFinite)
+      implements Report {
+    public StepDone {
+      Objects.requireNonNull(sums, "sums");
+      Objects.requireNonNull(times, "times");
+    }
+  }
 
   /** Sums over this tower's slice of an evaluated dataset. */
-  record EvaluationDone(
-      long runId,
-      int rank,
-      double lossSum,
-      long correctPositions,
-      long correctSequences,
-      long samples)
-      implements Report {}
+  record EvaluationDone(long runId, int rank, MetricSums sums) implements Report {
+    public EvaluationDone {
+      Objects.requireNonNull(sums, "sums");
+    }
+  }
 
   /**
    * The tower failed at step {@code step} (-1 before its first step); it has aborted its

@@ -1,12 +1,19 @@
 package io.synctower.common.protocol;
 
+import java.nio.ByteBuffer;
+import java.nio.CharBuffer;
+import java.nio.charset.CharsetDecoder;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import org.agrona.DirectBuffer;
 import org.agrona.MutableDirectBuffer;
 
 /**
- * UTF-8 written straight into a buffer, without the {@code byte[]} that {@link
- * String#getBytes(java.nio.charset.Charset)} allocates per string. A string with an unpaired
- * surrogate is refused instead of being written as {@code '?'}, so what is decoded is what was
- * encoded.
+ * The protocol's one home for UTF-8, both ways and strict both ways. Writing goes straight into a
+ * buffer, without the {@code byte[]} that {@link String#getBytes(java.nio.charset.Charset)}
+ * allocates per string, and a string with an unpaired surrogate is refused instead of being written
+ * as {@code '?'}; reading ({@link Reader}) refuses malformed bytes instead of replacing them with
+ * U+FFFD. So what is decoded is what was encoded.
  */
 final class Utf8 {
   private Utf8() {}
@@ -69,5 +76,45 @@ final class Utf8 {
       }
     }
     return p - index;
+  }
+
+  /**
+   * Reads UTF-8 strictly: malformed or truncated sequences are a failure, never a replacement
+   * character. Not thread-safe: one per decoding thread; its scratch arrays grow to the longest
+   * text read and stay, so a read allocates only the returned string.
+   */
+  static final class Reader {
+    private final CharsetDecoder utf8 =
+        StandardCharsets.UTF_8
+            .newDecoder()
+            .onMalformedInput(CodingErrorAction.REPORT)
+            .onUnmappableCharacter(CodingErrorAction.REPORT);
+    private byte[] bytes = new byte[256];
+    private ByteBuffer in = ByteBuffer.wrap(bytes);
+    private CharBuffer out = CharBuffer.allocate(bytes.length);
+
+    /**
+     * The {@code n} bytes at {@code index} of {@code buffer} as a string (copied), or null if they
+     * are not valid UTF-8. The caller has checked that they lie inside the buffer.
+     */
+    String get(final DirectBuffer buffer, final int index, final int n) {
+      if (n == 0) {
+        return "";
+      }
+      if (n > bytes.length) {
+        bytes = new byte[Math.max(n, 2 * bytes.length)];
+        in = ByteBuffer.wrap(bytes);
+        out = CharBuffer.allocate(bytes.length);
+      }
+      buffer.getBytes(index, bytes, 0, n);
+      in.clear().limit(n);
+      out.clear();
+      utf8.reset();
+      // UTF-8 never has more chars than bytes, so OVERFLOW cannot happen: only errors stop early.
+      if (!utf8.decode(in, out, true).isUnderflow() || !utf8.flush(out).isUnderflow()) {
+        return null;
+      }
+      return out.flip().toString();
+    }
   }
 }

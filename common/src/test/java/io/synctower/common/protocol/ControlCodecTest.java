@@ -10,6 +10,8 @@ import static org.junit.jupiter.api.Assertions.assertInstanceOf;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.protocol.sbe.AbortDecoder;
 import io.synctower.common.protocol.sbe.CheckpointRequestDecoder;
 import io.synctower.common.protocol.sbe.EvaluateDecoder;
@@ -481,7 +483,15 @@ class ControlCodecTest {
     final byte[] step =
         encode(
             codec,
-            new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss", 0),
+            new Report.StepDone(
+                RUN,
+                1,
+                1,
+                new MetricSums(0, 0, 0, 1),
+                new PhaseTimes(0, 0, 0, 0, 0, 0),
+                0,
+                true,
+                "loss"),
             1);
     step[8 + StepDoneDecoder.skippedEncodingOffset()] = (byte) code;
     assertRejected(Rejection.MALFORMED, "StepDone.skipped has code " + code, retag(step));
@@ -492,15 +502,42 @@ class ControlCodecTest {
   }
 
   @Test
+  void shouldRefuseAStepDoneWhoseSampleCountTheWiresInt32CannotCarry() {
+    final Report.StepDone tooMany =
+        new Report.StepDone(
+            RUN,
+            0,
+            1,
+            new MetricSums(0, 0, 0, 1L + Integer.MAX_VALUE),
+            PhaseTimes.ZERO,
+            0,
+            false,
+            "");
+    final IllegalArgumentException e =
+        assertThrows(IllegalArgumentException.class, () -> ControlCodec.encodedLength(tooMany));
+    assertTrue(
+        e.getMessage().contains("Report.StepDone.sums.samples is 2147483648"), e::getMessage);
+  }
+
+  @Test
   void shouldCarryTheSyncBnReductionTimeAsTheLastFieldOfTheStepDoneBlock() {
     final long nanos = 0x0123_4567_89AB_CDEFL;
     final Report.StepDone sent =
-        new Report.StepDone(RUN, 2, 7, 1.5, 3, 1, 4, 10, 20, 30, 40, 50, 0, false, "x", nanos);
+        new Report.StepDone(
+            RUN,
+            2,
+            7,
+            new MetricSums(1.5, 3, 1, 4),
+            new PhaseTimes(10, 20, 30, nanos, 40, 50),
+            0,
+            false,
+            "x");
     final byte[] frame = encode(codec, sent, 1);
     // Version 3 appended the field to the fixed block: the 8 bytes just before the text.
     assertEquals(nanos, le(frame).getLong(8 + StepDoneDecoder.BLOCK_LENGTH - 8));
     final Decoded.Ok ok = assertInstanceOf(Decoded.Ok.class, decode(frame));
-    assertEquals(nanos, assertInstanceOf(Report.StepDone.class, ok.message()).bnReduceNanos());
+    assertEquals(
+        nanos, assertInstanceOf(Report.StepDone.class, ok.message()).times().bnReduceNanos());
     assertEquals(sent, ok.message());
   }
 
@@ -508,7 +545,17 @@ class ControlCodecTest {
   void shouldRejectAStepDoneWhoseNonFiniteTextIsCutOrNotUtf8() {
     final byte[] frame =
         encode(
-            codec, new Report.StepDone(RUN, 1, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, false, "ab", 0), 1);
+            codec,
+            new Report.StepDone(
+                RUN,
+                1,
+                1,
+                new MetricSums(0, 0, 0, 1),
+                new PhaseTimes(0, 0, 0, 0, 0, 0),
+                0,
+                false,
+                "ab"),
+            1);
     final int text = 8 + StepDoneDecoder.BLOCK_LENGTH;
     final byte[] longer = frame.clone();
     le(longer).putInt(text, 3);

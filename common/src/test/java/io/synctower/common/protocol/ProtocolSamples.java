@@ -3,6 +3,8 @@ package io.synctower.common.protocol;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import java.lang.reflect.InvocationTargetException;
 import java.lang.reflect.RecordComponent;
 import java.util.ArrayList;
@@ -76,26 +78,33 @@ final class ProtocolSamples {
             RUN,
             1,
             99,
-            Double.NaN,
-            -1,
-            0,
-            0,
-            1,
-            2,
-            3,
-            4,
-            5,
+            new MetricSums(Double.NaN, -1, 0, 0),
+            new PhaseTimes(1, 2, 3, 6, 4, 5),
             0x8000_0000_0000_0001L,
             true,
-            "gradient of layer 3 (conv2d 'conv2')",
-            6),
+            "gradient of layer 3 (conv2d 'conv2')"),
         new Report.StepDone(
-            RUN, 0, 1, -123.456e-300, 7, 3, 32, 0, 0, 0, 0, 0, 0, false, "", Long.MAX_VALUE),
+            RUN,
+            0,
+            1,
+            new MetricSums(-123.456e-300, 7, 3, 32),
+            new PhaseTimes(0, 0, 0, Long.MAX_VALUE, 0, 0),
+            0,
+            false,
+            ""),
         new Report.StepDone(
-            RUN, 2, 5, Double.POSITIVE_INFINITY, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "loss ∞ 𝛿", -1),
-        new Report.StepDone(RUN, 3, 5, 1.5, 0, 0, 1, 0, 0, 0, 0, 0, 0, true, "", 0),
-        new Report.EvaluationDone(RUN, 2, -0.0, Long.MAX_VALUE, 0, 10_000),
-        new Report.EvaluationDone(RUN, 3, Double.NEGATIVE_INFINITY, -1, -2, -3),
+            RUN,
+            2,
+            5,
+            new MetricSums(Double.POSITIVE_INFINITY, 0, 0, 1),
+            new PhaseTimes(0, 0, 0, -1, 0, 0),
+            0,
+            true,
+            "loss ∞ 𝛿"),
+        new Report.StepDone(
+            RUN, 3, 5, new MetricSums(1.5, 0, 0, 1), new PhaseTimes(0, 0, 0, 0, 0, 0), 0, true, ""),
+        new Report.EvaluationDone(RUN, 2, new MetricSums(-0.0, Long.MAX_VALUE, 0, 10_000)),
+        new Report.EvaluationDone(RUN, 3, new MetricSums(Double.NEGATIVE_INFINITY, -1, -2, -3)),
         new Report.Failed(
             RUN,
             2,
@@ -162,12 +171,20 @@ final class ProtocolSamples {
    * bits (so NaN payloads and -0.0 count), the rest by equals.
    */
   static void assertSameMessage(final Message expected, final Message actual) {
-    assertEquals(expected.getClass(), actual.getClass(), "message type");
+    assertSameRecord((Record) expected, actual, expected.getClass().getSimpleName());
+  }
+
+  /** Component by component, into nested records (the metric sums and phase times of a report). */
+  private static void assertSameRecord(
+      final Record expected, final Object actual, final String at) {
+    assertEquals(expected.getClass(), actual.getClass(), at + ": type");
     for (final RecordComponent c : expected.getClass().getRecordComponents()) {
       final Object e = value(c, expected);
       final Object a = value(c, actual);
-      final String what = expected.getClass().getSimpleName() + "." + c.getName();
-      if (e instanceof byte[] eb) {
+      final String what = at + "." + c.getName();
+      if (e instanceof Record er) {
+        assertSameRecord(er, a, what);
+      } else if (e instanceof byte[] eb) {
         assertArrayEquals(eb, (byte[]) a, what);
       } else if (e instanceof Double ed) {
         assertEquals(Double.doubleToRawLongBits(ed), Double.doubleToRawLongBits((Double) a), what);

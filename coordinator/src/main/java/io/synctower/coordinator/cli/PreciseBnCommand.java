@@ -5,6 +5,7 @@ import io.synctower.common.checkpoint.StoredCheckpoint;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.metrics.MetricSums;
 import io.synctower.common.protocol.Command.DatasetRole;
 import io.synctower.coordinator.train.EpochMetrics;
 import io.synctower.coordinator.train.EpochRecord;
@@ -237,11 +238,9 @@ final class PreciseBnCommand implements Callable<Integer> {
    * null before the first step.
    */
   private static Figures trainingMode(final TrainerState state, final int positions) {
-    final TrainerState.Sums sums = state.epochSums();
+    final MetricSums sums = state.epochSums();
     if (sums.samples() > 0) {
-      final EpochMetrics m = new EpochMetrics(positions);
-      m.add(sums.lossSum(), sums.correctPositions(), sums.correctSequences(), sums.samples());
-      return Figures.of(m);
+      return Figures.of(new EpochMetrics(positions, sums));
     }
     if (state.metricsRows().isEmpty()) {
       return null;

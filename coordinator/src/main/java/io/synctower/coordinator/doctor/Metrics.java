@@ -1,6 +1,6 @@
 package io.synctower.coordinator.doctor;
 
-import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.metrics.MetricSums;
 
 /**
  * Mean loss and per-position accuracy of a model over the doctor's sample, in one BN mode.
@@ -10,26 +10,25 @@ import io.synctower.common.nn.SoftmaxCrossEntropy;
  * @param samples samples measured
  */
 public record Metrics(double loss, double accuracy, long samples) {
-  /** Adds up {@link SoftmaxCrossEntropy.Result}s of forwards over disjoint slices. */
+  /** Adds up the {@link MetricSums} of forwards over disjoint slices. */
   static final class Sums {
     private final int positions;
-    private double lossSum;
-    private long correct;
-    private long samples;
+    private MetricSums sums = MetricSums.ZERO;
 
     Sums(final int positions) {
       this.positions = positions;
     }
 
-    void add(final SoftmaxCrossEntropy.Result r) {
-      lossSum += r.lossSum();
-      correct += r.correctPositions();
-      samples += r.samples();
+    void add(final MetricSums r) {
+      sums = sums.plus(r);
     }
 
     Metrics metrics() {
+      final long samples = sums.samples();
       return new Metrics(
-          lossSum / samples, (double) correct / ((double) samples * positions), samples);
+          sums.lossSum() / samples,
+          (double) sums.correctPositions() / ((double) samples * positions),
+          samples);
     }
   }
 }

@@ -1,6 +1,6 @@
 package io.synctower.coordinator.train;
 
-import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.metrics.MetricSums;
 
 /**
  * Running sums of a pass over data (training or validation), and their means. Counts, never
@@ -8,62 +8,48 @@ import io.synctower.common.nn.SoftmaxCrossEntropy;
  */
 public final class EpochMetrics {
   private final int positions;
-  private double lossSum;
-  private long correctPositions;
-  private long correctSequences;
-  private long samples;
+  private MetricSums sums;
 
   public EpochMetrics(final int positions) {
+    this(positions, MetricSums.ZERO);
+  }
+
+  /** Goes on from {@code sums} already taken (a resumed partial epoch). */
+  public EpochMetrics(final int positions, final MetricSums sums) {
     this.positions = positions;
+    // Added to an empty pass, exactly as the uninterrupted epoch started (0.0 + -0.0 is 0.0).
+    this.sums = MetricSums.ZERO.plus(sums);
   }
 
-  public void add(final SoftmaxCrossEntropy.Result r) {
-    add(r.lossSum(), r.correctPositions(), r.correctSequences(), r.samples());
+  /** Adds one shard's or step's sums (count-weighted: more samples weigh more). */
+  public void add(final MetricSums more) {
+    sums = sums.plus(more);
   }
 
-  /** Adds one shard's sums (count-weighted: towers with more samples weigh more). */
-  public void add(
-      final double shardLossSum,
-      final long shardCorrectPositions,
-      final long shardCorrectSequences,
-      final long shardSamples) {
-    lossSum += shardLossSum;
-    correctPositions += shardCorrectPositions;
-    correctSequences += shardCorrectSequences;
-    samples += shardSamples;
+  /** The sums so far. */
+  public MetricSums sums() {
+    return sums;
   }
 
   public long samples() {
-    return samples;
+    return sums.samples();
   }
 
   public int positions() {
     return positions;
   }
 
-  public double lossSum() {
-    return lossSum;
-  }
-
-  public long correctPositions() {
-    return correctPositions;
-  }
-
-  public long correctSequences() {
-    return correctSequences;
-  }
-
   public double loss() {
-    return samples == 0 ? Double.NaN : lossSum / samples;
+    return sums.meanLoss();
   }
 
   /** Accuracy per label position (per character for a captcha). */
   public double accuracy() {
-    return samples == 0 ? Double.NaN : (double) correctPositions / ((double) samples * positions);
+    return sums.accuracy(positions);
   }
 
   /** Fraction of samples with every position right (the whole captcha). */
   public double sequenceAccuracy() {
-    return samples == 0 ? Double.NaN : (double) correctSequences / samples;
+    return sums.sequenceAccuracy();
   }
 }

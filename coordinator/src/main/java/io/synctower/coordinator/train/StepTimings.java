@@ -1,5 +1,6 @@
 package io.synctower.coordinator.train;
 
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.protocol.Report;
 import java.util.List;
 import java.util.Locale;
@@ -65,7 +66,7 @@ public final class StepTimings {
     long longest = -1;
     for (final Report r : round) {
       final Report.StepDone s = (Report.StepDone) r;
-      final long accounted = accountedNanos(s);
+      final long accounted = s.times().accountedNanos();
       if (accounted > longest) {
         longest = accounted;
         waitedFor = s;
@@ -74,10 +75,10 @@ public final class StepTimings {
     if (waitedFor == null) {
       return;
     }
-    final Report.StepDone s = waitedFor;
+    final PhaseTimes s = waitedFor.times();
     add(
         wallNanos / 1e6,
-        s.samples(),
+        waitedFor.sums().samples(),
         s.dataWaitNanos() / 1e6,
         s.forwardNanos() / 1e6,
         s.backwardNanos() / 1e6,
@@ -94,15 +95,6 @@ public final class StepTimings {
       phases[i].addValue(millis[i]);
     }
     allReduceShare.addValue(wallMillis > 0 ? millis[Phase.ALL_REDUCE.ordinal()] / wallMillis : 0);
-  }
-
-  private static long accountedNanos(final Report.StepDone s) {
-    return s.dataWaitNanos()
-        + s.forwardNanos()
-        + s.backwardNanos()
-        + s.bnReduceNanos()
-        + s.allReduceNanos()
-        + s.optimizerNanos();
   }
 
   /**

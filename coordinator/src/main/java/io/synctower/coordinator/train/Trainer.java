@@ -6,6 +6,7 @@ import io.synctower.common.checkpoint.StoredCheckpoint;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.metrics.MetricSums;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.ModelFactory;
 import io.synctower.common.nn.Shape;
@@ -140,7 +141,7 @@ public final class Trainer implements AutoCloseable {
     this.reference = newModel(config, data);
     this.towers = launcher.start(runId, reference, config);
     this.configSha256 = sha256(ConfigLoader.toYaml(config));
-    this.position = state(0, 1, 0, TrainerState.Sums.NONE, 0, List.of());
+    this.position = state(0, 1, 0, MetricSums.ZERO, 0, List.of());
   }
 
   /** Towers as threads of this JVM; tower 0 trains the coordinator's replica itself. */
@@ -346,7 +347,7 @@ public final class Trainer implements AutoCloseable {
         final int firstBatch = resumedEpoch ? from.batchesDone() : 0;
         final EpochMetrics train =
             resumedEpoch
-                ? from.epochSums().toMetrics(data.train().labelPositions())
+                ? new EpochMetrics(data.train().labelPositions(), from.epochSums())
                 : new EpochMetrics(data.train().labelPositions());
         final double secondsBefore = resumedEpoch ? from.epochSeconds() : 0;
         final long start = System.nanoTime();
@@ -371,11 +372,7 @@ public final class Trainer implements AutoCloseable {
             timings.add(System.nanoTime() - sent, round);
             final StepOutcome outcome = StepOutcome.of(round);
             if (!outcome.skipped()) {
-              train.add(
-                  outcome.lossSum(),
-                  outcome.correctPositions(),
-                  outcome.correctSequences(),
-                  outcome.samples());
+              train.add(outcome.sums());
             }
             if (outcome.skipped()) {
               out.printf(
@@ -396,8 +393,7 @@ public final class Trainer implements AutoCloseable {
             if (checkpointAfter) {
               final double seconds = secondsBefore + (System.nanoTime() - start) / 1e9;
               stepLog.flush();
-              checkpoint(
-                  state(step, epoch, b + 1, TrainerState.Sums.of(train), seconds, records), false);
+              checkpoint(state(step, epoch, b + 1, train.sums(), seconds, records), false);
               checkpoints.taken(System.nanoTime());
             }
           }
@@ -433,12 +429,12 @@ public final class Trainer implements AutoCloseable {
         final boolean epochComplete = stepsThisEpoch == plan.batchesPerEpoch();
         endState =
             epochComplete
-                ? state(step, epoch + 1, 0, TrainerState.Sums.NONE, 0, records)
+                ? state(step, epoch + 1, 0, MetricSums.ZERO, 0, records)
                 : state(
                     step,
                     epoch,
                     (int) stepsThisEpoch,
-                    TrainerState.Sums.of(train),
+                    train.sums(),
                     trainSeconds,
                     records.subList(0, records.size() - 1));
       }
@@ -618,7 +614,7 @@ public final class Trainer implements AutoCloseable {
       final long step,
       final int epoch,
       final int batchesDone,
-      final TrainerState.Sums sums,
+      final MetricSums sums,
       final double seconds,
       final List<EpochRecord> completed) {
     return new TrainerState(
@@ -657,7 +653,7 @@ public final class Trainer implements AutoCloseable {
     towers.send(new Command.Evaluate(runId, role));
     for (final Report r : towers.collect()) {
       final Report.EvaluationDone e = (Report.EvaluationDone) r;
-      metrics.add(e.lossSum(), e.correctPositions(), e.correctSequences(), e.samples());
+      metrics.add(e.sums());
     }
     return metrics;
   }

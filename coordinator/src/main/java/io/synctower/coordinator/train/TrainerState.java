@@ -1,6 +1,7 @@
 package io.synctower.coordinator.train;
 
 import io.synctower.common.checkpoint.CheckpointException;
+import io.synctower.common.metrics.MetricSums;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -32,28 +33,12 @@ public record TrainerState(
     long step,
     int epoch,
     int batchesDone,
-    Sums epochSums,
+    MetricSums epochSums,
     double epochSeconds,
     List<String> metricsRows,
     String configSha256,
     int towers,
     String dataBase) {
-
-  /** Training sums of a partial epoch, as {@link EpochMetrics} holds them. */
-  public record Sums(double lossSum, long correctPositions, long correctSequences, long samples) {
-    /** Nothing trained yet in the epoch. */
-    public static final Sums NONE = new Sums(0, 0, 0, 0);
-
-    static Sums of(final EpochMetrics m) {
-      return new Sums(m.lossSum(), m.correctPositions(), m.correctSequences(), m.samples());
-    }
-
-    EpochMetrics toMetrics(final int positions) {
-      final EpochMetrics m = new EpochMetrics(positions);
-      m.add(lossSum, correctPositions, correctSequences, samples);
-      return m;
-    }
-  }
 
   public String toYaml() {
     final Map<String, Object> m = new LinkedHashMap<>();
@@ -92,7 +77,7 @@ public record TrainerState(
           number(m, "step", source).longValue(),
           number(m, "epoch", source).intValue(),
           number(m, "batchesDone", source).intValue(),
-          new Sums(
+          new MetricSums(
               Double.parseDouble(String.valueOf(require(sums, "lossSum", source))),
               number(sums, "correctPositions", source).longValue(),
               number(sums, "correctSequences", source).longValue(),

@@ -9,6 +9,8 @@ import io.aeron.Aeron;
 import io.aeron.Publication;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.ControlCodec;
 import io.synctower.common.protocol.Join;
@@ -276,7 +278,15 @@ class WorkerProcessesTest {
           offer(
               p,
               codec,
-              new Report.StepDone(42, 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, "", 0),
+              new Report.StepDone(
+                  42,
+                  0,
+                  0,
+                  new MetricSums(1e9, 0, 0, 5),
+                  new PhaseTimes(0, 0, 0, 0, 0, 0),
+                  0,
+                  false,
+                  ""),
               1,
               buf);
           Thread.sleep(20);
@@ -297,7 +307,15 @@ class WorkerProcessesTest {
           offer(
               p,
               codec,
-              new Report.StepDone(t.runId(), 0, 0, 1e9, 0, 0, 5, 0, 0, 0, 0, 0, 0, false, "", 0),
+              new Report.StepDone(
+                  t.runId(),
+                  0,
+                  0,
+                  new MetricSums(1e9, 0, 0, 5),
+                  new PhaseTimes(0, 0, 0, 0, 0, 0),
+                  0,
+                  false,
+                  ""),
               1,
               buf);
           Thread.sleep(20);

@@ -7,6 +7,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.train.StepTimings;
 import java.util.ArrayList;
@@ -70,7 +72,16 @@ class ScalingArithmeticTest {
       final long nanos = (long) (millis * 1e6);
       t.add(
           nanos,
-          List.of(new Report.StepDone(1, 0, i, 0, 0, 0, 8, 0, nanos, 0, 0, 0, 0, false, "", 0)));
+          List.of(
+              new Report.StepDone(
+                  1,
+                  0,
+                  i,
+                  new MetricSums(0, 0, 0, 8),
+                  new PhaseTimes(0, nanos, 0, 0, 0, 0),
+                  0,
+                  false,
+                  "")));
     }
     return t;
   }
@@ -156,12 +167,24 @@ class ScalingArithmeticTest {
     // Tower 0 computes fast and waits in the all-reduce; tower 1 computes slowly: 1+2+3+4+5+6 = 21.
     round.add(
         new Report.StepDone(
-            1, 0, 0, 0, 0, 0, 4, 0, 2_000_000, 2_000_000, 9_000_000, 1_000_000, 0, false, "",
-            1_000_000));
+            1,
+            0,
+            0,
+            new MetricSums(0, 0, 0, 4),
+            new PhaseTimes(0, 2_000_000, 2_000_000, 1_000_000, 9_000_000, 1_000_000),
+            0,
+            false,
+            ""));
     round.add(
         new Report.StepDone(
-            1, 1, 0, 0, 0, 0, 4, 1_000_000, 2_000_000, 3_000_000, 5_000_000, 6_000_000, 0, false,
-            "", 4_000_000));
+            1,
+            1,
+            0,
+            new MetricSums(0, 0, 0, 4),
+            new PhaseTimes(1_000_000, 2_000_000, 3_000_000, 4_000_000, 5_000_000, 6_000_000),
+            0,
+            false,
+            ""));
     t.add(25_000_000, round);
     assertEquals(1, t.medianMillis(StepTimings.Phase.DATA_WAIT), 1e-9);
     assertEquals(2, t.medianMillis(StepTimings.Phase.FORWARD), 1e-9);

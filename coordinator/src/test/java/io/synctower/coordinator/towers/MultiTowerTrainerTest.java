@@ -6,6 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.coordinator.train.Trainer;
@@ -112,9 +114,33 @@ class MultiTowerTrainerTest {
   void differingReplicaHashesNameTheStepAndTheTowers() {
     final List<Report> round =
         List.of(
-            new Report.StepDone(1, 0, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7L, false, "", 0),
-            new Report.StepDone(1, 1, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 7L, false, "", 0),
-            new Report.StepDone(1, 2, 41, 0, 0, 0, 1, 0, 0, 0, 0, 0, 8L, false, "", 0));
+            new Report.StepDone(
+                1,
+                0,
+                41,
+                new MetricSums(0, 0, 0, 1),
+                new PhaseTimes(0, 0, 0, 0, 0, 0),
+                7L,
+                false,
+                ""),
+            new Report.StepDone(
+                1,
+                1,
+                41,
+                new MetricSums(0, 0, 0, 1),
+                new PhaseTimes(0, 0, 0, 0, 0, 0),
+                7L,
+                false,
+                ""),
+            new Report.StepDone(
+                1,
+                2,
+                41,
+                new MetricSums(0, 0, 0, 1),
+                new PhaseTimes(0, 0, 0, 0, 0, 0),
+                8L,
+                false,
+                ""));
     final ReplicaMismatchException e =
         assertThrows(
             ReplicaMismatchException.class, () -> RoundCollector.checkReplicaHashes(round));
