@@ -4,6 +4,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
 import java.time.Duration;
@@ -78,7 +80,8 @@ class RoundCollectorTest {
       new RoundCollector(3, DEADLINE, GRACE, transport, () -> transport.now);
 
   private static Report done(final int rank, final long step, final long hash) {
-    return new Report.StepDone(1, rank, step, 0, 0, 0, 1, 0, 0, 0, 0, 0, hash, false, "", 0);
+    return new Report.StepDone(
+        1, rank, step, new MetricSums(0, 0, 0, 1), PhaseTimes.ZERO, hash, false, "");
   }
 
   private static Command.TrainStep trainStep(final long step, final boolean hashes) {
@@ -138,7 +141,9 @@ class RoundCollectorTest {
     warmUp();
     rounds.sent(new Command.Evaluate(1, Command.DatasetRole.VALIDATION));
     for (int rank = 0; rank < 3; rank++) {
-      transport.at(transport.now + 3_600_000 * MS, new Report.EvaluationDone(1, rank, 0, 0, 0, 1));
+      transport.at(
+          transport.now + 3_600_000 * MS,
+          new Report.EvaluationDone(1, rank, new MetricSums(0, 0, 0, 1)));
     }
     assertEquals(3, rounds.collect().size());
     assertEquals(List.of(), transport.aborts);
