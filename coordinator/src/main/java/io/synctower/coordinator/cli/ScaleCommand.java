@@ -1,8 +1,8 @@
 package io.synctower.coordinator.cli;
 
 import io.synctower.common.config.ConfigException;
-import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
+import io.synctower.coordinator.doctor.Doctor;
 import io.synctower.coordinator.experiments.BnMode;
 import io.synctower.coordinator.experiments.ScaleExperiment;
 import io.synctower.coordinator.experiments.ScalePlan;
@@ -153,9 +153,7 @@ final class ScaleCommand implements Callable<Integer> {
     for (final ScalePlan.Run run : runs) {
       final String source = configOptions.source() + " for " + run.describe();
       try {
-        final RunConfig c =
-            ConfigLoader.parse(
-                ConfigLoader.toYaml(base), source, plan.overrides(run, data.train().size()));
+        final RunConfig c = base.withOverrides(plan.overrides(run, data.train().size()), source);
         Preflight.check(c, data, source);
         configs.put(run, c);
       } catch (ConfigException e) {
@@ -183,7 +181,7 @@ final class ScaleCommand implements Callable<Integer> {
               try (Trainer trainer =
                   new Trainer(
                       c, data, new Trainer.Options(d, !noProgress, log, configOptions.base()))) {
-                return trainer.run();
+                return trainAndExamine(trainer);
               }
             }
             : (c, d, log) -> trainWithWorkers(c, data, d, log, configOptions.base());
@@ -240,7 +238,7 @@ final class ScaleCommand implements Callable<Integer> {
                     onJoined,
                     "worker processes do not rejoin a run yet; run the sweep again, or use"
                         + " --transport threads for in-process recovery")) {
-              return trainer.run();
+              return trainAndExamine(trainer);
             }
           });
     } catch (InterruptedException | RuntimeException e) {
@@ -249,6 +247,14 @@ final class ScaleCommand implements Callable<Integer> {
       throw new IllegalStateException(
           "could not start the worker processes of " + dir + ": " + e.getMessage(), e);
     }
+  }
+
+  /** A sweep's run trains like `train`: the doctor examines the weights afterwards. */
+  private static Trainer.Summary trainAndExamine(final Trainer trainer)
+      throws InterruptedException {
+    final Trainer.Summary summary = trainer.run();
+    Doctor.afterTraining(trainer, summary);
+    return summary;
   }
 
   private List<BnMode> bnModes(final RunConfig base) {

@@ -6,6 +6,7 @@ import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.ModelFactory;
+import io.synctower.coordinator.doctor.Doctor;
 import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.coordinator.train.Trainer;
 import java.nio.file.Path;
@@ -129,6 +130,7 @@ final class TrainCommand implements Callable<Integer> {
   static int finish(final Trainer trainer, final Path dir, final RunOptions run)
       throws InterruptedException {
     final Trainer.Summary summary = trainer.run();
+    Doctor.afterTraining(trainer, summary);
     if (run.exportWeights != null) {
       WeightsFile.save(trainer.model(), run.exportWeights, run.weightsLayout);
       System.out.println("weights written to " + run.exportWeights);
