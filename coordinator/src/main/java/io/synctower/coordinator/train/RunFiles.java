@@ -1,8 +1,6 @@
 package io.synctower.coordinator.train;
 
 import io.synctower.common.checkpoint.CheckpointStore;
-import io.synctower.common.config.ConfigLoader;
-import io.synctower.common.config.RunConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -46,16 +44,16 @@ final class RunFiles {
    * A new run writes its resolved config (unless {@link RunDirectory#writeConfig} wrote the same
    * already); a resumed one keeps the file it started with.
    *
+   * @param yaml the resolved config ({@code ConfigLoader.toYaml})
    * @param newRun whether training starts at step 0
    */
-  void writeConfig(final RunConfig config, final boolean newRun) {
+  void writeConfig(final String yaml, final boolean newRun) {
     if (dir == null) {
       return;
     }
     final Path configFile = dir.resolve(CONFIG);
     try {
       Files.createDirectories(dir);
-      final String yaml = ConfigLoader.toYaml(config);
       if (newRun || !Files.exists(configFile)) {
         if (!Files.exists(configFile) || !Files.readString(configFile).equals(yaml)) {
           Files.writeString(configFile, yaml);

@@ -98,6 +98,9 @@ public final class Trainer implements AutoCloseable {
   private final TrainingData data;
   private final Options options;
   private final long runId;
+  // The resolved config as the run directory's config.yaml holds it; its hash goes into every
+  // checkpoint, so a resume can tell whether the config changed.
+  private final String configYaml;
   private final String configSha256;
   private final RunFiles files;
   private final TrainingConsole console;
@@ -137,7 +140,8 @@ public final class Trainer implements AutoCloseable {
     // The coordinator's replica: described in the log, and the model a run returns.
     this.reference = newModel(config, data);
     this.towers = launcher.start(runId, reference, config);
-    this.configSha256 = sha256(ConfigLoader.toYaml(config));
+    this.configYaml = ConfigLoader.toYaml(config);
+    this.configSha256 = sha256(configYaml);
     this.position = state(0, 1, 0, TrainerState.Sums.NONE, 0, List.of());
   }
 
@@ -267,7 +271,7 @@ public final class Trainer implements AutoCloseable {
    */
   public Summary run() throws InterruptedException {
     final Plan plan = plan();
-    files.writeConfig(config, position.step() == 0);
+    files.writeConfig(configYaml, position.step() == 0);
     console.header(reference, config, data, plan.batchesPerEpoch(), towers);
     int restarts = 0;
     while (true) {
