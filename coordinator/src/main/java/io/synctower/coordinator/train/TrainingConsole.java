@@ -30,10 +30,6 @@ final class TrainingConsole {
     this.progress = progress;
   }
 
-  PrintStream out() {
-    return out;
-  }
-
   /** What is trained, on what, and how: printed once before the first step. */
   void header(
       final Model model,
