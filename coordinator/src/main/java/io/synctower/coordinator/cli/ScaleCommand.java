@@ -2,7 +2,6 @@ package io.synctower.coordinator.cli;
 
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
-import io.synctower.coordinator.doctor.Doctor;
 import io.synctower.coordinator.experiments.BnMode;
 import io.synctower.coordinator.experiments.ScaleExperiment;
 import io.synctower.coordinator.experiments.ScalePlan;
@@ -181,7 +180,7 @@ final class ScaleCommand implements Callable<Integer> {
               try (Trainer trainer =
                   new Trainer(
                       c, data, new Trainer.Options(d, !noProgress, log, configOptions.base()))) {
-                return trainAndExamine(trainer);
+                return TrainCommand.trainAndExamine(trainer);
               }
             }
             : (c, d, log) -> trainWithWorkers(c, data, d, log, configOptions.base());
@@ -238,7 +237,7 @@ final class ScaleCommand implements Callable<Integer> {
                     onJoined,
                     "worker processes do not rejoin a run yet; run the sweep again, or use"
                         + " --transport threads for in-process recovery")) {
-              return trainAndExamine(trainer);
+              return TrainCommand.trainAndExamine(trainer);
             }
           });
     } catch (InterruptedException | RuntimeException e) {
@@ -247,14 +246,6 @@ final class ScaleCommand implements Callable<Integer> {
       throw new IllegalStateException(
           "could not start the worker processes of " + dir + ": " + e.getMessage(), e);
     }
-  }
-
-  /** A sweep's run trains like `train`: the doctor examines the weights afterwards. */
-  private static Trainer.Summary trainAndExamine(final Trainer trainer)
-      throws InterruptedException {
-    final Trainer.Summary summary = trainer.run();
-    Doctor.afterTraining(trainer, summary);
-    return summary;
   }
 
   private List<BnMode> bnModes(final RunConfig base) {

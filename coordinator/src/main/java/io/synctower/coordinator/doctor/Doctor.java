@@ -3,7 +3,6 @@ package io.synctower.coordinator.doctor;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.train.EpochRecord;
-import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainingData;
 import java.io.IOException;
 import java.io.PrintStream;
@@ -85,22 +84,7 @@ public final class Doctor {
    * The summary printed after the last epoch (unless {@code doctor: false}): every check, on
    * {@value #SAMPLES_AFTER_TRAINING} training samples, one line each, the fixes of those that are
    * not OK, and {@code doctor.md} in the run directory. Never throws: a doctor that cannot run says
-   * so and the run is still a success. The command that trained calls it after {@link Trainer#run},
-   * with the run's config, data, run directory and log.
-   */
-  public static void afterTraining(final Trainer trainer, final Trainer.Summary summary) {
-    afterTraining(
-        trainer.config(),
-        trainer.data(),
-        summary.model(),
-        summary.epochs(),
-        trainer.options().runDir(),
-        trainer.options().out());
-  }
-
-  /**
-   * The doctor's check of trained weights, as {@link #afterTraining(Trainer, Trainer.Summary)} runs
-   * it for a finished run.
+   * so and the run is still a success.
    *
    * @param model the trained weights (tower 0's; identical on every tower); not modified
    * @param runDir where to write {@code doctor.md}; null for none
