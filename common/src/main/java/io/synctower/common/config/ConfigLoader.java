@@ -98,6 +98,42 @@ public final class ConfigLoader {
     return config;
   }
 
+  /**
+   * {@code base} with {@code overrides} applied, read by the same rules as a file: the same result
+   * as {@code parse(toYaml(base), source, overrides)} without writing YAML text and reading it
+   * back, so a run changes its typed config (fewer towers after a loss, a sweep's run) without a
+   * second YAML read. See {@link RunConfig#withOverrides}.
+   */
+  static RunConfig revise(
+      final RunConfig base, final Map<String, String> overrides, final String source) {
+    final Map<String, Object> root = copyTree(base.resolved());
+    final ConfigNode.Problems problems = new ConfigNode.Problems();
+    for (final Map.Entry<String, String> o : overrides.entrySet()) {
+      Overrides.apply(root, o.getKey(), o.getValue(), problems);
+    }
+    final RunConfig config = read(ConfigNode.root(root, problems));
+    problems.throwIfAny(source);
+    return config;
+  }
+
+  /**
+   * A copy of a resolved tree whose maps and lists can be changed without touching the original.
+   */
+  @SuppressWarnings("unchecked")
+  private static <T> T copyTree(final T node) {
+    if (node instanceof Map<?, ?> map) {
+      final Map<String, Object> copy = new LinkedHashMap<>();
+      map.forEach((k, v) -> copy.put((String) k, copyTree(v)));
+      return (T) copy;
+    }
+    if (node instanceof List<?> list) {
+      final List<Object> copy = new ArrayList<>(list.size());
+      list.forEach(v -> copy.add(copyTree(v)));
+      return (T) copy;
+    }
+    return node;
+  }
+
   private static RunConfig read(final ConfigNode root) {
     final String name = root.string("name", "run");
     RunNames.problem(name).ifPresent(p -> root.problem("name", p));

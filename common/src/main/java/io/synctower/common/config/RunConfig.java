@@ -34,6 +34,31 @@ public record RunConfig(
     boolean doctor,
     Map<String, Object> resolved) {
 
+  /**
+   * A copy of this configuration with {@code overrides} (dotted keys to YAML scalars, as {@code
+   * --set} takes them) applied and validated exactly like the file's own values: the way a run
+   * changes its config (fewer towers after a lost tower, a sweep's runs) while it stays a typed
+   * value, with {@link #resolved} updated to match.
+   *
+   * @param source names the changed configuration in errors
+   * @throws ConfigException listing every problem of the changed configuration
+   */
+  public RunConfig withOverrides(final Map<String, String> overrides, final String source) {
+    return ConfigLoader.revise(this, overrides, source);
+  }
+
+  /**
+   * This configuration with {@code towers} towers, validated like {@link #withOverrides}; this one
+   * when the count is unchanged.
+   *
+   * @param source names the changed configuration in errors
+   */
+  public RunConfig withTowers(final int towers, final String source) {
+    return towers == this.towers
+        ? this
+        : withOverrides(Map.of("towers", Integer.toString(towers)), source);
+  }
+
   /** The network: data type and layers. */
   public record Model(DataType dtype, List<LayerSpec> layers) {}
 

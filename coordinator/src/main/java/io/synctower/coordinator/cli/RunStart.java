@@ -121,10 +121,11 @@ record RunStart(
     final TrainerState state =
         TrainerState.parse(
             checkpoint.text("trainer.yaml"), checkpoint.file("trainer.yaml").toString());
+    // The checkpoint's config.yaml is read once; the command line's overrides change the copy.
     final RunConfig config =
         configOptions.config != null
             ? configOptions.load(run.overrides())
-            : ConfigLoader.parse(savedText, savedSource, configOptions.overrides(run.overrides()));
+            : saved.withOverrides(configOptions.overrides(run.overrides()), savedSource);
     for (final String change : ResumeCompatibility.check(saved, config)) {
       out.println("resume: changed " + change);
     }

@@ -1,7 +1,6 @@
 package io.synctower.coordinator.cli;
 
 import io.synctower.common.config.ConfigException;
-import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.experiments.BnMode;
 import io.synctower.coordinator.experiments.ScaleExperiment;
@@ -153,9 +152,7 @@ final class ScaleCommand implements Callable<Integer> {
     for (final ScalePlan.Run run : runs) {
       final String source = configOptions.source() + " for " + run.describe();
       try {
-        final RunConfig c =
-            ConfigLoader.parse(
-                ConfigLoader.toYaml(base), source, plan.overrides(run, data.train().size()));
+        final RunConfig c = base.withOverrides(plan.overrides(run, data.train().size()), source);
         Preflight.check(c, data, source);
         configs.put(run, c);
       } catch (ConfigException e) {
@@ -183,7 +180,7 @@ final class ScaleCommand implements Callable<Integer> {
               try (Trainer trainer =
                   new Trainer(
                       c, data, new Trainer.Options(d, !noProgress, log, configOptions.base()))) {
-                return trainer.run();
+                return TrainCommand.trainAndExamine(trainer);
               }
             }
             : (c, d, log) -> trainWithWorkers(c, data, d, log, configOptions.base());
@@ -240,7 +237,7 @@ final class ScaleCommand implements Callable<Integer> {
                     onJoined,
                     "worker processes do not rejoin a run yet; run the sweep again, or use"
                         + " --transport threads for in-process recovery")) {
-              return trainer.run();
+              return TrainCommand.trainAndExamine(trainer);
             }
           });
     } catch (InterruptedException | RuntimeException e) {

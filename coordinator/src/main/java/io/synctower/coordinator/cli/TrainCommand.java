@@ -6,6 +6,7 @@ import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.ModelFactory;
+import io.synctower.coordinator.doctor.Doctor;
 import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.coordinator.train.Trainer;
 import java.nio.file.Path;
@@ -128,13 +129,30 @@ final class TrainCommand implements Callable<Integer> {
   /** Runs the training and writes what the options ask for; shared with launch and coordinator. */
   static int finish(final Trainer trainer, final Path dir, final RunOptions run)
       throws InterruptedException {
-    final Trainer.Summary summary = trainer.run();
+    final Trainer.Summary summary = trainAndExamine(trainer);
     if (run.exportWeights != null) {
       WeightsFile.save(trainer.model(), run.exportWeights, run.weightsLayout);
       System.out.println("weights written to " + run.exportWeights);
     }
     System.out.println("run directory: " + dir + " (" + summary.steps() + " steps)");
     return 0;
+  }
+
+  /**
+   * Trains, then lets the BN doctor examine the trained weights ({@code doctor:}), as every command
+   * that trains does (train, launch, coordinator, each run of scale). The command calls the doctor,
+   * not the trainer, so the training package knows nothing of it.
+   */
+  static Trainer.Summary trainAndExamine(final Trainer trainer) throws InterruptedException {
+    final Trainer.Summary summary = trainer.run();
+    Doctor.afterTraining(
+        trainer.config(),
+        trainer.data(),
+        summary.model(),
+        summary.epochs(),
+        trainer.options().runDir(),
+        trainer.options().out());
+    return summary;
   }
 
   private void printImport(final ImportReport report) {

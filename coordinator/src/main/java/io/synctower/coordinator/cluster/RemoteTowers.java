@@ -366,6 +366,19 @@ public final class RemoteTowers implements Towers {
     }
   }
 
+  /** Refused: a worker process takes its weights from its own initialization or a checkpoint. */
+  @Override
+  public void loadWeightsFrom(final Model model) {
+    throw new UnsupportedOperationException(
+        "worker processes take their weights only from the run seed or a checkpoint");
+  }
+
+  /** Refused: the replica lives in a worker process. */
+  @Override
+  public Model model(final int rank) {
+    throw new IllegalStateException("tower " + rank + " runs in another process");
+  }
+
   /**
    * Tells every tower still reachable to shut down (a lost one is skipped: it cannot hear it),
    * stops the I/O thread and closes the channels.

@@ -137,6 +137,16 @@ public final class InProcessTowers implements Towers {
     }
   }
 
+  @Override
+  public void loadWeightsFrom(final Model model) {
+    for (final Model replica : models) {
+      if (replica != model) {
+        replica.parameters().assign(model.parameters());
+        replica.state().assign(model.state());
+      }
+    }
+  }
+
   /**
    * The OpenMP team size tower {@code rank}'s thread runs its ops with, as that thread read it back
    * from libgomp when it started (0 before it started, or on a non-CPU backend). Valid once the
@@ -152,6 +162,7 @@ public final class InProcessTowers implements Towers {
   }
 
   /** Tower {@code rank}'s replica. Read it only between commands (all replicas are identical). */
+  @Override
   public Model model(final int rank) {
     return models.get(rank);
   }

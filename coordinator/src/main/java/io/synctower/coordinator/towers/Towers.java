@@ -49,6 +49,23 @@ public interface Towers extends AutoCloseable {
    */
   void copyWeightsTo(Model model, Path scratchDir) throws InterruptedException;
 
+  /**
+   * Sets every tower's parameters and moving statistics to {@code model}'s (a replica of the same
+   * architecture held by the coordinator, e.g. after a weight import), so every replica starts from
+   * the same weights. Call between steps only.
+   *
+   * @throws UnsupportedOperationException when these towers cannot take weights from the
+   *     coordinator, saying why
+   */
+  void loadWeightsFrom(Model model) throws InterruptedException;
+
+  /**
+   * Tower {@code rank}'s replica, for tests and diagnostics; read it between steps only.
+   *
+   * @throws IllegalStateException when the tower runs in another process
+   */
+  Model model(int rank);
+
   /** Stops every tower and releases what it holds. */
   @Override
   void close() throws InterruptedException;

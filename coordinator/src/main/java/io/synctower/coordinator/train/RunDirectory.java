@@ -38,7 +38,7 @@ public final class RunDirectory implements AutoCloseable {
           "config.yaml",
           "metrics.csv",
           StepLog.FILE,
-          Trainer.CHECKPOINTS,
+          RunFiles.CHECKPOINTS,
           "doctor.md",
           "tower0-weights.npz",
           RunDirectoryLock.FILE);
@@ -175,7 +175,7 @@ public final class RunDirectory implements AutoCloseable {
       throw new RunDirectoryException(
           dir
               + " holds no run (no "
-              + Trainer.CHECKPOINTS
+              + RunFiles.CHECKPOINTS
               + "/ or config.yaml): give the run directory of an earlier run (the --run-dir it"
               + " was started with, by default runs/NAME-TIME)");
     }
@@ -272,7 +272,7 @@ public final class RunDirectory implements AutoCloseable {
             foreign.add(name);
           } else if (name.equals(RunDirectoryLock.FILE)) {
             // Ours, and not a sign of a run: a run that failed to start leaves only this.
-          } else if (name.equals(Trainer.CHECKPOINTS) && Files.isDirectory(p)) {
+          } else if (name.equals(RunFiles.CHECKPOINTS) && Files.isDirectory(p)) {
             run.add(name + "/");
             last = Math.max(last, storeEntries(p, foreign));
           } else {
@@ -296,7 +296,7 @@ public final class RunDirectory implements AutoCloseable {
           final String name = p.getFileName().toString();
           final Matcher m = STORE_ENTRY.matcher(name);
           if (!m.matches()) {
-            foreign.add(Trainer.CHECKPOINTS + "/" + name);
+            foreign.add(RunFiles.CHECKPOINTS + "/" + name);
           } else if (m.group(1) != null) {
             last = Math.max(last, Long.parseLong(m.group(1)));
           }
@@ -310,7 +310,7 @@ public final class RunDirectory implements AutoCloseable {
     }
 
     boolean isRun() {
-      return run.contains(Trainer.CHECKPOINTS + "/") || run.contains("config.yaml");
+      return run.contains(RunFiles.CHECKPOINTS + "/") || run.contains("config.yaml");
     }
 
     String describe() {
@@ -319,7 +319,7 @@ public final class RunDirectory implements AutoCloseable {
         parts.add("checkpoints up to step " + lastCheckpoint.getAsLong());
       }
       for (final String name : run) {
-        if (!name.equals(Trainer.CHECKPOINTS + "/") || lastCheckpoint.isEmpty()) {
+        if (!name.equals(RunFiles.CHECKPOINTS + "/") || lastCheckpoint.isEmpty()) {
           parts.add(name);
         }
       }

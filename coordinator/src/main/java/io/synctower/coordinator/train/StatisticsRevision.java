@@ -53,7 +53,7 @@ public final class StatisticsRevision {
     final TrainingSnapshot snapshot = new TrainingSnapshot(model, optimizer);
     snapshot.capture(model, optimizer);
     final List<CheckpointFile> files = new ArrayList<>(snapshot.files());
-    for (final String text : List.of(Trainer.TRAINER_FILE, "config.yaml")) {
+    for (final String text : List.of(RunFiles.TRAINER_FILE, "config.yaml")) {
       files.add(CheckpointFile.ofText(text, original.text(text)));
     }
     final boolean sameStore =

@@ -13,31 +13,28 @@ import io.synctower.common.nn.Shape;
 import io.synctower.common.optim.LearningRateSchedule;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
-import io.synctower.coordinator.doctor.Doctor;
 import io.synctower.coordinator.towers.InProcessTowers;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
-import java.io.IOException;
 import java.io.PrintStream;
-import java.io.UncheckedIOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
+import java.util.function.Function;
 import me.tongfei.progressbar.ProgressBar;
-import me.tongfei.progressbar.ProgressBarBuilder;
-import me.tongfei.progressbar.ProgressBarStyle;
 
 /**
  * The training loop, as the coordinator runs it: plans each step (epoch, batch, learning rate),
  * sends it to every tower, commits the step when all towers reported, aggregates their metrics
  * (count-weighted), checks every {@code training.replicaCheckEvery} steps that the replicas are
- * still identical, validates in inference mode after each epoch (the validation set sharded over
- * the towers), and writes the per-epoch table, {@code metrics.csv} and the resolved {@code
- * config.yaml} (appended and flushed every epoch, so a crash loses at most the epoch in flight).
+ * still identical, and validates in inference mode after each epoch (the validation set sharded
+ * over the towers). Around the loop, each concern is its own class: {@link RunFiles} (config.yaml,
+ * metrics.csv, the step log, the checkpoint store), {@link TrainingConsole} (what is printed),
+ * {@link ElasticRecovery} (going on after a lost tower), {@link CheckpointRestore} (resume), {@link
+ * RecalibrationPass} (precise BN) and {@link InitialWeights} (weight import).
+ *
+ * <p>The config and data must have passed {@link Preflight} (the commands run it once, before any
+ * worker process or tower starts). The BN doctor is the command's to run after {@link #run}.
  *
  * <p>One tower is the same code with a group of one. Close the trainer to stop the tower threads.
  */
@@ -97,16 +94,18 @@ public final class Trainer implements AutoCloseable {
     }
   }
 
-  static final String CHECKPOINTS = "checkpoints";
-  static final String TRAINER_FILE = "trainer.yaml";
-
   private final RunConfig config;
   private final TrainingData data;
   private final Options options;
-  private final TowerLauncher launcher;
-  private final Model reference;
   private final long runId;
+  // The resolved config as the run directory's config.yaml holds it; its hash goes into every
+  // checkpoint, so a resume can tell whether the config changed.
+  private final String configYaml;
   private final String configSha256;
+  private final RunFiles files;
+  private final TrainingConsole console;
+  private final ElasticRecovery recovery;
+  private final Model reference;
   private Towers towers;
   // Where training (re)starts: the beginning, a resumed checkpoint or, after an elastic restart,
   // the latest one.
@@ -121,6 +120,7 @@ public final class Trainer implements AutoCloseable {
   /**
    * A trainer whose towers {@code launcher} starts (in this JVM or as worker processes).
    *
+   * @param config the run's config, through {@link Preflight} with {@code data}
    * @param runId the id every message of this run carries
    */
   public Trainer(
@@ -134,13 +134,14 @@ public final class Trainer implements AutoCloseable {
     this.data = data;
     this.options = options;
     this.runId = runId;
-    this.launcher = launcher;
-    // Every config, shape and data problem at once, before any tower starts.
-    Preflight.check(config, data, "config");
+    this.files = new RunFiles(options.runDir());
+    this.console = new TrainingConsole(options.out(), options.progress());
+    this.recovery = new ElasticRecovery(config, launcher, files, options.out());
     // The coordinator's replica: described in the log, and the model a run returns.
     this.reference = newModel(config, data);
     this.towers = launcher.start(runId, reference, config);
-    this.configSha256 = sha256(ConfigLoader.toYaml(config));
+    this.configYaml = ConfigLoader.toYaml(config);
+    this.configSha256 = sha256(configYaml);
     this.position = state(0, 1, 0, MetricSums.ZERO, 0, List.of());
   }
 
@@ -180,8 +181,18 @@ public final class Trainer implements AutoCloseable {
     return model;
   }
 
+  /** The run's config, as the towers were started with it. */
+  public RunConfig config() {
+    return config;
+  }
+
   public TrainingData data() {
     return data;
+  }
+
+  /** Where the run writes and prints. */
+  public Options options() {
+    return options;
   }
 
   /**
@@ -198,33 +209,18 @@ public final class Trainer implements AutoCloseable {
    * @throws IllegalStateException when the towers are worker processes
    */
   public Model model(final int rank) {
-    if (towers instanceof InProcessTowers local) {
-      return local.model(rank);
-    }
-    throw new IllegalStateException("tower " + rank + " runs in another process");
+    return towers.model(rank);
   }
 
   /**
-   * Changes the initial weights before training: {@code change} runs on tower 0's replica (e.g. a
-   * weight import), then its parameters and state are copied to every other replica so they stay
-   * identical. Call before {@link #run}.
+   * Changes the initial weights before training: {@code change} runs on the coordinator's replica
+   * (e.g. a weight import), then every tower takes its parameters and state so the replicas stay
+   * identical ({@link InitialWeights}). Call before {@link #run}.
+   *
+   * @throws ConfigException when the towers are worker processes (they cannot take them yet)
    */
-  public <T> T initializeReplicas(final java.util.function.Function<Model, T> change) {
-    if (!(towers instanceof InProcessTowers local)) {
-      throw new ConfigException(
-          "--init-weights",
-          List.of(
-              "initial weights are not supported with worker processes yet; train with"
-                  + " `synctower train --towers N` (towers as threads) to start from imported"
-                  + " weights"));
-    }
-    final Model first = local.model(0);
-    final T result = change.apply(first);
-    for (int r = 1; r < towers.towers(); r++) {
-      local.model(r).parameters().assign(first.parameters());
-      local.model(r).state().assign(first.state());
-    }
-    return result;
+  public <T> T initializeReplicas(final Function<Model, T> change) throws InterruptedException {
+    return InitialWeights.apply(change, reference, towers);
   }
 
   /**
@@ -236,16 +232,7 @@ public final class Trainer implements AutoCloseable {
    *     another model
    */
   public void resumeFrom(final StoredCheckpoint checkpoint) throws InterruptedException {
-    final TrainerState state = load(checkpoint);
-    options
-        .out()
-        .printf(
-            Locale.ROOT,
-            "resuming from %s: step %d, epoch %d, batch %d%n",
-            checkpoint.directory(),
-            state.step(),
-            state.epoch(),
-            state.batchesDone());
+    console.resumed(checkpoint, load(checkpoint));
   }
 
   /**
@@ -258,11 +245,8 @@ public final class Trainer implements AutoCloseable {
    *     another model
    */
   public TrainerState load(final StoredCheckpoint checkpoint) throws InterruptedException {
-    final TrainerState state =
-        TrainerState.parse(checkpoint.text(TRAINER_FILE), checkpoint.file(TRAINER_FILE).toString());
-    restore(checkpoint);
-    this.position = state;
-    return state;
+    this.position = CheckpointRestore.restore(checkpoint, towers, runId);
+    return position;
   }
 
   /**
@@ -277,27 +261,7 @@ public final class Trainer implements AutoCloseable {
    */
   public Recalibration recalibrateBn(final int batches, final long round)
       throws InterruptedException {
-    if (batches <= 0) {
-      throw new ConfigException(
-          "batches",
-          List.of(
-              batches
-                  + ": precise BN needs at least one global batch; give a positive count, e.g."
-                  + " 50"));
-    }
-    if (data.train().size() < config.training().batchSize()) {
-      throw new ConfigException(
-          "training.batchSize",
-          List.of(
-              config.training().batchSize()
-                  + " is larger than the training set ("
-                  + data.train().size()
-                  + " samples): precise BN forwards full global batches; lower it"));
-    }
-    final long start = System.nanoTime();
-    towers.send(new Command.RecalibrateBn(runId, batches, round));
-    final List<Report> reports = towers.collect();
-    return Recalibration.of(reports, reference, (System.nanoTime() - start) / 1e9);
+    return RecalibrationPass.run(towers, runId, reference, batches, round);
   }
 
   /**
@@ -307,41 +271,41 @@ public final class Trainer implements AutoCloseable {
    */
   public Summary run() throws InterruptedException {
     final Plan plan = plan();
-    prepareRunDirectory();
-    printHeader(plan);
+    files.writeConfig(configYaml, position.step() == 0);
+    console.header(reference, config, data, plan.batchesPerEpoch(), towers);
     int restarts = 0;
     while (true) {
       try {
         return trainFrom(plan, restarts);
       } catch (TowerFailedException e) {
-        if (!recoverable(e, restarts)) {
+        if (!recovery.recoverable(e, restarts, towers)) {
           throw e;
         }
         restarts++;
-        recover(e, restarts);
+        towers = recovery.replace(e, restarts, towers, runId, reference);
+        resumeFrom(recovery.latestCheckpoint());
       }
     }
   }
 
   private Summary trainFrom(final Plan plan, final int restarts) throws InterruptedException {
     final RunConfig.Training t = config.training();
-    final PrintStream out = options.out();
     final TrainerState from = position;
     final List<EpochRecord> records = new ArrayList<>();
     for (final String row : from.metricsRows()) {
       records.add(EpochRecord.parseCsv(row));
     }
-    rewriteCsv(records);
+    files.rewriteMetrics(records);
     final List<StepLoss> losses = new ArrayList<>();
     final int checkEvery = t.replicaCheckEvery();
     final StepTimings timings = new StepTimings();
     final CheckpointPolicy checkpoints =
         new CheckpointPolicy(config.checkpoint(), System.nanoTime());
-    final boolean checkpointing = options.runDir() != null;
+    final boolean checkpointing = files.present();
     boolean verifyReplicas = from.step() > 0; // a restored run proves its replicas on step one
     TrainerState endState = null;
     long step = from.step();
-    try (StepLog stepLog = checkpointing ? StepLog.open(options.runDir(), step) : null) {
+    try (StepLog stepLog = files.openStepLog(step)) {
       for (int epoch = from.epoch(); epoch <= t.epochs() && step < plan.totalSteps(); epoch++) {
         final boolean resumedEpoch = epoch == from.epoch();
         final int firstBatch = resumedEpoch ? from.batchesDone() : 0;
@@ -354,7 +318,7 @@ public final class Trainer implements AutoCloseable {
         final long stepsThisEpoch =
             Math.min(plan.batchesPerEpoch(), plan.totalSteps() - step + firstBatch);
         double lr = plan.schedule().learningRate(Math.max(step - 1, 0));
-        try (ProgressBar bar = progressBar("epoch " + epoch, stepsThisEpoch, firstBatch)) {
+        try (ProgressBar bar = console.progressBar("epoch " + epoch, stepsThisEpoch, firstBatch)) {
           for (int b = firstBatch; b < stepsThisEpoch; b++) {
             lr = plan.schedule().learningRate(step);
             final boolean lastStep = step + 1 == plan.totalSteps();
@@ -375,21 +339,14 @@ public final class Trainer implements AutoCloseable {
               train.add(outcome.sums());
             }
             if (outcome.skipped()) {
-              out.printf(
-                  Locale.ROOT,
-                  "step %d skipped (failure.onNonFinite: skip): %s%n",
-                  step,
-                  outcome.nonFiniteDescription());
+              console.stepSkipped(step, outcome.nonFiniteDescription());
             }
             losses.add(new StepLoss(step, outcome.meanLoss(), outcome.skipped()));
             if (stepLog != null) {
               stepLog.add(step, epoch, b, outcome.meanLoss(), lr, outcome.skipped());
             }
             step++;
-            if (bar != null) {
-              bar.step();
-              bar.setExtraMessage(String.format(Locale.ROOT, " loss %.4f", train.loss()));
-            }
+            TrainingConsole.advance(bar, train.loss());
             if (checkpointAfter) {
               final double seconds = secondsBefore + (System.nanoTime() - start) / 1e9;
               stepLog.flush();
@@ -401,7 +358,7 @@ public final class Trainer implements AutoCloseable {
         final double trainSeconds = secondsBefore + (System.nanoTime() - start) / 1e9;
         if (config.bn().preciseBatches() > 0) {
           // The epoch's final weights get population statistics before anything uses them.
-          out.println(recalibrateBn(config.bn().preciseBatches(), epoch).describe());
+          console.line(recalibrateBn(config.bn().preciseBatches(), epoch).describe());
         }
         final EpochMetrics validation =
             data.validation() == null ? null : evaluate(Command.DatasetRole.VALIDATION);
@@ -419,8 +376,8 @@ public final class Trainer implements AutoCloseable {
                 train.samples() / trainSeconds,
                 trainSeconds);
         records.add(record);
-        out.println(TableFormat.row(record, data.train().labelPositions() > 1));
-        appendCsv(record);
+        console.epoch(record, data.train().labelPositions() > 1);
+        files.appendMetrics(record);
         if (stepLog != null) {
           stepLog.flush();
         }
@@ -447,17 +404,10 @@ public final class Trainer implements AutoCloseable {
     EpochMetrics trainInInference = null;
     if (data.validation() == null && !records.isEmpty()) {
       trainInInference = evaluate(Command.DatasetRole.TRAIN);
-      out.printf(
-          Locale.ROOT,
-          "training set in inference mode (moving statistics): loss %.4f, acc %.2f%%"
-              + " (last epoch in training mode: acc %.2f%%)%n",
-          trainInInference.loss(),
-          100 * trainInInference.accuracy(),
-          100 * records.get(records.size() - 1).trainAccuracy());
+      console.trainInInference(trainInInference, records.get(records.size() - 1));
     }
-    out.println(timings.summary());
-    towers.copyWeightsTo(reference, scratchDirectory());
-    Doctor.afterTraining(config, data, reference, records, options.runDir(), out);
+    console.line(timings.summary());
+    towers.copyWeightsTo(reference, files.scratchDirectory());
     return new Summary(
         reference, records, step, trainInInference, timings, List.copyOf(losses), restarts);
   }
@@ -470,14 +420,9 @@ public final class Trainer implements AutoCloseable {
     final int batch = t.batchSize();
     final int batchesPerEpoch = data.train().size() / batch;
     if (batchesPerEpoch == 0) {
-      throw new ConfigException(
-          "training.batchSize",
-          List.of(
-              "batchSize "
-                  + batch
-                  + " is larger than the training set ("
-                  + data.train().size()
-                  + " samples); lower it"));
+      // Preflight reports this to the user, with the fix, before any tower starts.
+      throw new IllegalStateException(
+          "training.batchSize " + batch + " > training set: the run skipped Preflight.check");
     }
     final long plannedSteps = (long) t.epochs() * batchesPerEpoch;
     final long totalSteps = t.steps() > 0 ? Math.min(t.steps(), plannedSteps) : plannedSteps;
@@ -488,30 +433,6 @@ public final class Trainer implements AutoCloseable {
     return new Plan(batchesPerEpoch, totalSteps, t.schedule().create(baseLr, totalSteps));
   }
 
-  private void printHeader(final Plan plan) {
-    final PrintStream out = options.out();
-    final Model model = model();
-    out.printf(
-        Locale.ROOT,
-        "model: %,d parameters (%,d trainable), input %s, output %s, dtype %s%n",
-        model.parameterCount(),
-        model.trainableRanges().trainableCount(),
-        model.inputShape(),
-        model.outputShape(),
-        config.model().dtype().name().toLowerCase(Locale.ROOT));
-    out.println(ModelMemory.of(config, model.inputShape()).describe());
-    out.printf(
-        Locale.ROOT,
-        "data: train %s, validation %s; batch %d, %d steps/epoch, optimizer %s%n",
-        data.train().describe(),
-        data.validation() == null ? "none" : data.validation().describe(),
-        config.training().batchSize(),
-        plan.batchesPerEpoch(),
-        config.training().optimizer());
-    out.println(TowerPlanFormat.describe(config, towers));
-    out.println(TableFormat.header(data.train().labelPositions() > 1));
-  }
-
   /** Asks tower 0 to commit a checkpoint of the step just done; the others only acknowledge. */
   private void checkpoint(final TrainerState state, final boolean awaitWrite)
       throws InterruptedException {
@@ -519,94 +440,16 @@ public final class Trainer implements AutoCloseable {
         new Command.Checkpoint(
             runId,
             state.step(),
-            checkpointStore().root().toAbsolutePath().toString(),
+            files.checkpointStore().root().toAbsolutePath().toString(),
             config.checkpoint().keep(),
             awaitWrite,
             state.toYaml()));
     towers.collect();
   }
 
-  /** Every tower loads {@code checkpoint}; the next step's replica hashes prove they agree. */
-  private void restore(final StoredCheckpoint checkpoint) throws InterruptedException {
-    towers.send(new Command.Restore(runId, checkpoint.directory().toAbsolutePath().toString()));
-    towers.collect();
-  }
-
-  private boolean recoverable(final TowerFailedException e, final int restarts) {
-    final RunConfig.Failure f = config.failure();
-    if (!f.elastic() || !e.recoverable() || options.runDir() == null) {
-      return false;
-    }
-    if (restarts >= f.maxRestarts()) {
-      options
-          .out()
-          .printf(
-              Locale.ROOT,
-              "elastic: giving up after %d restart(s) (failure.maxRestarts)%n",
-              restarts);
-      return false;
-    }
-    if (launcher.towersAfterLoss(towers.towers()) < 1) {
-      options.out().println("elastic: cannot recover here: " + launcher.whyNoRecovery());
-      return false;
-    }
-    if (checkpointStore().committed().isEmpty()) {
-      options.out().println("elastic: no checkpoint to restart from yet; the run ends");
-      return false;
-    }
-    return true;
-  }
-
-  /** Replaces the towers after a loss and restores the latest checkpoint into the new ones. */
-  private void recover(final TowerFailedException e, final int restarts)
-      throws InterruptedException {
-    final int before = towers.towers();
-    final int after = launcher.towersAfterLoss(before);
-    options
-        .out()
-        .printf(
-            Locale.ROOT,
-            "elastic restart %d/%d: %s; going on with %d tower(s) (was %d) from the latest"
-                + " checkpoint%n",
-            restarts,
-            config.failure().maxRestarts(),
-            e.getMessage(),
-            after,
-            before);
-    closeQuietly(towers);
-    final RunConfig resized = withTowers(config, after);
-    towers = launcher.start(runId, reference, resized);
-    final StoredCheckpoint latest = checkpointStore().loadLatest(true);
-    for (final String skipped : latest.skipped()) {
-      options.out().println("elastic: skipped " + skipped);
-    }
-    resumeFrom(latest);
-  }
-
-  private static RunConfig withTowers(final RunConfig config, final int towers) {
-    if (towers == config.towers()) {
-      return config;
-    }
-    return ConfigLoader.parse(
-        ConfigLoader.toYaml(config),
-        "the run's config with towers " + towers + " after a lost tower",
-        Map.of("towers", Integer.toString(towers)));
-  }
-
-  private void closeQuietly(final Towers old) throws InterruptedException {
-    try {
-      old.close();
-    } catch (RuntimeException closing) {
-      options.out().println("elastic: closing the old towers: " + closing.getMessage());
-    }
-  }
-
   /** The run directory's checkpoint store ({@code RUN_DIR/checkpoints}). */
   public CheckpointStore checkpointStore() {
-    if (options.runDir() == null) {
-      throw new IllegalStateException("a run without a run directory has no checkpoints");
-    }
-    return new CheckpointStore(options.runDir().resolve(CHECKPOINTS));
+    return files.checkpointStore();
   }
 
   /** The run's position as a checkpoint records it; the rest is the same for the whole run. */
@@ -661,96 +504,5 @@ public final class Trainer implements AutoCloseable {
   @Override
   public void close() throws InterruptedException {
     towers.close();
-  }
-
-  private ProgressBar progressBar(final String task, final long steps, final long done) {
-    if (!options.progress()) {
-      return null;
-    }
-    return new ProgressBarBuilder()
-        .setTaskName(task)
-        .setInitialMax(steps)
-        .startsFrom(done, java.time.Duration.ZERO)
-        .setStyle(ProgressBarStyle.ASCII)
-        .setUpdateIntervalMillis(500)
-        .showSpeed()
-        .setUnit(" steps", 1)
-        .build();
-  }
-
-  private Path scratchDirectory() {
-    try {
-      return options.runDir() != null
-          ? options.runDir()
-          : Files.createTempDirectory("synctower-weights");
-    } catch (IOException e) {
-      throw new UncheckedIOException("cannot create a temporary directory", e);
-    }
-  }
-
-  /**
-   * A new run writes its resolved config (unless {@link RunDirectory#writeConfig} wrote the same
-   * already); a resumed one keeps the file it started with.
-   */
-  private void prepareRunDirectory() {
-    if (options.runDir() == null) {
-      return;
-    }
-    final Path configFile = options.runDir().resolve("config.yaml");
-    try {
-      Files.createDirectories(options.runDir());
-      final String yaml = ConfigLoader.toYaml(config);
-      if (position.step() == 0 || !Files.exists(configFile)) {
-        if (!Files.exists(configFile) || !Files.readString(configFile).equals(yaml)) {
-          Files.writeString(configFile, yaml);
-        }
-      }
-    } catch (IOException e) {
-      throw cannotWrite(configFile, e);
-    }
-  }
-
-  private static RunDirectoryException cannotWrite(final Path file, final IOException e) {
-    return new RunDirectoryException(
-        "cannot write "
-            + file
-            + ": "
-            + RunDirectoryException.reason(e)
-            + "; free space on that disk or give a run directory elsewhere",
-        e);
-  }
-
-  /**
-   * metrics.csv holds exactly the completed epochs of the position training starts from. Written
-   * from the checkpoint's rows on every start, so a row a crash tore is never read back.
-   */
-  private void rewriteCsv(final List<EpochRecord> records) {
-    if (options.runDir() == null) {
-      return;
-    }
-    final StringBuilder b = new StringBuilder(EpochRecord.CSV_HEADER).append('\n');
-    for (final EpochRecord r : records) {
-      b.append(r.csv()).append('\n');
-    }
-    try {
-      Files.writeString(options.runDir().resolve("metrics.csv"), b.toString());
-    } catch (IOException e) {
-      throw cannotWrite(options.runDir().resolve("metrics.csv"), e);
-    }
-  }
-
-  private void appendCsv(final EpochRecord record) {
-    if (options.runDir() == null) {
-      return;
-    }
-    try {
-      Files.writeString(
-          options.runDir().resolve("metrics.csv"),
-          record.csv() + "\n",
-          StandardOpenOption.APPEND,
-          StandardOpenOption.SYNC);
-    } catch (IOException e) {
-      throw cannotWrite(options.runDir().resolve("metrics.csv"), e);
-    }
   }
 }

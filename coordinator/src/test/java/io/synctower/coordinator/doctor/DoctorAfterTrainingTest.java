@@ -44,6 +44,7 @@ class DoctorAfterTrainingTest {
     final Trainer.Summary summary;
     try (Trainer trainer = new Trainer(c, data, new Trainer.Options(null, false, out))) {
       summary = trainer.run();
+      Doctor.afterTraining(c, data, summary.model(), summary.epochs(), null, out);
     }
     assertEquals(4, summary.steps());
     final String log = bytes.toString(StandardCharsets.UTF_8);
