@@ -145,6 +145,7 @@ public final class ConfigLoader {
     final RunConfig.Training training = readTraining(root.child("training"));
     final RunConfig.Checkpointing checkpoint = readCheckpoint(root.child("checkpoint"));
     final RunConfig.Failure failure = readFailure(root.child("failure"));
+    final RunConfig.Logging logging = readLogging(root.child("logging"));
     final boolean doctor = root.bool("doctor", true);
     if (towers > training.batchSize() && !training.allowEmptyShards()) {
       root.problem(
@@ -171,6 +172,7 @@ public final class ConfigLoader {
         bn,
         checkpoint,
         failure,
+        logging,
         doctor,
         root.resolved());
   }
@@ -183,6 +185,13 @@ public final class ConfigLoader {
     final int keep = n.integer("keep", 3, 1, 1_000_000);
     n.finish();
     return new RunConfig.Checkpointing(steps, minutes, keep);
+  }
+
+  private static RunConfig.Logging readLogging(final ConfigNode n) {
+    final boolean tensorboard = n.bool("tensorboard", true);
+    final int everySteps = n.integer("everySteps", 10, 1, Integer.MAX_VALUE);
+    n.finish();
+    return new RunConfig.Logging(tensorboard, everySteps);
   }
 
   private static RunConfig.Failure readFailure(final ConfigNode n) {

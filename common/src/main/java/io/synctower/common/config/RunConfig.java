@@ -16,6 +16,7 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param checkpoint when checkpoints are written and how many are kept ({@code checkpoint:})
  * @param failure what a run does when a tower is lost, stalls, or a step is not finite ({@code
  *     failure:})
+ * @param logging what the run records besides metrics.csv and the step log ({@code logging:})
  * @param doctor print the BN doctor's short summary after the last epoch ({@code doctor:}, default
  *     true; {@code --no-doctor})
  * @param resolved the configuration as it runs (every default filled in), saved as the run
@@ -31,6 +32,7 @@ public record RunConfig(
     Bn bn,
     Checkpointing checkpoint,
     Failure failure,
+    Logging logging,
     boolean doctor,
     Map<String, Object> resolved) {
 
@@ -149,4 +151,13 @@ public record RunConfig(
    */
   public record Failure(
       boolean elastic, int maxRestarts, NonFinitePolicy onNonFinite, Duration stepDeadline) {}
+
+  /**
+   * What a run records besides metrics.csv and the step log.
+   *
+   * @param tensorboard write TensorBoard scalars into {@code RUN_DIR/tensorboard}
+   * @param everySteps the step loss and learning rate every this many steps (epoch scalars are
+   *     written at every epoch's end)
+   */
+  public record Logging(boolean tensorboard, int everySteps) {}
 }

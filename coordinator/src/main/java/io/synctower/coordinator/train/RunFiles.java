@@ -1,6 +1,7 @@
 package io.synctower.coordinator.train;
 
 import io.synctower.common.checkpoint.CheckpointStore;
+import io.synctower.common.config.RunConfig;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
@@ -10,11 +11,11 @@ import java.util.List;
 
 /**
  * The files a run keeps in its run directory around the step loop: the resolved {@code
- * config.yaml}, {@code metrics.csv} (the completed epochs), the step log and the checkpoint store.
- * {@link RunDirectory} owns the directory itself (created, locked, checked before any tower
- * starts); this class writes what training produces in it, so the loop says what is recorded and
- * this class says where and how. A run without a run directory (tests, precise BN on a checkpoint)
- * writes none of these files: the writing methods then do nothing.
+ * config.yaml}, {@code metrics.csv} (the completed epochs), the step log, the TensorBoard scalars
+ * and the checkpoint store. {@link RunDirectory} owns the directory itself (created, locked,
+ * checked before any tower starts); this class writes what training produces in it, so the loop
+ * says what is recorded and this class says where and how. A run without a run directory (tests,
+ * precise BN on a checkpoint) writes none of these files: the writing methods then do nothing.
  */
 final class RunFiles {
   /** The checkpoint store's folder in the run directory. */
@@ -25,6 +26,7 @@ final class RunFiles {
 
   private static final String CONFIG = "config.yaml";
   private static final String METRICS = "metrics.csv";
+  private static final String TENSORBOARD = "tensorboard";
 
   private final Path dir;
 
@@ -97,6 +99,16 @@ final class RunFiles {
     } catch (IOException e) {
       throw cannotWrite(dir.resolve(METRICS), e);
     }
+  }
+
+  /**
+   * TensorBoard scalars in {@code RUN_DIR/tensorboard} ({@link TrainingScalars}); null without a
+   * run directory or with {@code logging.tensorboard: false}.
+   */
+  TrainingScalars openScalars(final RunConfig.Logging logging, final boolean sequences) {
+    return dir == null || !logging.tensorboard()
+        ? null
+        : TrainingScalars.open(dir.resolve(TENSORBOARD), logging.everySteps(), sequences);
   }
 
   /** The step log from {@code firstStep} on; null without a run directory. */

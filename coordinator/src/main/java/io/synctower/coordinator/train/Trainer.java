@@ -305,7 +305,9 @@ public final class Trainer implements AutoCloseable {
     boolean verifyReplicas = from.step() > 0; // a restored run proves its replicas on step one
     TrainerState endState = null;
     long step = from.step();
-    try (StepLog stepLog = files.openStepLog(step)) {
+    try (StepLog stepLog = files.openStepLog(step);
+        TrainingScalars scalars =
+            files.openScalars(config.logging(), data.train().labelPositions() > 1)) {
       for (int epoch = from.epoch(); epoch <= t.epochs() && step < plan.totalSteps(); epoch++) {
         final boolean resumedEpoch = epoch == from.epoch();
         final int firstBatch = resumedEpoch ? from.batchesDone() : 0;
@@ -346,6 +348,9 @@ public final class Trainer implements AutoCloseable {
               stepLog.add(step, epoch, b, outcome.meanLoss(), lr, outcome.skipped());
             }
             step++;
+            if (scalars != null) {
+              scalars.step(step, outcome.meanLoss(), lr);
+            }
             TrainingConsole.advance(bar, train.loss());
             if (checkpointAfter) {
               final double seconds = secondsBefore + (System.nanoTime() - start) / 1e9;
@@ -378,6 +383,9 @@ public final class Trainer implements AutoCloseable {
         records.add(record);
         console.epoch(record, data.train().labelPositions() > 1);
         files.appendMetrics(record);
+        if (scalars != null) {
+          scalars.epoch(record, timings);
+        }
         if (stepLog != null) {
           stepLog.flush();
         }
