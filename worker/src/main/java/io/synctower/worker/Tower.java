@@ -43,6 +43,7 @@ public final class Tower {
   private final Model model;
   private final SoftmaxCrossEntropy loss;
   private final Optimizer optimizer;
+  private double maxGradientNorm;
   private final Collective world;
   // One float64 flag reduced with the gradients: > 0 after the all-reduce when any tower's loss or
   // gradients were non-finite, so every tower takes the same decision without another round.
@@ -95,6 +96,18 @@ public final class Tower {
     // One bucket would leave after backward anyway: the single round then costs less (no thread
     // hand-off, no extra round for the flag).
     this.buckets = plan != null && plan.bucketCount() > 1 ? plan : null;
+  }
+
+  /**
+   * Clips every step's all-reduced gradient to global L2 norm {@code maxNorm} before the optimizer
+   * ({@code training.clipGradNorm}; 0 = off). Every tower holds the same all-reduced gradient, so
+   * every tower scales by the same factor, whatever the tower count.
+   */
+  public void clipGradientNorm(final double maxNorm) {
+    if (!(maxNorm >= 0) || Double.isInfinite(maxNorm)) {
+      throw new IllegalArgumentException("maxNorm must be finite and >= 0, got " + maxNorm);
+    }
+    this.maxGradientNorm = maxNorm;
   }
 
   /** The gradient buckets of this tower's steps, or null when the all-reduce is one round. */
@@ -180,6 +193,9 @@ public final class Tower {
               : "";
     } else {
       model.applyMovingStatistics();
+      if (maxGradientNorm > 0) {
+        GradientClipping.clip(model.gradients(), maxGradientNorm);
+      }
       optimizer.step(model.parameters(), model.gradients(), learningRate);
     }
     final long t4 = System.nanoTime();

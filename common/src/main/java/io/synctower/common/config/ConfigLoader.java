@@ -463,6 +463,7 @@ public final class ConfigLoader {
     final int reference = n.integer("referenceBatch", 0, 0, 1 << 20);
     final int replicaCheck = n.integer("replicaCheckEvery", 100, 0, Integer.MAX_VALUE);
     final boolean allowEmptyShards = n.bool("allowEmptyShards", false);
+    final double clipGradNorm = n.number("clipGradNorm", 0.0, 0, Double.MAX_VALUE);
     n.finish();
     return new RunConfig.Training(
         epochs,
@@ -473,7 +474,8 @@ public final class ConfigLoader {
         schedule,
         reference,
         replicaCheck,
-        allowEmptyShards);
+        allowEmptyShards,
+        clipGradNorm);
   }
 
   private static OptimizerSpec readOptimizer(final ConfigNode n) {

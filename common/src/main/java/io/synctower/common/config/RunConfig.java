@@ -85,6 +85,8 @@ public record RunConfig(
    * @param replicaCheckEvery compare the replicas' hashes every this many steps (0 = never)
    * @param allowEmptyShards whether {@code towers > batchSize} is accepted, leaving some towers
    *     without samples in every step (they still join every collective, with zero counts)
+   * @param clipGradNorm scale the all-reduced gradient down to this global L2 norm when it is
+   *     larger, as PyTorch's {@code clip_grad_norm_} (0 = off)
    */
   public record Training(
       int epochs,
@@ -95,7 +97,8 @@ public record RunConfig(
       ScheduleSpec schedule,
       int referenceBatch,
       int replicaCheckEvery,
-      boolean allowEmptyShards) {}
+      boolean allowEmptyShards,
+      double clipGradNorm) {}
 
   /**
    * @param decay weight of the old value in the moving averages (0.99: moving = 0.99 moving + 0.01
