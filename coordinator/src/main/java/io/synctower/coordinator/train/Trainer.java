@@ -7,8 +7,6 @@ import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
-import io.synctower.common.nn.ModelFactory;
-import io.synctower.common.nn.Shape;
 import io.synctower.common.optim.LearningRateSchedule;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
@@ -17,6 +15,8 @@ import io.synctower.coordinator.towers.InProcessTowers;
 import io.synctower.coordinator.towers.Rounds;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.io.UncheckedIOException;
@@ -138,7 +138,7 @@ public final class Trainer implements AutoCloseable {
     // Every config, shape and data problem at once, before any tower starts.
     Preflight.check(config, data, "config");
     // The coordinator's replica: described in the log, and the model a run returns.
-    this.reference = newModel(config, data);
+    this.reference = Replicas.newModel(config, data);
     this.towers = launcher.start(runId, reference, config);
     this.configSha256 = sha256(ConfigLoader.toYaml(config));
     this.position = state(0, 1, 0, TrainerState.Sums.NONE, 0, List.of());
@@ -152,7 +152,7 @@ public final class Trainer implements AutoCloseable {
           runId,
           config,
           () -> {
-            final Model m = unused[0] != null ? unused[0] : newModel(config, data);
+            final Model m = unused[0] != null ? unused[0] : Replicas.newModel(config, data);
             unused[0] = null;
             return m;
           },
@@ -160,24 +160,6 @@ public final class Trainer implements AutoCloseable {
           data.validation(),
           data.normalization());
     };
-  }
-
-  /** A replica as every tower builds it: the config's layers, initialized from the run seed. */
-  public static Model newModel(final RunConfig config, final TrainingData data) {
-    return newModel(config, data.inputShape());
-  }
-
-  /** A replica for samples of {@code inputShape} (e.g. the shape a checkpoint records). */
-  public static Model newModel(final RunConfig config, final Shape inputShape) {
-    final Model model =
-        ModelFactory.build(
-            config.model().layers(),
-            inputShape,
-            config.model().dtype(),
-            config.bn().decay(),
-            config.bn().epsilon());
-    model.initialize(config.seed());
-    return model;
   }
 
   public TrainingData data() {
