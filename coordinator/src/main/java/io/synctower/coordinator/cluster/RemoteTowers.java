@@ -624,7 +624,7 @@ public final class RemoteTowers implements Towers {
   }
 
   @Override
-  public int towers() {
+  public int count() {
     return options.towers();
   }
 
@@ -660,10 +660,10 @@ public final class RemoteTowers implements Towers {
 
   @Override
   public List<Report> collect() throws InterruptedException {
-    final List<Report> round = new ArrayList<>(towers());
+    final List<Report> round = new ArrayList<>(count());
     long graceEnd = Long.MAX_VALUE;
     boolean stalled = false;
-    while (round.size() < towers()) {
+    while (round.size() < count()) {
       throwIfLost();
       final Report r = reports.poll(20, TimeUnit.MILLISECONDS);
       if (r != null) {
@@ -683,7 +683,7 @@ public final class RemoteTowers implements Towers {
       }
     }
     if (stalled) {
-      final List<Integer> silent = Rounds.silent(round, towers());
+      final List<Integer> silent = Rounds.silent(round, count());
       if (!silent.isEmpty()) {
         throw new TowerFailedException(
             "tower(s) "

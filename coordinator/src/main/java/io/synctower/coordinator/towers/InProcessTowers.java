@@ -97,7 +97,7 @@ public final class InProcessTowers implements Towers {
   }
 
   @Override
-  public int towers() {
+  public int count() {
     return models.size();
   }
 
@@ -165,8 +165,8 @@ public final class InProcessTowers implements Towers {
    */
   @Override
   public List<Report> collect() throws InterruptedException {
-    final List<Report> round = new ArrayList<>(towers());
-    while (round.size() < towers()) {
+    final List<Report> round = new ArrayList<>(count());
+    while (round.size() < count()) {
       final long deadline = stalls.deadline();
       final Report r =
           deadline == Long.MAX_VALUE
@@ -189,15 +189,15 @@ public final class InProcessTowers implements Towers {
     // The towers late at the deadline are the ones to name, even if the abort below then lets
     // them report within the grace period (a step that was only very slow): the collectives are
     // aborted either way, so the run cannot go on with this step.
-    final List<Integer> late = Rounds.silent(round, towers());
+    final List<Integer> late = Rounds.silent(round, count());
     abortAll();
     final long grace = System.nanoTime() + TimeUnit.SECONDS.toNanos(1);
     Report r;
-    while (round.size() < towers()
+    while (round.size() < count()
         && (r = reports.poll(grace - System.nanoTime(), TimeUnit.NANOSECONDS)) != null) {
       round.add(r);
     }
-    final List<Integer> silent = Rounds.silent(round, towers());
+    final List<Integer> silent = Rounds.silent(round, count());
     silent.forEach(rank -> threads.get(rank).interrupt());
     final List<Integer> named = silent.isEmpty() ? late : silent;
     return new TowerFailedException(

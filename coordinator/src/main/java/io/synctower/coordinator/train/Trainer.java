@@ -202,7 +202,7 @@ public final class Trainer implements AutoCloseable {
     }
     final Model first = local.model(0);
     final T result = change.apply(first);
-    for (int r = 1; r < towers.towers(); r++) {
+    for (int r = 1; r < towers.count(); r++) {
       local.model(r).parameters().assign(first.parameters());
       local.model(r).state().assign(first.state());
     }
@@ -343,7 +343,7 @@ public final class Trainer implements AutoCloseable {
             final boolean checkpointAfter =
                 checkpointing && !lastStep && checkpoints.due(step + 1, System.nanoTime());
             final boolean check =
-                towers.towers() > 1
+                towers.count() > 1
                     && (verifyReplicas
                         || checkpointAfter
                         || (checkEvery > 0 && ((step + 1) % checkEvery == 0 || lastStep)));
@@ -536,7 +536,7 @@ public final class Trainer implements AutoCloseable {
               restarts);
       return false;
     }
-    if (launcher.towersAfterLoss(towers.towers()) < 1) {
+    if (launcher.towersAfterLoss(towers.count()) < 1) {
       options.out().println("elastic: cannot recover here: " + launcher.whyNoRecovery());
       return false;
     }
@@ -550,7 +550,7 @@ public final class Trainer implements AutoCloseable {
   /** Replaces the towers after a loss and restores the latest checkpoint into the new ones. */
   private void recover(final TowerFailedException e, final int restarts)
       throws InterruptedException {
-    final int before = towers.towers();
+    final int before = towers.count();
     final int after = launcher.towersAfterLoss(before);
     options
         .out()
@@ -615,7 +615,7 @@ public final class Trainer implements AutoCloseable {
         seconds,
         completed.stream().map(EpochRecord::csv).toList(),
         configSha256,
-        towers.towers(),
+        towers.count(),
         dataBase());
   }
 
