@@ -30,15 +30,8 @@ public final class InProcessGroups {
       final int groupId, final int firstRank, final int size, final int rank) {
     if (rank < firstRank || rank >= firstRank + size) {
       throw new IllegalArgumentException(
-          "tower "
-              + rank
-              + " is not in group "
-              + groupId
-              + " ["
-              + firstRank
-              + ", "
-              + (firstRank + size)
-              + ")");
+          String.format(
+              "tower %d is not in group %d [%d, %d)", rank, groupId, firstRank, firstRank + size));
     }
     final InProcessGroup group = byId.computeIfAbsent(groupId, id -> new InProcessGroup(size));
     if (group.size() != size) {
