@@ -10,9 +10,10 @@ import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
 import io.synctower.worker.StepResult;
 import io.synctower.worker.Tower;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -63,7 +64,7 @@ public class TrainStepBenchmark {
     NativeVariant.select();
     final RunConfig config = quickStart(Map.of("data.train.size", "640"));
     final TrainingData data = TrainingData.load(config, Path.of("."));
-    final Model model = Trainer.newModel(config, data);
+    final Model model = Replicas.newModel(config, data);
     tower =
         new Tower(
             model,

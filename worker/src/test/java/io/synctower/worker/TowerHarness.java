@@ -16,6 +16,8 @@ import io.synctower.common.nn.StepContext;
 import io.synctower.common.optim.Optimizer;
 import io.synctower.common.optim.OptimizerSpec;
 import io.synctower.common.optim.OptimizerState;
+import io.synctower.worker.assembly.InProcessGroups;
+import io.synctower.worker.assembly.SyncGroups;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -162,11 +164,8 @@ final class TowerHarness {
     final long bucketBytes = v.bucketBytes();
     final int nanStep = v.nanStep();
     final int n = s.towers();
-    final int groupSize = s.syncGroupSize() > 0 ? s.syncGroupSize() : n;
-    final InProcessGroup[] syncGroups = new InProcessGroup[n / groupSize];
-    for (int g = 0; g < syncGroups.length; g++) {
-      syncGroups[g] = new InProcessGroup(groupSize);
-    }
+    final SyncGroups groupLayout = SyncGroups.of(n, s.syncGroupSize());
+    final InProcessGroups syncGroups = new InProcessGroups();
     final AtomicLong reductions = new AtomicLong();
     final List<Tower> towers = new ArrayList<>();
     final List<Recording> optimizers = new ArrayList<>();
@@ -181,7 +180,7 @@ final class TowerHarness {
           bucketBytes < 0
               ? new Tower(m, loss, opt, world.apply(r))
               : new Tower(m, loss, opt, world.apply(r), bucketBytes));
-      final Collective group = syncGroups[r / groupSize].member(r % groupSize);
+      final Collective group = groupLayout.openSyncGroup(syncGroups.forRank(r), r);
       final StatsReducer reducer =
           s.bn() == BnTraining.SYNC
               ? p -> {

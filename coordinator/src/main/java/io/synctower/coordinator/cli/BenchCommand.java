@@ -13,10 +13,10 @@ import io.synctower.common.nn.Model;
 import io.synctower.common.nn.OpEngines;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
-import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
 import io.synctower.worker.StepResult;
 import io.synctower.worker.Tower;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -91,7 +91,7 @@ final class BenchCommand implements Runnable {
         return benchTowers(config);
       }
       final TrainingData data = TrainingData.load(config, configOptions.base());
-      final Model model = Trainer.newModel(config, data);
+      final Model model = Replicas.newModel(config, data);
       final Tower tower =
           new Tower(
               model,

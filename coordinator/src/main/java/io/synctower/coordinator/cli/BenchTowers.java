@@ -13,11 +13,13 @@ import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.towers.CoreShare;
-import io.synctower.coordinator.towers.TowerAssembly;
-import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
 import io.synctower.worker.StepResult;
 import io.synctower.worker.Tower;
+import io.synctower.worker.assembly.InProcessGroups;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.SyncGroups;
+import io.synctower.worker.assembly.TowerAssembly;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.PrintStream;
 import java.util.ArrayList;
 import java.util.List;
@@ -52,28 +54,21 @@ final class BenchTowers {
     this.config = config;
     final int n = config.towers();
     final int batch = config.training().batchSize();
-    final TowerAssembly assembly =
-        new TowerAssembly(0, config, data.train(), data.validation(), data.normalization());
-    final InProcessGroup world = new InProcessGroup(n);
-    groups.add(world);
-    final int groupSize = assembly.syncGroupSize();
-    final InProcessGroup[] syncGroups = new InProcessGroup[n / groupSize];
-    for (int g = 0; g < syncGroups.length; g++) {
-      syncGroups[g] = new InProcessGroup(groupSize);
-      groups.add(syncGroups[g]);
-    }
+    final TowerAssembly assembly = new TowerAssembly(0, config, data);
+    final SyncGroups layout = assembly.syncGroups();
+    final InProcessGroups local = new InProcessGroups();
     final BatchAssembler assembler = new BatchAssembler(data.train(), data.normalization());
     final int[] order = EpochPermutation.of(config.seed(), 0, data.train().size());
     this.cores = CoreShare.of(n);
     for (int rank = 0; rank < n; rank++) {
-      final Model model = Trainer.newModel(config, data);
+      final Model model = Replicas.newModel(config, data);
       towers.add(
           new Tower(
               model,
               new SoftmaxCrossEntropy(
                   data.train().labelPositions(), data.train().numClasses(), config.model().dtype()),
               config.training().optimizer().create(model.parameters(), model.trainableRanges()),
-              world.member(rank)));
+              layout.openWorld(local.forRank(rank), rank)));
       final int offset = Shards.offset(batch, n, rank);
       final int size = Shards.size(batch, n, rank);
       final INDArray x = assembler.allocate(config.model().dtype(), size);
@@ -83,8 +78,7 @@ final class BenchTowers {
       labels.add(y);
       final StatsReducer reducer =
           assembly.usesSyncGroups()
-              ? new TimedStatsReducer(
-                  syncGroups[rank / groupSize].member(rank % groupSize)::allReduceSum)
+              ? new TimedStatsReducer(layout.openSyncGroup(local.forRank(rank), rank)::allReduceSum)
               : StatsReducer.LOCAL;
       contexts.add(
           new StepContext(
@@ -106,6 +100,7 @@ final class BenchTowers {
                 return t;
               }));
     }
+    groups.addAll(local.all());
   }
 
   /** Runs warm-up and timed steps and prints the figures; returns the exit code. */

@@ -4,7 +4,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.train.MemoryLimit;
 import io.synctower.coordinator.train.Preflight;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;

@@ -16,9 +16,9 @@ import io.synctower.coordinator.doctor.Report;
 import io.synctower.coordinator.doctor.TerminalReport;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.coordinator.train.Preflight;
-import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainerState;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -93,7 +93,7 @@ final class DoctorCommand implements Callable<Integer> {
     final Path base = state.dataBase().isEmpty() ? Path.of("") : Path.of(state.dataBase());
     final TrainingData data = TrainingData.load(config, base);
     Preflight.check(config, data, configFile.toString());
-    final Model model = Trainer.newModel(config, TrainingSnapshot.inputShape(checkpoint));
+    final Model model = Replicas.newModel(config, TrainingSnapshot.inputShape(checkpoint));
     TrainingSnapshot.restoreWeights(checkpoint, model);
 
     final Evidence evidence =

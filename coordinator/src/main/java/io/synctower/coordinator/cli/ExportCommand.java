@@ -9,7 +9,7 @@ import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
-import io.synctower.coordinator.train.Trainer;
+import io.synctower.worker.assembly.Replicas;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
@@ -68,7 +68,7 @@ final class ExportCommand implements Callable<Integer> {
             : CheckpointStore.load(checkpoint);
     final RunConfig config =
         ConfigLoader.parse(cp.text("config.yaml"), cp.file("config.yaml").toString(), Map.of());
-    final Model model = Trainer.newModel(config, TrainingSnapshot.inputShape(cp));
+    final Model model = Replicas.newModel(config, TrainingSnapshot.inputShape(cp));
     TrainingSnapshot.restoreWeights(cp, model);
     final Path file =
         out != null

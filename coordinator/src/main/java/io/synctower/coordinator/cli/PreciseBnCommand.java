@@ -15,7 +15,7 @@ import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.coordinator.train.StatisticsRevision;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainerState;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.PrintStream;
 import java.nio.file.Files;
 import java.nio.file.Path;

@@ -9,7 +9,7 @@ import io.synctower.coordinator.cluster.RemoteTowers;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import io.synctower.worker.transport.TransportKind;
 import java.nio.file.Path;
 import java.security.SecureRandom;

@@ -11,7 +11,7 @@ import io.synctower.coordinator.train.ResumeCompatibility;
 import io.synctower.coordinator.train.RunDirectory;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainerState;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.List;

@@ -10,7 +10,7 @@ import io.synctower.coordinator.experiments.ScalingMode;
 import io.synctower.coordinator.experiments.SweepSetup;
 import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import io.synctower.worker.transport.TransportKind;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -1,16 +1,16 @@
 package io.synctower.coordinator.cli;
 
-import io.synctower.common.comm.Collective;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.cluster.ClusterEnvironment;
 import io.synctower.coordinator.launch.LaunchFiles;
-import io.synctower.coordinator.towers.TowerAssembly;
-import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
 import io.synctower.worker.TowerRuntime;
+import io.synctower.worker.assembly.GroupOpener;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TowerAssembly;
+import io.synctower.worker.assembly.TrainingData;
 import io.synctower.worker.remote.AeronConnection;
 import io.synctower.worker.remote.ControlChannels;
 import io.synctower.worker.remote.WorkerEndpoint;
@@ -189,25 +189,25 @@ final class WorkerCommand implements Callable<Integer> {
   /** Runs on the tower thread: the same tower the in-process trainer builds. */
   private TowerRuntime buildTower(
       final io.synctower.common.protocol.Join.Welcome welcome,
-      final WorkerEndpoint.Groups groups,
+      final GroupOpener groups,
       final java.util.concurrent.BlockingQueue<io.synctower.common.protocol.Command> inbox,
       final java.util.function.Consumer<io.synctower.common.protocol.Report> reports,
       final Runnable abort,
       final int towerDevice) {
     final RunConfig config =
         ConfigLoader.parse(welcome.configYaml(), "the coordinator's configuration", Map.of());
-    final TrainingData data = TrainingData.load(config, dataDir);
-    final TowerAssembly assembly =
-        new TowerAssembly(
-            welcome.runId(), config, data.train(), data.validation(), data.normalization());
-    final Model model = Trainer.newModel(config, data);
-    final int r = welcome.rank();
-    final Collective world = groups.open(0, 0, welcome.worldSize());
-    Collective sync = null;
-    if (assembly.usesSyncGroups()) {
-      final int size = assembly.syncGroupSize();
-      sync = groups.open(1 + r / size, (r / size) * size, size);
+    if (config.towers() != welcome.worldSize()) {
+      throw new IllegalArgumentException(
+          "tower "
+              + welcome.rank()
+              + " joined a world of "
+              + welcome.worldSize()
+              + " towers, but the coordinator's configuration says towers: "
+              + config.towers());
     }
-    return assembly.runtime(r, towerDevice, model, world, sync, inbox, reports, abort);
+    final TrainingData data = TrainingData.load(config, dataDir);
+    final TowerAssembly assembly = new TowerAssembly(welcome.runId(), config, data);
+    final Model model = Replicas.newModel(config, data);
+    return assembly.runtime(welcome.rank(), towerDevice, model, groups, inbox, reports, abort);
   }
 }

@@ -268,7 +268,7 @@ public final class RemoteTowers implements Towers {
   }
 
   @Override
-  public int towers() {
+  public int count() {
     return options.towers();
   }
 

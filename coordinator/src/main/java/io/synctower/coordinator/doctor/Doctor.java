@@ -3,7 +3,7 @@ package io.synctower.coordinator.doctor;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.train.EpochRecord;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;

@@ -6,7 +6,7 @@ import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.ModelFactory;
 import io.synctower.coordinator.train.EpochRecord;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;

@@ -1,7 +1,6 @@
 package io.synctower.coordinator.towers;
 
 import io.synctower.common.backend.NativeThreads;
-import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
@@ -10,6 +9,8 @@ import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
 import io.synctower.worker.TowerRuntime;
+import io.synctower.worker.assembly.InProcessGroups;
+import io.synctower.worker.assembly.TowerAssembly;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -71,26 +72,17 @@ public final class InProcessTowers implements Towers {
     this.nativeThreads = new AtomicIntegerArray(n);
     final TowerAssembly assembly =
         new TowerAssembly(runId, config, train, validation, normalization);
-    final InProcessGroup world = new InProcessGroup(n);
-    groups.add(world);
-    final int groupSize = assembly.syncGroupSize();
-    final InProcessGroup[] syncGroups = new InProcessGroup[n / groupSize];
-    for (int g = 0; g < syncGroups.length; g++) {
-      syncGroups[g] = new InProcessGroup(groupSize);
-      groups.add(syncGroups[g]);
-    }
+    final InProcessGroups local = new InProcessGroups();
     this.models = new ArrayList<>();
     this.shardSizes = new int[n];
     for (int rank = 0; rank < n; rank++) {
       final Model model = newModel.get();
       models.add(model);
-      final Collective syncGroup =
-          assembly.usesSyncGroups() ? syncGroups[rank / groupSize].member(rank % groupSize) : null;
       final BlockingQueue<Command> inbox = new LinkedBlockingQueue<>();
       inboxes.add(inbox);
       final TowerRuntime runtime =
           assembly.runtime(
-              rank, -1, model, world.member(rank), syncGroup, inbox, reports::add, this::abortAll);
+              rank, -1, model, local.forRank(rank), inbox, reports::add, this::abortAll);
       shardSizes[rank] = runtime.shardSize();
       final int r = rank;
       final Thread thread =
@@ -104,11 +96,12 @@ public final class InProcessTowers implements Towers {
       thread.setDaemon(true);
       threads.add(thread);
     }
+    groups.addAll(local.all());
     threads.forEach(Thread::start);
   }
 
   @Override
-  public int towers() {
+  public int count() {
     return models.size();
   }
 

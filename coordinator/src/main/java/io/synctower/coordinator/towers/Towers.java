@@ -19,8 +19,8 @@ import java.util.List;
  * <p>Threads: {@link #send} and {@link #collect} are called by the coordinator's training thread.
  */
 public interface Towers extends AutoCloseable {
-  /** Number of towers. */
-  int towers();
+  /** Number of towers (ranks 0..count()-1). */
+  int count();
 
   /** Samples per step of each tower, by rank. */
   int[] shardSizes();

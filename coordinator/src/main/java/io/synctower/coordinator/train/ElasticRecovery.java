@@ -45,7 +45,7 @@ final class ElasticRecovery {
           Locale.ROOT, "elastic: giving up after %d restart(s) (failure.maxRestarts)%n", restarts);
       return false;
     }
-    if (launcher.towersAfterLoss(towers.towers()) < 1) {
+    if (launcher.towersAfterLoss(towers.count()) < 1) {
       out.println("elastic: cannot recover here: " + launcher.whyNoRecovery());
       return false;
     }
@@ -69,7 +69,7 @@ final class ElasticRecovery {
       final long runId,
       final Model reference)
       throws InterruptedException {
-    final int before = lost.towers();
+    final int before = lost.count();
     final int after = launcher.towersAfterLoss(before);
     out.printf(
         Locale.ROOT,

@@ -6,6 +6,7 @@ import io.synctower.common.data.Dataset;
 import io.synctower.common.data.Normalization;
 import io.synctower.common.nn.ModelFactory;
 import io.synctower.common.nn.Shape;
+import io.synctower.worker.assembly.TrainingData;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;

@@ -8,6 +8,7 @@ import io.synctower.common.checkpoint.TrainingSnapshot;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.common.optim.Optimizer;
+import io.synctower.worker.assembly.Replicas;
 import java.io.IOException;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -45,7 +46,7 @@ public final class StatisticsRevision {
       final RunConfig config,
       final CheckpointStore store,
       final int keep) {
-    final Model model = Trainer.newModel(config, TrainingSnapshot.inputShape(original));
+    final Model model = Replicas.newModel(config, TrainingSnapshot.inputShape(original));
     final Optimizer optimizer =
         config.training().optimizer().create(model.parameters(), model.trainableRanges());
     TrainingSnapshot.restore(original, model, optimizer);

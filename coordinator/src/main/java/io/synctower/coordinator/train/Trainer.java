@@ -8,14 +8,14 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.metrics.MetricSums;
 import io.synctower.common.nn.Model;
-import io.synctower.common.nn.ModelFactory;
-import io.synctower.common.nn.Shape;
 import io.synctower.common.optim.LearningRateSchedule;
 import io.synctower.common.protocol.Command;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.towers.InProcessTowers;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.towers.Towers;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -138,7 +138,7 @@ public final class Trainer implements AutoCloseable {
     this.console = new TrainingConsole(options.out(), options.progress());
     this.recovery = new ElasticRecovery(config, launcher, files, options.out());
     // The coordinator's replica: described in the log, and the model a run returns.
-    this.reference = newModel(config, data);
+    this.reference = Replicas.newModel(config, data);
     this.towers = launcher.start(runId, reference, config);
     this.configYaml = ConfigLoader.toYaml(config);
     this.configSha256 = sha256(configYaml);
@@ -153,7 +153,7 @@ public final class Trainer implements AutoCloseable {
           runId,
           config,
           () -> {
-            final Model m = unused[0] != null ? unused[0] : newModel(config, data);
+            final Model m = unused[0] != null ? unused[0] : Replicas.newModel(config, data);
             unused[0] = null;
             return m;
           },
@@ -161,24 +161,6 @@ public final class Trainer implements AutoCloseable {
           data.validation(),
           data.normalization());
     };
-  }
-
-  /** A replica as every tower builds it: the config's layers, initialized from the run seed. */
-  public static Model newModel(final RunConfig config, final TrainingData data) {
-    return newModel(config, data.inputShape());
-  }
-
-  /** A replica for samples of {@code inputShape} (e.g. the shape a checkpoint records). */
-  public static Model newModel(final RunConfig config, final Shape inputShape) {
-    final Model model =
-        ModelFactory.build(
-            config.model().layers(),
-            inputShape,
-            config.model().dtype(),
-            config.bn().decay(),
-            config.bn().epsilon());
-    model.initialize(config.seed());
-    return model;
   }
 
   /** The run's config, as the towers were started with it. */
@@ -327,7 +309,7 @@ public final class Trainer implements AutoCloseable {
             final boolean checkpointAfter =
                 checkpointing && !lastStep && checkpoints.due(step + 1, System.nanoTime());
             final boolean check =
-                towers.towers() > 1
+                towers.count() > 1
                     && (verifyReplicas
                         || checkpointAfter
                         || (checkEvery > 0 && ((step + 1) % checkEvery == 0 || lastStep)));
@@ -476,7 +458,7 @@ public final class Trainer implements AutoCloseable {
         seconds,
         completed.stream().map(EpochRecord::csv).toList(),
         configSha256,
-        towers.towers(),
+        towers.count(),
         dataBase());
   }
 

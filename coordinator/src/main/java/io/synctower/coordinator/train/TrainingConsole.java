@@ -4,6 +4,7 @@ import io.synctower.common.checkpoint.StoredCheckpoint;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.towers.Towers;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.PrintStream;
 import java.time.Duration;
 import java.util.Locale;

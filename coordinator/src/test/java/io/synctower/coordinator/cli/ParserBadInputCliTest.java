@@ -13,8 +13,8 @@ import io.synctower.common.data.Npy;
 import io.synctower.common.data.NpyArray;
 import io.synctower.common.data.NpyDtype;
 import io.synctower.common.data.Npz;
-import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
@@ -201,7 +201,7 @@ class ParserBadInputCliTest {
     Files.writeString(config, MODEL + "data:\n  train: {type: overfit, size: 16}\n");
     final RunConfig c = ConfigLoader.load(config, Map.of());
     return WeightsFile.toArrays(
-        Trainer.newModel(c, TrainingData.load(c, dir)), WeightLayout.PYTORCH);
+        Replicas.newModel(c, TrainingData.load(c, dir)), WeightLayout.PYTORCH);
   }
 
   private static String keyEndingWith(final Map<String, NpyArray> arrays, final String suffix) {

@@ -11,8 +11,8 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.JoinAuth;
-import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -78,7 +78,7 @@ class SyncTowerCliTest {
 
     // A fresh model (other seed) loads the file strictly and writes the identical file back.
     final RunConfig config = ConfigLoader.load(cfg, Map.of("seed", "99"));
-    final Model fresh = Trainer.newModel(config, TrainingData.load(config, dir));
+    final Model fresh = Replicas.newModel(config, TrainingData.load(config, dir));
     WeightsFile.load(fresh, exported, WeightLayout.PYTORCH);
     final Path again = dir.resolve("again.npz");
     WeightsFile.save(fresh, again, WeightLayout.PYTORCH);

@@ -10,7 +10,7 @@ import io.synctower.common.config.RunConfig;
 import io.synctower.common.protocol.Rejection;
 import io.synctower.coordinator.launch.WorkerProcesses;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import io.synctower.worker.transport.TransportKind;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

@@ -21,7 +21,7 @@ import io.synctower.coordinator.launch.WorkerProcesses;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import io.synctower.worker.remote.ControlChannels;
 import io.synctower.worker.transport.TransportKind;
 import java.io.IOException;

@@ -6,7 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.DataException;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

@@ -13,7 +13,8 @@ import io.synctower.common.nn.Model;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.util.Arrays;
@@ -235,7 +236,7 @@ class DoctorChecksTest {
   @Test
   void smallStatisticGroupsSuggestTheSmallestSyncGroupThatReachesEight() {
     final RunConfig c = config(Map.of("towers", "4", "training.batchSize", "8"));
-    final Finding f = new SmallBatchCheck().examine(evidence(c, Trainer.newModel(c, DATA)));
+    final Finding f = new SmallBatchCheck().examine(evidence(c, Replicas.newModel(c, DATA)));
     assertEquals(Severity.WARN, f.severity());
     assertTrue(f.measured().contains("shard of 2 samples"), f.measured());
     // 8 samples over 4 towers: groups of 2 towers have 4 samples, all 4 towers 8.

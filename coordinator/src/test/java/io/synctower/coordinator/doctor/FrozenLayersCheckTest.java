@@ -6,8 +6,8 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
-import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
@@ -36,7 +36,7 @@ class FrozenLayersCheckTest {
                 .formatted(layers.indent(4)),
             "frozen",
             Map.of());
-    final Model model = Trainer.newModel(c, DATA);
+    final Model model = Replicas.newModel(c, DATA);
     change.accept(model);
     return new FrozenLayersCheck()
         .examine(new Evidence(c, model, DATA, List.of(), 8, Progress.NONE));

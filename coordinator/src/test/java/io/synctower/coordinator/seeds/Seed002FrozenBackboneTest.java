@@ -13,8 +13,8 @@ import io.synctower.common.nn.Model;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.cli.CliRun;
 import io.synctower.coordinator.train.EpochRecord;
-import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -125,7 +125,7 @@ class Seed002FrozenBackboneTest {
   private Model model(final String file) {
     final RunConfig config = ConfigLoader.load(SeedRun.seedsDirectory().resolve(file), Map.of());
     final Model model =
-        Trainer.newModel(config, TrainingData.load(config, SeedRun.seedsDirectory()));
+        Replicas.newModel(config, TrainingData.load(config, SeedRun.seedsDirectory()));
     for (final String bn : List.of("bn1", "bn2")) {
       final INDArray mean = model.tensor(bn + ".running_mean");
       final INDArray var = model.tensor(bn + ".running_var");

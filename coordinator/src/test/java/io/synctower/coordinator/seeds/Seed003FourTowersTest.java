@@ -11,7 +11,8 @@ import io.synctower.common.data.Shards;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
@@ -104,7 +105,7 @@ class Seed003FourTowersTest {
     // bn1's input in the first step: conv1 of the initial weights on all 8 images (the whole set
     // is the first global batch), [8, H, W, C]. conv1 does not depend on the BN mode.
     final TrainingData data = TrainingData.load(run.config(), SeedRun.seedsDirectory());
-    final Model initial = Trainer.newModel(run.config(), data);
+    final Model initial = Replicas.newModel(run.config(), data);
     final BatchAssembler assembler = new BatchAssembler(data.train(), data.normalization());
     final INDArray x = assembler.allocate(initial.dataType(), 8);
     final int[] order = EpochPermutation.of(run.config().seed(), 1, 8);

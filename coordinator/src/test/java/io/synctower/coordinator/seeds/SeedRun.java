@@ -3,7 +3,7 @@ package io.synctower.coordinator.seeds;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;

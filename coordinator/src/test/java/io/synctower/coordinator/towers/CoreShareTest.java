@@ -8,8 +8,8 @@ import io.synctower.common.backend.NativeThreads;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.protocol.Command;
-import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.nio.file.Path;
 import java.util.Map;
 import org.junit.jupiter.api.io.TempDir;
@@ -61,7 +61,7 @@ class CoreShareTest {
         new InProcessTowers(
             7,
             config,
-            () -> Trainer.newModel(config, data),
+            () -> Replicas.newModel(config, data),
             data.train(),
             data.validation(),
             data.normalization())) {

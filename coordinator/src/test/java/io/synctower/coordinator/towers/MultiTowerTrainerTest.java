@@ -11,7 +11,7 @@ import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.coordinator.train.Trainer;
-import io.synctower.coordinator.train.TrainingData;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -12,6 +12,7 @@ import io.synctower.common.data.EpochPermutation;
 import io.synctower.common.data.Shards;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.towers.TowerFailedException;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;

@@ -11,6 +11,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.towers.Towers;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Path;

@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Shape;
+import io.synctower.worker.assembly.TrainingData;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;

@@ -7,6 +7,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.Command;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.OutputStream;
 import java.io.PrintStream;
 import java.nio.file.Files;

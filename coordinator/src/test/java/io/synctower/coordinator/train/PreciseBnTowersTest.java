@@ -20,6 +20,8 @@ import io.synctower.common.data.SampleShape;
 import io.synctower.common.data.Shards;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.StepContext;
+import io.synctower.worker.assembly.Replicas;
+import io.synctower.worker.assembly.TrainingData;
 import java.io.ByteArrayOutputStream;
 import java.io.OutputStream;
 import java.io.PrintStream;
@@ -134,7 +136,7 @@ class PreciseBnTowersTest {
    */
   private double[] reference(final RunConfig c, final int parts) {
     final TrainingData data = TrainingData.load(c, dir);
-    final Model m = Trainer.newModel(c, data);
+    final Model m = Replicas.newModel(c, data);
     final PreciseBn precise = new PreciseBn(m);
     final int batch = c.training().batchSize();
     final RecalibrationBatches plan =

@@ -10,6 +10,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.SampleShape;
+import io.synctower.worker.assembly.TrainingData;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;

@@ -18,6 +18,7 @@ import io.synctower.common.protocol.Message;
 import io.synctower.common.protocol.MessageGate;
 import io.synctower.common.protocol.Report;
 import io.synctower.worker.TowerRuntime;
+import io.synctower.worker.assembly.GroupOpener;
 import io.synctower.worker.transport.AeronCollective;
 import io.synctower.worker.transport.TransportKind;
 import java.io.PrintStream;
@@ -94,19 +95,11 @@ public final class WorkerEndpoint implements AutoCloseable {
   public interface TowerFactory {
     TowerRuntime create(
         Join.Welcome welcome,
-        Groups groups,
+        GroupOpener groups,
         BlockingQueue<Command> inbox,
         Consumer<Report> reports,
         Runnable abortCollectives)
         throws Exception;
-  }
-
-  /**
-   * Opens this tower's collective over the group of towers {@code [firstRank, firstRank + size)}.
-   */
-  @FunctionalInterface
-  public interface Groups {
-    Collective open(int groupId, int firstRank, int size);
   }
 
   private final Aeron aeron;

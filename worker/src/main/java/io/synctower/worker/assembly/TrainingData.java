@@ -1,4 +1,4 @@
-package io.synctower.coordinator.train;
+package io.synctower.worker.assembly;
 
 import io.synctower.common.config.DatasetFactory;
 import io.synctower.common.config.RunConfig;

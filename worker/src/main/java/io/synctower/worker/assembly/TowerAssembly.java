@@ -1,4 +1,4 @@
-package io.synctower.coordinator.towers;
+package io.synctower.worker.assembly;
 
 import io.synctower.common.bn.BnTraining;
 import io.synctower.common.bn.StatsReducer;
@@ -23,11 +23,11 @@ import org.nd4j.linalg.factory.Nd4j;
 /**
  * Builds tower {@code rank} of a run from its configuration, one way for every transport: the
  * replica, the loss, the optimizer, the step context (BN mode, SyncBN reducer) and the runtime
- * loop. In-process towers and worker processes differ only in the {@link Collective}s passed in.
+ * loop. In-process towers and worker processes differ only in the {@link GroupOpener} that opens
+ * their collectives.
  *
  * <p>Groups: the world group (every tower) carries the gradient and union-statistic all-reduce;
- * with SyncBN, tower r is member {@code r % s} of sync group {@code r / s} ({@code s =
- * bn.syncGroupSize}, or all towers), which carries the BN statistics.
+ * with SyncBN, the sync groups of {@link SyncGroups} carry the BN statistics.
  */
 public record TowerAssembly(
     long runId, RunConfig config, Dataset train, Dataset validation, Normalization normalization) {
@@ -36,10 +36,14 @@ public record TowerAssembly(
     Objects.requireNonNull(train, "train");
   }
 
-  /** Towers per SyncBN group. */
-  public int syncGroupSize() {
-    final int n = config.towers();
-    return config.bn().syncGroupSize() > 0 ? config.bn().syncGroupSize() : n;
+  /** The towers of a run over {@code data}. */
+  public TowerAssembly(final long runId, final RunConfig config, final TrainingData data) {
+    this(runId, config, data.train(), data.validation(), data.normalization());
+  }
+
+  /** How the towers split into SyncBN groups. */
+  public SyncGroups syncGroups() {
+    return SyncGroups.of(config);
   }
 
   /** Whether towers reduce BN statistics over a sync group (SyncBN on more than one tower). */
@@ -49,21 +53,22 @@ public record TowerAssembly(
 
   /**
    * Tower {@code rank}'s runtime loop over {@code model} (freshly built and initialized from the
-   * run seed, identical on every tower).
+   * run seed, identical on every tower), with its collectives opened by {@code groups}: the world
+   * group, then its sync group when {@link #usesSyncGroups()}.
    *
    * @param device the ND4J device to bind the tower to, or -1 for {@code rank % devices}
-   * @param syncGroup this tower's SyncBN group, or null when {@link #usesSyncGroups()} is false
    */
   public TowerRuntime runtime(
       final int rank,
       final int device,
       final Model model,
-      final Collective world,
-      final Collective syncGroup,
+      final GroupOpener groups,
       final BlockingQueue<Command> inbox,
       final Consumer<Report> reports,
       final Runnable abortCollectives) {
     final int n = config.towers();
+    final SyncGroups layout = syncGroups();
+    final Collective world = layout.openWorld(groups, rank);
     if (world.size() != n || world.rank() != rank) {
       throw new IllegalArgumentException(
           "tower " + rank + " of " + n + " got world member " + world.rank() + "/" + world.size());
@@ -72,7 +77,7 @@ public record TowerAssembly(
     final StatsReducer reducer;
     if (usesSyncGroups()) {
       // Timed, so the step report shows the statistic reductions apart from compute.
-      reducer = new TimedStatsReducer(Objects.requireNonNull(syncGroup, "syncGroup")::allReduceSum);
+      reducer = new TimedStatsReducer(layout.openSyncGroup(groups, rank)::allReduceSum);
     } else {
       reducer = StatsReducer.LOCAL;
     }
@@ -94,6 +99,7 @@ public record TowerAssembly(
             loss,
             config.training().optimizer().create(model.parameters(), model.trainableRanges()),
             world);
+    tower.clipGradientNorm(config.training().clipGradNorm());
     final int devices = Nd4j.getAffinityManager().getNumberOfDevices();
     final TowerRuntime.Setup setup =
         new TowerRuntime.Setup(
