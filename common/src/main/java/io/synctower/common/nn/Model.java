@@ -1,6 +1,5 @@
 package io.synctower.common.nn;
 
-import io.synctower.common.bn.BatchNorm;
 import io.synctower.common.optim.TrainableRanges;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -58,7 +57,7 @@ public final class Model {
   private final INDArray state;
   private final INDArray unionStatistics;
   private final List<Tensor> tensors;
-  private final List<BatchNorm> batchNorms;
+  private final List<UnionStatisticsLayer> statisticsLayers;
   private final TrainableRanges trainableRanges;
   private final int firstLayerNeedingGradient;
   // gradientStart[i]: layer i's first element in the flat gradient (and parameter) buffer; the
@@ -81,7 +80,7 @@ public final class Model {
     long parameterCount = 0;
     long stateCount = 0;
     long statisticsCount = 0;
-    final List<BatchNorm> bns = new ArrayList<>();
+    final List<UnionStatisticsLayer> bns = new ArrayList<>();
     for (final Layer layer : this.layers) {
       for (final ParamSpec spec : layer.tensors()) {
         if (spec.kind() == ParamSpec.Kind.PARAMETER) {
@@ -90,12 +89,12 @@ public final class Model {
           stateCount += spec.length();
         }
       }
-      if (layer instanceof BatchNorm bn) {
+      if (layer instanceof UnionStatisticsLayer bn) {
         bns.add(bn);
         statisticsCount += bn.partialsLength();
       }
     }
-    this.batchNorms = Collections.unmodifiableList(bns);
+    this.statisticsLayers = Collections.unmodifiableList(bns);
     // Zero-length buffers are not representable in every ND4J code path: keep at least one slot.
     this.parameters = Nd4j.create(dtype, Math.max(parameterCount, 1));
     this.gradients = Nd4j.create(dtype, Math.max(parameterCount, 1));
@@ -133,7 +132,7 @@ public final class Model {
         }
       }
       layer.bind(values, grads);
-      if (layer instanceof BatchNorm bn) {
+      if (layer instanceof UnionStatisticsLayer bn) {
         bn.bindUnionPartials(slice(unionStatistics, statisticsOffset, bn.partialsLength()));
         statisticsOffset += bn.partialsLength();
       }
@@ -288,11 +287,11 @@ public final class Model {
   public void joinStepWithoutSamples(final StepContext ctx) {
     unionStatistics.assign(0);
     gradients.assign(0);
-    for (final BatchNorm bn : batchNorms) {
+    for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.joinForwardWithoutSamples(ctx);
     }
     for (int i = layers.size() - 1; i >= firstLayerNeedingGradient; i--) {
-      if (layers.get(i) instanceof BatchNorm bn) {
+      if (layers.get(i) instanceof UnionStatisticsLayer bn) {
         bn.joinBackwardWithoutSamples(ctx);
       }
     }
@@ -305,7 +304,7 @@ public final class Model {
    */
   public void joinForwardWithoutSamples(final StepContext ctx) {
     unionStatistics.assign(0);
-    for (final BatchNorm bn : batchNorms) {
+    for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.joinForwardWithoutSamples(ctx);
     }
   }
@@ -316,7 +315,7 @@ public final class Model {
    * on every tower with the same input, so replicas stay identical.
    */
   public void applyMovingStatistics() {
-    for (final BatchNorm bn : batchNorms) {
+    for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.applyMovingStatistics();
     }
   }
@@ -324,10 +323,10 @@ public final class Model {
   /**
    * Precise BN's last step: every trainable BN layer replaces its moving statistics with those of
    * the union partials in {@link #unionStatistics()}, which the caller has filled with the
-   * population (see {@link io.synctower.common.bn.PreciseBn}).
+   * population (see {@code io.synctower.common.bn.PreciseBn}).
    */
   public void replaceMovingStatistics() {
-    for (final BatchNorm bn : batchNorms) {
+    for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.replaceMovingStatistics();
     }
   }
@@ -344,8 +343,12 @@ public final class Model {
     return layers;
   }
 
-  public List<BatchNorm> batchNorms() {
-    return batchNorms;
+  /**
+   * The layers with union statistics (batch norm), in layer order. For the BN layers as {@code
+   * BatchNorm}, see {@code io.synctower.common.bn.BatchNorm#layersOf}.
+   */
+  public List<UnionStatisticsLayer> statisticsLayers() {
+    return statisticsLayers;
   }
 
   /** All named tensors ({@code <layer>.<name>}), parameters and state, in layout order. */
