@@ -25,16 +25,22 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * plus {@link #unionStatistics()}, the float64 BN partials of the current step that ride along with
  * the gradient all-reduce. A checkpoint or a replica hash is a copy of four buffers.
  *
- * <p>The caller's loop (one thread per replica; the step executor):
+ * <p>The caller's loop (one thread per replica; the tower's step, simplified):
  *
  * <pre>{@code
  * INDArray logits = model.forward(x, ctx);      // training: BN records union partials
- * loss.evaluate(logits, labels, ...);
- * model.backward(loss.gradient(), ctx);          // fills gradients()
- * collective.sum(model.gradients(), model.unionStatistics());   // N towers; no-op for one
- * model.applyMovingStatistics();                  // update ops, before the optimizer
- * optimizer.step(model.parameters(), model.gradients(), lr);
+ * SoftmaxCrossEntropy.Result r = loss.evaluate(logits, labels, ctx.globalBatch());
+ * model.backward(loss.gradient().reshape('c', logits.shape()), ctx);   // fills gradients()
+ * world.allReduceSum(model.gradients(), model.unionStatistics(), nonFiniteFlag);   // one round
+ * if (nonFiniteFlag.getDouble(0) == 0) {         // nothing of a non-finite step is applied
+ *   model.applyMovingStatistics();                // update ops, before the optimizer
+ *   optimizer.step(model.parameters(), model.gradients(), lr);
+ * }
  * }</pre>
+ *
+ * <p>A tower whose shard is empty calls {@link #joinStepWithoutSamples} instead of forward and
+ * backward. The model knows layers only through {@link Layer} and, for the update ops, {@link
+ * UnionStatisticsLayer}: it never names a concrete layer.
  */
 public final class Model {
   /**
