@@ -1,9 +1,9 @@
 package io.synctower.benchmarks;
 
 import io.synctower.common.backend.NativeVariant;
-import io.synctower.common.bn.BnTraining;
-import io.synctower.common.bn.StatsReducer;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import java.util.concurrent.TimeUnit;
 import org.nd4j.linalg.api.ndarray.INDArray;

@@ -1,9 +1,9 @@
 package io.synctower.benchmarks;
 
 import io.synctower.common.backend.NativeVariant;
-import io.synctower.common.bn.BnTraining;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.nn.StepContext;
 import java.util.concurrent.TimeUnit;

@@ -1,13 +1,13 @@
 package io.synctower.benchmarks;
 
 import io.synctower.common.backend.NativeVariant;
-import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
 import io.synctower.common.data.EpochPermutation;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.worker.StepResult;

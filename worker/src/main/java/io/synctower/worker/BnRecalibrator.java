@@ -48,7 +48,7 @@ public final class BnRecalibrator {
     this.model = Objects.requireNonNull(model, "model");
     this.world = Objects.requireNonNull(world, "world");
     this.precise = new PreciseBn(model);
-    final List<BatchNorm> bns = model.batchNorms();
+    final List<BatchNorm> bns = BatchNorm.layersOf(model);
     this.oldMean = new double[bns.size()][];
     this.oldVar = new double[bns.size()][];
     for (int i = 0; i < bns.size(); i++) {
@@ -91,7 +91,7 @@ public final class BnRecalibrator {
   public List<Report.Movement> finish() {
     precise.reduce(world);
     precise.apply();
-    final List<BatchNorm> bns = model.batchNorms();
+    final List<BatchNorm> bns = BatchNorm.layersOf(model);
     final List<Report.Movement> moved = new ArrayList<>(bns.size());
     for (int i = 0; i < bns.size(); i++) {
       moved.add(movement(bns.get(i), oldMean[i], oldVar[i]));

@@ -2,10 +2,10 @@ package io.synctower.worker;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-import io.synctower.common.bn.BnTraining;
-import io.synctower.common.bn.StatsReducer;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.optim.OptimizerSpec;
 import java.io.IOException;

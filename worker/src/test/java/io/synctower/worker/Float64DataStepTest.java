@@ -4,15 +4,15 @@ import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.synctower.common.bn.BnTraining;
-import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.data.BatchAssembler;
 import io.synctower.common.data.Normalization;
 import io.synctower.common.data.NpyArray;
 import io.synctower.common.data.Npz;
 import io.synctower.common.data.NpzDataset;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.optim.OptimizerSpec;
 import java.nio.file.Path;

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.synctower.common.bn.BnTraining;
 import io.synctower.common.comm.InProcessGroup;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
@@ -34,13 +34,13 @@ class NonFiniteStepTest {
   private record Run(List<Tower> towers, List<StepResult> results) {}
 
   private static Run step(final INDArray x, final Model template) throws Exception {
-    return step(x, template, r -> io.synctower.common.bn.StatsReducer.LOCAL, BnTraining.LOCAL);
+    return step(x, template, r -> io.synctower.common.nn.StatsReducer.LOCAL, BnTraining.LOCAL);
   }
 
   private static Run step(
       final INDArray x,
       final Model template,
-      final java.util.function.IntFunction<io.synctower.common.bn.StatsReducer> reducers,
+      final java.util.function.IntFunction<io.synctower.common.nn.StatsReducer> reducers,
       final BnTraining bn)
       throws Exception {
     final InProcessGroup world = new InProcessGroup(TOWERS);

@@ -1,17 +1,17 @@
 package io.synctower.worker;
 
-import io.synctower.common.bn.BnTraining;
-import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
+import io.synctower.common.config.ModelFactory;
 import io.synctower.common.data.Shards;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Model;
-import io.synctower.common.nn.ModelFactory;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.optim.Optimizer;
 import io.synctower.common.optim.OptimizerSpec;

@@ -3,7 +3,7 @@ package io.synctower.worker;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.synctower.common.bn.BnTraining;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.optim.OptimizerSpec;
 import io.synctower.worker.TowerHarness.Outcome;
 import io.synctower.worker.TowerHarness.Setup;

@@ -1,13 +1,19 @@
 package io.synctower.common.bn;
 
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Layer;
+import io.synctower.common.nn.Model;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.PerBatchSize;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.nn.ShapeException;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
+import io.synctower.common.nn.UnionStatisticsLayer;
 import io.synctower.common.nn.Vectors;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Collections;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -59,7 +65,7 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * statistic updates, no collectives, gradient to x through the affine map only (the TF 2 semantics
  * for fine-tuning a frozen backbone).
  */
-public final class BatchNorm implements Layer {
+public final class BatchNorm implements UnionStatisticsLayer {
   private final String name;
   private final Shape in;
   private final int channels;
@@ -162,7 +168,19 @@ public final class BatchNorm implements Layer {
     this.centred = new double[2 * channels];
   }
 
+  /** The BN layers of {@code model}, in layer order. */
+  public static List<BatchNorm> layersOf(final Model model) {
+    final List<BatchNorm> bns = new ArrayList<>();
+    for (final Layer layer : model.layers()) {
+      if (layer instanceof BatchNorm bn) {
+        bns.add(bn);
+      }
+    }
+    return Collections.unmodifiableList(bns);
+  }
+
   /** Length of this layer's statistic partials: count, then C sums, then C sums of squares. */
+  @Override
   public int partialsLength() {
     return 1 + 2 * channels;
   }
@@ -222,6 +240,7 @@ public final class BatchNorm implements Layer {
    * Binds this layer's slice of the model's union-statistics buffer (float64, length {@link
    * #partialsLength()}). The model zeroes it before each training forward.
    */
+  @Override
   public void bindUnionPartials(final INDArray slice) {
     this.unionPartials = slice;
   }
@@ -472,6 +491,7 @@ public final class BatchNorm implements Layer {
    * tower with samples issues, with zero partials, so the sync group neither hangs nor miscounts.
    * No-op where the layer would issue no collective (local, ghost, frozen, inference).
    */
+  @Override
   public void joinForwardWithoutSamples(final StepContext ctx) {
     if (usesBatchStatistics(ctx) && ctx.bnTraining() == BnTraining.SYNC) {
       emptyCountAndSums.assign(0);
@@ -482,6 +502,7 @@ public final class BatchNorm implements Layer {
   }
 
   /** The backward counterpart of {@link #joinForwardWithoutSamples}: one all-reduce of 2C zeros. */
+  @Override
   public void joinBackwardWithoutSamples(final StepContext ctx) {
     if (usesBatchStatistics(ctx) && ctx.bnTraining() == BnTraining.SYNC) {
       emptyCentredSums.assign(0);
@@ -493,6 +514,7 @@ public final class BatchNorm implements Layer {
    * Updates the moving statistics from the union partials of all towers (already reduced by the
    * step). No-op for frozen layers or when nothing was accumulated.
    */
+  @Override
   public void applyMovingStatistics() {
     foldUnionIntoMovingStatistics(decay);
   }
@@ -503,6 +525,7 @@ public final class BatchNorm implements Layer {
    * with no moving average. No-op for frozen layers or when nothing was accumulated; the variance
    * is kept when the population has a single value.
    */
+  @Override
   public void replaceMovingStatistics() {
     foldUnionIntoMovingStatistics(0);
   }

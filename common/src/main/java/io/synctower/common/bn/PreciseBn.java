@@ -62,7 +62,7 @@ public final class PreciseBn {
    */
   public void apply() {
     long offset = 0;
-    for (final BatchNorm bn : model.batchNorms()) {
+    for (final BatchNorm bn : BatchNorm.layersOf(model)) {
       if (bn.trainable() && totals.getDouble(offset) <= 0) {
         throw new IllegalStateException(
             "precise BN saw no samples for layer '"

@@ -1,5 +1,6 @@
 package io.synctower.common.bn;
 
+import io.synctower.common.nn.StatsReducer;
 import java.util.Objects;
 import org.nd4j.linalg.api.ndarray.INDArray;
 

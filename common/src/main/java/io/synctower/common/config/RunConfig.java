@@ -1,6 +1,6 @@
 package io.synctower.common.config;
 
-import io.synctower.common.bn.BnTraining;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.optim.OptimizerSpec;
 import io.synctower.common.optim.ScheduleSpec;

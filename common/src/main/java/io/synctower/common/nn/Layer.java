@@ -9,7 +9,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>The caller's loop ({@link Model}, one thread per model replica):
  *
  * <pre>{@code
- * layer.bind(paramViews, gradViews, stateViews);   // once, views into the flat buffers
+ * layer.bind(values, gradients);   // once: views into the model's flat buffers
  * for each step:
  *   y  = layer.forward(x, ctx);      // x: [n, inputShape...]
  *   ...
@@ -17,11 +17,15 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * }</pre>
  *
  * <p>Memory: the arrays returned by {@code forward} and {@code backward} are owned by the layer and
- * reused on the next call with the same batch size (preallocated per batch size, so the steady
- * state allocates nothing). The caller must not keep them across steps. {@code backward} may
- * overwrite {@code dy} (it belongs to the next layer and is dead afterwards). {@code x} must stay
- * unchanged between {@code forward} and {@code backward} (it is the previous layer's output
- * buffer). Parameter gradients are written (not accumulated) into the bound gradient views.
+ * reused on the next call with the same batch size ({@link PerBatchSize}: created on the first call
+ * with a batch size, then reused), so the steady state allocates no tensor buffers in Java. It is
+ * not allocation-free: calls create small JVM objects (argument arrays; ReLU's backward builds its
+ * element-wise op object each call), and native ops may allocate temporaries inside libnd4j or
+ * oneDNN (convolution's backward does; see {@code io.synctower.common.backend.NativeMemoryReuse}).
+ * The caller must not keep the returned arrays across steps. {@code backward} may overwrite {@code
+ * dy} (it belongs to the next layer and is dead afterwards). {@code x} must stay unchanged between
+ * {@code forward} and {@code backward} (it is the previous layer's output buffer). Parameter
+ * gradients are written (not accumulated) into the bound gradient views.
  */
 public interface Layer {
   /** Unique name, used as the key prefix in weight files ({@code <name>.weight}). */

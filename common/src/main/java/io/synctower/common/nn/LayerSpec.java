@@ -3,9 +3,9 @@ package io.synctower.common.nn;
 import java.util.List;
 
 /**
- * What a configuration says about one layer, before shapes are known. {@link ModelFactory} turns a
- * list of these into layers, checking that shapes flow. A {@code null} name means "derive one"
- * ({@code conv1}, {@code bn2}, ...).
+ * What a configuration says about one layer, before shapes are known. {@link
+ * io.synctower.common.config.ModelFactory} turns a list of these into layers, checking that shapes
+ * flow. A {@code null} name means "derive one" ({@code conv1}, {@code bn2}, ...).
  */
 public sealed interface LayerSpec {
   String name();

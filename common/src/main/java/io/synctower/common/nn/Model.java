@@ -1,6 +1,5 @@
 package io.synctower.common.nn;
 
-import io.synctower.common.bn.BatchNorm;
 import io.synctower.common.optim.TrainableRanges;
 import java.util.ArrayList;
 import java.util.Collections;
@@ -26,16 +25,22 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * plus {@link #unionStatistics()}, the float64 BN partials of the current step that ride along with
  * the gradient all-reduce. A checkpoint or a replica hash is a copy of four buffers.
  *
- * <p>The caller's loop (one thread per replica; the step executor):
+ * <p>The caller's loop (one thread per replica; the tower's step, simplified):
  *
  * <pre>{@code
  * INDArray logits = model.forward(x, ctx);      // training: BN records union partials
- * loss.evaluate(logits, labels, ...);
- * model.backward(loss.gradient(), ctx);          // fills gradients()
- * collective.sum(model.gradients(), model.unionStatistics());   // N towers; no-op for one
- * model.applyMovingStatistics();                  // update ops, before the optimizer
- * optimizer.step(model.parameters(), model.gradients(), lr);
+ * SoftmaxCrossEntropy.Result r = loss.evaluate(logits, labels, ctx.globalBatch());
+ * model.backward(loss.gradient().reshape('c', logits.shape()), ctx);   // fills gradients()
+ * world.allReduceSum(model.gradients(), model.unionStatistics(), nonFiniteFlag);   // one round
+ * if (nonFiniteFlag.getDouble(0) == 0) {         // nothing of a non-finite step is applied
+ *   model.applyMovingStatistics();                // update ops, before the optimizer
+ *   optimizer.step(model.parameters(), model.gradients(), lr);
+ * }
  * }</pre>
+ *
+ * <p>A tower whose shard is empty calls {@link #joinStepWithoutSamples} instead of forward and
+ * backward. The model knows layers only through {@link Layer} and, for the update ops, {@link
+ * UnionStatisticsLayer}: it never names a concrete layer.
  */
 public final class Model {
   /**
@@ -58,7 +63,7 @@ public final class Model {
   private final INDArray state;
   private final INDArray unionStatistics;
   private final List<Tensor> tensors;
-  private final List<BatchNorm> batchNorms;
+  private final List<UnionStatisticsLayer> statisticsLayers;
   private final TrainableRanges trainableRanges;
   private final int firstLayerNeedingGradient;
   // gradientStart[i]: layer i's first element in the flat gradient (and parameter) buffer; the
@@ -81,7 +86,7 @@ public final class Model {
     long parameterCount = 0;
     long stateCount = 0;
     long statisticsCount = 0;
-    final List<BatchNorm> bns = new ArrayList<>();
+    final List<UnionStatisticsLayer> bns = new ArrayList<>();
     for (final Layer layer : this.layers) {
       for (final ParamSpec spec : layer.tensors()) {
         if (spec.kind() == ParamSpec.Kind.PARAMETER) {
@@ -90,12 +95,12 @@ public final class Model {
           stateCount += spec.length();
         }
       }
-      if (layer instanceof BatchNorm bn) {
+      if (layer instanceof UnionStatisticsLayer bn) {
         bns.add(bn);
         statisticsCount += bn.partialsLength();
       }
     }
-    this.batchNorms = Collections.unmodifiableList(bns);
+    this.statisticsLayers = Collections.unmodifiableList(bns);
     // Zero-length buffers are not representable in every ND4J code path: keep at least one slot.
     this.parameters = Nd4j.create(dtype, Math.max(parameterCount, 1));
     this.gradients = Nd4j.create(dtype, Math.max(parameterCount, 1));
@@ -133,7 +138,7 @@ public final class Model {
         }
       }
       layer.bind(values, grads);
-      if (layer instanceof BatchNorm bn) {
+      if (layer instanceof UnionStatisticsLayer bn) {
         bn.bindUnionPartials(slice(unionStatistics, statisticsOffset, bn.partialsLength()));
         statisticsOffset += bn.partialsLength();
       }
@@ -288,11 +293,11 @@ public final class Model {
   public void joinStepWithoutSamples(final StepContext ctx) {
     unionStatistics.assign(0);
     gradients.assign(0);
-    for (final BatchNorm bn : batchNorms) {
+    for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.joinForwardWithoutSamples(ctx);
     }
     for (int i = layers.size() - 1; i >= firstLayerNeedingGradient; i--) {
-      if (layers.get(i) instanceof BatchNorm bn) {
+      if (layers.get(i) instanceof UnionStatisticsLayer bn) {
         bn.joinBackwardWithoutSamples(ctx);
       }
     }
@@ -305,7 +310,7 @@ public final class Model {
    */
   public void joinForwardWithoutSamples(final StepContext ctx) {
     unionStatistics.assign(0);
-    for (final BatchNorm bn : batchNorms) {
+    for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.joinForwardWithoutSamples(ctx);
     }
   }
@@ -316,7 +321,7 @@ public final class Model {
    * on every tower with the same input, so replicas stay identical.
    */
   public void applyMovingStatistics() {
-    for (final BatchNorm bn : batchNorms) {
+    for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.applyMovingStatistics();
     }
   }
@@ -324,10 +329,10 @@ public final class Model {
   /**
    * Precise BN's last step: every trainable BN layer replaces its moving statistics with those of
    * the union partials in {@link #unionStatistics()}, which the caller has filled with the
-   * population (see {@link io.synctower.common.bn.PreciseBn}).
+   * population (see {@code io.synctower.common.bn.PreciseBn}).
    */
   public void replaceMovingStatistics() {
-    for (final BatchNorm bn : batchNorms) {
+    for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.replaceMovingStatistics();
     }
   }
@@ -344,8 +349,12 @@ public final class Model {
     return layers;
   }
 
-  public List<BatchNorm> batchNorms() {
-    return batchNorms;
+  /**
+   * The layers with union statistics (batch norm), in layer order. For the BN layers as {@code
+   * BatchNorm}, see {@code io.synctower.common.bn.BatchNorm#layersOf}.
+   */
+  public List<UnionStatisticsLayer> statisticsLayers() {
+    return statisticsLayers;
   }
 
   /** All named tensors ({@code <layer>.<name>}), parameters and state, in layout order. */

@@ -1,6 +1,5 @@
 package io.synctower.common.nn;
 
-import io.synctower.common.bn.BatchNorm;
 import org.nd4j.linalg.api.buffer.DataType;
 
 /**
@@ -73,7 +72,7 @@ public final class OpEngines {
       engine = backward ? LOOPS : "Java (mask) + " + LOOPS;
     } else if (layer instanceof Reshape) {
       engine = "none";
-    } else if (layer instanceof BatchNorm) {
+    } else if (layer instanceof UnionStatisticsLayer) {
       // The per-channel sums as GEMMs (float32 blocks, their sums added by a float64 GEMM, which
       // oneDNN 2.5 cannot run), then element-wise passes: in float32 the per-channel maps are
       // libnd4j's batchnorm op (FusedAffine), which oneDNN runs on the -onednn builds.
@@ -114,7 +113,7 @@ public final class OpEngines {
     if (layer instanceof Reshape) {
       return "view";
     }
-    if (layer instanceof BatchNorm) {
+    if (layer instanceof UnionStatisticsLayer) {
       return dtype == DataType.FLOAT
           ? "gemm(sums)+batchnorm(maps)+elementwise"
           : "gemm(sums)+elementwise";

@@ -7,7 +7,7 @@ import java.util.function.IntFunction;
 /**
  * Buffers preallocated per batch size. Training runs one batch size (two with an uneven last
  * shard), evaluation may add one for its final partial batch, so a layer holds a handful of buffer
- * sets and the steady state allocates nothing.
+ * sets and the steady state allocates no new buffers.
  */
 public final class PerBatchSize<T> {
   private final Map<Integer, T> bySize = new HashMap<>();

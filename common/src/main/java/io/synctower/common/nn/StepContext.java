@@ -1,7 +1,5 @@
 package io.synctower.common.nn;
 
-import io.synctower.common.bn.BnTraining;
-import io.synctower.common.bn.StatsReducer;
 import java.util.Objects;
 
 /**

@@ -5,8 +5,10 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import java.util.List;
 import java.util.SplittableRandom;

@@ -1,7 +1,9 @@
 package io.synctower.common.bn;
 
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import java.util.ArrayList;
 import java.util.List;

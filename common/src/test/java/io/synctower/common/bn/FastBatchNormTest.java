@@ -9,12 +9,14 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.common.bn.BnFixture.Bound;
 import io.synctower.common.bn.BnFixture.Kind;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.Relu;
 import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import java.util.List;
 import java.util.function.Function;

@@ -8,7 +8,9 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import io.synctower.common.bn.BnFixture.Bound;
 import io.synctower.common.bn.BnFixture.Kind;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import java.util.List;
 import org.junit.jupiter.api.Test;

@@ -1,5 +1,6 @@
 package io.synctower.common.bn;
 
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.PerBatchSize;

@@ -5,7 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.synctower.common.bn.BnTraining;
+import io.synctower.common.nn.BnTraining;
 import io.synctower.common.optim.OptimizerSpec;
 import java.time.Duration;
 import java.util.List;

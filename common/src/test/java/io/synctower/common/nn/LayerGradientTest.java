@@ -3,8 +3,6 @@ package io.synctower.common.nn;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
 import io.synctower.common.bn.BatchNorm;
-import io.synctower.common.bn.BnTraining;
-import io.synctower.common.bn.StatsReducer;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;

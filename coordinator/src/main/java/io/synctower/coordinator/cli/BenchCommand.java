@@ -2,7 +2,6 @@ package io.synctower.coordinator.cli;
 
 import io.synctower.common.backend.LoadedBackend;
 import io.synctower.common.backend.NativeMemoryReuse;
-import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
@@ -12,6 +11,7 @@ import io.synctower.common.nn.LayerProfile;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.OpEngines;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import io.synctower.worker.StepResult;
 import io.synctower.worker.Tower;

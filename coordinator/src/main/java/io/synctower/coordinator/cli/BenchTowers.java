@@ -2,7 +2,6 @@ package io.synctower.coordinator.cli;
 
 import io.synctower.common.backend.LoadedBackend;
 import io.synctower.common.backend.NativeMemoryReuse;
-import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.bn.TimedStatsReducer;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.config.RunConfig;
@@ -11,6 +10,7 @@ import io.synctower.common.data.EpochPermutation;
 import io.synctower.common.data.Shards;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import io.synctower.coordinator.towers.CoreShare;
 import io.synctower.worker.StepResult;

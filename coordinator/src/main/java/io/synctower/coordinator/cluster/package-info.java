@@ -14,8 +14,12 @@
  * int port = portFlag != null ? portFlag : 40200 + where.localRank();
  * }</pre>
  *
- * <p>What must not live here: sockets, Aeron, or anything that reads the environment by itself.
- * Resolution is a pure function of its arguments, so every convention is tested with a plain map.
- * Examples of the launchers themselves are in {@code configs/slurm} and {@code configs/k8s}.
+ * <p>Beside it, the coordinator's end of towers in other processes: {@link
+ * io.synctower.coordinator.cluster.RemoteTowers}, the {@code Towers} that admits workers (the join
+ * handshake), watches their heartbeats, and sends commands and collects reports over Aeron. That is
+ * the only part that uses Aeron. What must not live here: anything that reads the environment by
+ * itself (resolution is a pure function of its arguments, so every convention is tested with a
+ * plain map), the step's numerics, or the data plane between towers (the worker module's). Examples
+ * of the launchers themselves are in {@code configs/slurm} and {@code configs/k8s}.
  */
 package io.synctower.coordinator.cluster;

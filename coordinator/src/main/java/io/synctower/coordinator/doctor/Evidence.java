@@ -1,10 +1,10 @@
 package io.synctower.coordinator.doctor;
 
+import io.synctower.common.config.ModelFactory;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.EpochPermutation;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Model;
-import io.synctower.common.nn.ModelFactory;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.worker.assembly.TrainingData;
 import java.util.ArrayList;

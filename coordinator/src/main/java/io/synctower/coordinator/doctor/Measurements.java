@@ -33,8 +33,9 @@ public record Measurements(
    */
   static Measurements take(final Model copy, final SampleRunner runner) {
     final Metrics inference = runner.inference(copy, "inference mode");
+    final List<BatchNorm> bns = BatchNorm.layersOf(copy);
     final List<double[][]> moving = new ArrayList<>();
-    for (final BatchNorm bn : copy.batchNorms()) {
+    for (final BatchNorm bn : bns) {
       moving.add(
           new double[][] {
             copy.tensor(bn.name() + ".running_mean").toDoubleVector(),
@@ -43,7 +44,7 @@ public record Measurements(
     }
     final PreciseBn precise = new PreciseBn(copy);
     final Metrics training = runner.training(copy, "training mode", precise::accumulate);
-    final boolean anyTrainable = copy.batchNorms().stream().anyMatch(BatchNorm::trainable);
+    final boolean anyTrainable = bns.stream().anyMatch(BatchNorm::trainable);
     final Metrics preciseInference;
     if (anyTrainable) {
       precise.apply();
@@ -52,8 +53,8 @@ public record Measurements(
       preciseInference = inference;
     }
     final List<LayerStatistics> layers = new ArrayList<>();
-    for (int i = 0; i < copy.batchNorms().size(); i++) {
-      final BatchNorm bn = copy.batchNorms().get(i);
+    for (int i = 0; i < bns.size(); i++) {
+      final BatchNorm bn = bns.get(i);
       layers.add(
           new LayerStatistics(
               bn.name(),

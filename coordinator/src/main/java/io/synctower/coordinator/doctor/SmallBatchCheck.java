@@ -1,7 +1,7 @@
 package io.synctower.coordinator.doctor;
 
 import io.synctower.common.bn.BatchNorm;
-import io.synctower.common.bn.BnTraining;
+import io.synctower.common.nn.BnTraining;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
@@ -31,7 +31,7 @@ final class SmallBatchCheck implements Check {
   public Finding examine(final Evidence evidence) {
     final StatisticGroups groups = evidence.groups();
     final int smallest = groups.smallest();
-    if (evidence.model().batchNorms().stream().noneMatch(BatchNorm::trainable)) {
+    if (BatchNorm.layersOf(evidence.model()).stream().noneMatch(BatchNorm::trainable)) {
       return Finding.ok(NAME, "no trainable BN layer: no batch statistics", Table.none());
     }
     final String measured =
@@ -40,7 +40,7 @@ final class SmallBatchCheck implements Check {
       return Finding.ok(NAME, measured, Table.none());
     }
     final boolean vectorBn =
-        evidence.model().batchNorms().stream()
+        BatchNorm.layersOf(evidence.model()).stream()
             .anyMatch(bn -> bn.trainable() && bn.inputShape().rank() == 1);
     final Severity severity = smallest == 1 && vectorBn ? Severity.PROBLEM : Severity.WARN;
     final List<List<String>> rows = new ArrayList<>();

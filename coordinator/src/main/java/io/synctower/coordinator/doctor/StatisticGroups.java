@@ -1,9 +1,9 @@
 package io.synctower.coordinator.doctor;
 
-import io.synctower.common.bn.BnTraining;
-import io.synctower.common.bn.StatsReducer;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Shards;
+import io.synctower.common.nn.BnTraining;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import java.util.ArrayList;
 import java.util.List;

@@ -28,7 +28,7 @@ final class TrainInferenceGapCheck implements Check {
 
   @Override
   public Finding examine(final Evidence evidence) {
-    if (evidence.model().batchNorms().isEmpty()) {
+    if (evidence.model().statisticsLayers().isEmpty()) {
       return Finding.ok(NAME, "no BN layer: both modes compute the same", Table.none());
     }
     final Measurements m = evidence.measurements();

@@ -27,7 +27,7 @@ import org.nd4j.linalg.factory.Nd4j;
  * same {@link Command}/{@link Report} messages a remote tower receives.
  *
  * <pre>{@code
- * try (InProcessTowers towers = InProcessTowers.start(config, models, train, validation, norm)) {
+ * try (InProcessTowers towers = new InProcessTowers(runId, config, ...)) {  // threads start here
  *   towers.send(new Command.TrainStep(...));
  *   List<Report> reports = towers.collect();  // one per tower, by rank; throws if one failed
  * }

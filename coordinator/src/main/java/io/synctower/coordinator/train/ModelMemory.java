@@ -1,8 +1,8 @@
 package io.synctower.coordinator.train;
 
+import io.synctower.common.config.ModelFactory;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Layer;
-import io.synctower.common.nn.ModelFactory;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.optim.OptimizerSpec;

@@ -1,10 +1,10 @@
 package io.synctower.coordinator.train;
 
 import io.synctower.common.config.ConfigException;
+import io.synctower.common.config.ModelFactory;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.Normalization;
-import io.synctower.common.nn.ModelFactory;
 import io.synctower.common.nn.Shape;
 import io.synctower.worker.assembly.TrainingData;
 import java.util.ArrayList;

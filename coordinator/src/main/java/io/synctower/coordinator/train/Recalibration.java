@@ -38,7 +38,7 @@ public record Recalibration(
     final Report.BnRecalibrated first = (Report.BnRecalibrated) round.get(0);
     final List<String> names = new ArrayList<>();
     final List<Boolean> frozen = new ArrayList<>();
-    for (final BatchNorm bn : model.batchNorms()) {
+    for (final BatchNorm bn : BatchNorm.layersOf(model)) {
       names.add(bn.name());
       frozen.add(!bn.trainable());
     }

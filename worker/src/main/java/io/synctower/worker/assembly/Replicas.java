@@ -1,8 +1,8 @@
 package io.synctower.worker.assembly;
 
+import io.synctower.common.config.ModelFactory;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
-import io.synctower.common.nn.ModelFactory;
 import io.synctower.common.nn.Shape;
 
 /**

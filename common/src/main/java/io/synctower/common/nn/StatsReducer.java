@@ -1,4 +1,4 @@
-package io.synctower.common.bn;
+package io.synctower.common.nn;
 
 import org.nd4j.linalg.api.ndarray.INDArray;
 

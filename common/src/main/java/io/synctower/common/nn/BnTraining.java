@@ -1,4 +1,4 @@
-package io.synctower.common.bn;
+package io.synctower.common.nn;
 
 /**
  * How a BN layer in training mode forms the batch whose statistics it normalizes with. Frozen

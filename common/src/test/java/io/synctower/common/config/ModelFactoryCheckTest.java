@@ -1,10 +1,14 @@
-package io.synctower.common.nn;
+package io.synctower.common.config;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.synctower.common.nn.Conv2D;
+import io.synctower.common.nn.LayerSpec;
+import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.ShapeException;
 import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.nd4j.linalg.api.buffer.DataType;

@@ -1,6 +1,19 @@
-package io.synctower.common.nn;
+package io.synctower.common.config;
 
 import io.synctower.common.bn.BatchNorm;
+import io.synctower.common.nn.Conv2D;
+import io.synctower.common.nn.Dense;
+import io.synctower.common.nn.Dropout;
+import io.synctower.common.nn.Flatten;
+import io.synctower.common.nn.Layer;
+import io.synctower.common.nn.LayerSpec;
+import io.synctower.common.nn.MaxPool2D;
+import io.synctower.common.nn.Model;
+import io.synctower.common.nn.ParamSpec;
+import io.synctower.common.nn.Relu;
+import io.synctower.common.nn.Reshape;
+import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.ShapeException;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
