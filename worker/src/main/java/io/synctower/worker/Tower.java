@@ -231,10 +231,10 @@ public final class Tower {
 
   /**
    * A precise-BN pass over this replica, reducing over the same world group as the steps (see
-   * {@link BnRecalibrator}); call between steps, on the tower's thread.
+   * {@link PreciseBnTower}); call between steps, on the tower's thread.
    */
-  public BnRecalibrator recalibrator() {
-    return new BnRecalibrator(model, world);
+  public PreciseBnTower preciseBn() {
+    return new PreciseBnTower(model, world);
   }
 
   /** Inference-mode forward and metrics: moving statistics, no dropout, no updates. */

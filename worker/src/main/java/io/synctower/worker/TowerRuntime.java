@@ -13,8 +13,8 @@ import io.synctower.common.data.DataException;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.EpochPermutation;
 import io.synctower.common.data.Normalization;
+import io.synctower.common.data.PreciseBnBatches;
 import io.synctower.common.data.Prefetcher;
-import io.synctower.common.data.RecalibrationBatches;
 import io.synctower.common.data.Shards;
 import io.synctower.common.metrics.MetricSums;
 import io.synctower.common.metrics.PhaseTimes;
@@ -128,7 +128,7 @@ public final class TowerRuntime implements Runnable {
           reports.accept(checkpoint(c));
         } else if (command instanceof Command.Restore r) {
           reports.accept(restore(r));
-        } else if (command instanceof Command.RecalibrateBn r) {
+        } else if (command instanceof Command.RunPreciseBn r) {
           reports.accept(recalibrate(r));
         } else if (command instanceof Command.Shutdown) {
           checkpoints.awaitWritten();
@@ -354,17 +354,16 @@ public final class TowerRuntime implements Runnable {
 
   /**
    * Precise BN: forwards this tower's shard of {@code c.batches()} global batches of the training
-   * set ({@link RecalibrationBatches}) in training mode with the run's step context, then every
-   * tower replaces its moving statistics with the population's of all towers ({@link
-   * BnRecalibrator}). Dropout masks use steps -1, -2, ..., which no training step has.
+   * set ({@link PreciseBnBatches}) in training mode with the run's step context, then every tower
+   * replaces its moving statistics with the population's of all towers ({@link PreciseBnTower}).
+   * Dropout masks use steps -1, -2, ..., which no training step has.
    */
-  private Report.BnRecalibrated recalibrate(final Command.RecalibrateBn c)
+  private Report.PreciseBnDone recalibrate(final Command.RunPreciseBn c)
       throws InterruptedException {
     checkpoints.checkHealthy();
-    final RecalibrationBatches batches =
-        new RecalibrationBatches(
-            setup.seed(), c.round(), setup.train().size(), setup.globalBatch());
-    final BnRecalibrator recalibrator = tower.recalibrator();
+    final PreciseBnBatches batches =
+        new PreciseBnBatches(setup.seed(), c.round(), setup.train().size(), setup.globalBatch());
+    final PreciseBnTower recalibrator = tower.preciseBn();
     long forwards = 0;
     for (int pass = 0; pass < batches.passes(c.batches()); pass++) {
       final int count = batches.batchesIn(pass, c.batches());
@@ -387,7 +386,7 @@ public final class TowerRuntime implements Runnable {
       }
     }
     final List<Report.Movement> moved = recalibrator.finish();
-    return new Report.BnRecalibrated(
+    return new Report.PreciseBnDone(
         setup.runId(),
         setup.rank(),
         c.batches(),

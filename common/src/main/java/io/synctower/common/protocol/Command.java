@@ -68,9 +68,9 @@ public sealed interface Command extends Message {
    * population's (see {@code PreciseBn}). No optimizer step, no parameter change. The batches are
    * passes over seeded permutations of the training set picked by {@code round} (the epoch that
    * ends, or 0), the same on every tower; more batches than one pass holds wrap into the next pass.
-   * Every tower answers with {@link Report.BnRecalibrated}.
+   * Every tower answers with {@link Report.PreciseBnDone}.
    */
-  record RecalibrateBn(long runId, int batches, long round) implements Command {}
+  record RunPreciseBn(long runId, int batches, long round) implements Command {}
 
   /** Which of the run's datasets. */
   enum DatasetRole {

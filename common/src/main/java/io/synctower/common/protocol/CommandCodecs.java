@@ -31,7 +31,7 @@ import org.agrona.MutableDirectBuffer;
  * Join#COORDINATOR} (a frame naming another sender is refused). {@link Command.ExportWeights}
  * travels as the schema's {@code ExportWeightsRequest}, {@link Command.Restore} as {@code
  * RestoreRequest}, {@link Command.Checkpoint} as {@code CheckpointRequest} and {@link
- * Command.RecalibrateBn} as {@code RecalibrateBnRequest}.
+ * Command.RunPreciseBn} as {@code RecalibrateBnRequest}.
  */
 final class CommandCodecs {
   private CommandCodecs() {}
@@ -46,7 +46,7 @@ final class CommandCodecs {
         new ExportWeightsCodec(),
         new RestoreCodec(),
         new CheckpointCodec(),
-        new RecalibrateBnCodec());
+        new RunPreciseBnCodec());
   }
 
   /** What every command shares: tagged, sent by the coordinator. */
@@ -471,26 +471,26 @@ final class CommandCodecs {
     }
   }
 
-  static final class RecalibrateBnCodec extends CommandCodec<Command.RecalibrateBn> {
+  static final class RunPreciseBnCodec extends CommandCodec<Command.RunPreciseBn> {
     private final RecalibrateBnRequestEncoder encoder = new RecalibrateBnRequestEncoder();
     private final RecalibrateBnRequestDecoder decoder = new RecalibrateBnRequestDecoder();
 
-    RecalibrateBnCodec() {
+    RunPreciseBnCodec() {
       super(
-          Command.RecalibrateBn.class,
+          Command.RunPreciseBn.class,
           "RecalibrateBnRequest",
           RecalibrateBnRequestDecoder.TEMPLATE_ID,
           RecalibrateBnRequestDecoder.BLOCK_LENGTH);
     }
 
     @Override
-    long length(final Command.RecalibrateBn m) {
+    long length(final Command.RunPreciseBn m) {
       return RecalibrateBnRequestEncoder.BLOCK_LENGTH;
     }
 
     @Override
     int write(
-        final Command.RecalibrateBn m,
+        final Command.RunPreciseBn m,
         final long seq,
         final int sender,
         final MutableDirectBuffer buffer,
@@ -518,7 +518,7 @@ final class CommandCodecs {
         return notFromCoordinator(d.sender());
       }
       return ok(
-          in, d.seq(), d.sender(), new Command.RecalibrateBn(d.runId(), d.batches(), d.round()));
+          in, d.seq(), d.sender(), new Command.RunPreciseBn(d.runId(), d.batches(), d.round()));
     }
   }
 }

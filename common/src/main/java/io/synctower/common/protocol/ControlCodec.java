@@ -67,7 +67,7 @@ import org.agrona.MutableDirectBuffer;
  * {@link Heartbeat} by its {@code sender()}; a {@link Join.Request} and a {@link Join.Proof} by
  * their {@code rank()}. {@link Command.ExportWeights} travels as the schema's {@code
  * ExportWeightsRequest}, {@link Command.Restore} as {@code RestoreRequest}, {@link
- * Command.Checkpoint} as {@code CheckpointRequest} and {@link Command.RecalibrateBn} as {@code
+ * Command.Checkpoint} as {@code CheckpointRequest} and {@link Command.RunPreciseBn} as {@code
  * RecalibrateBnRequest}.
  */
 public final class ControlCodec {

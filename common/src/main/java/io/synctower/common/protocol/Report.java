@@ -110,15 +110,15 @@ public sealed interface Report extends Message {
   record CheckpointDone(long runId, int rank, long step, String path) implements Report {}
 
   /**
-   * The answer to {@link Command.RecalibrateBn}: {@code samples} is this tower's share of the
+   * The answer to {@link Command.RunPreciseBn}: {@code samples} is this tower's share of the
    * samples forwarded over all {@code batches}; {@code replicaHash} the hash of the replica with
    * its new statistics (equal on every tower); {@code layers} how far each BN layer's moving
    * statistics moved, in the model's order (identical on every tower).
    */
-  record BnRecalibrated(
+  record PreciseBnDone(
       long runId, int rank, int batches, long samples, long replicaHash, List<Movement> layers)
       implements Report {
-    public BnRecalibrated {
+    public PreciseBnDone {
       layers = List.copyOf(layers);
     }
   }

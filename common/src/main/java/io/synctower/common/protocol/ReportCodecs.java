@@ -54,7 +54,7 @@ final class ReportCodecs {
         new EvaluationDoneCodec(),
         new FailedCodec(),
         new CheckpointDoneCodec(),
-        new BnRecalibratedCodec());
+        new PreciseBnDoneCodec());
   }
 
   /** What every report shares: tagged, sent by its rank. */
@@ -343,24 +343,24 @@ final class ReportCodecs {
     }
   }
 
-  static final class BnRecalibratedCodec extends ReportCodec<Report.BnRecalibrated> {
+  static final class PreciseBnDoneCodec extends ReportCodec<Report.PreciseBnDone> {
     private final BnRecalibratedEncoder encoder = new BnRecalibratedEncoder();
     private final BnRecalibratedDecoder decoder = new BnRecalibratedDecoder();
 
-    BnRecalibratedCodec() {
+    PreciseBnDoneCodec() {
       super(
-          Report.BnRecalibrated.class,
-          "BnRecalibrated",
+          Report.PreciseBnDone.class,
+          "PreciseBnDone",
           BnRecalibratedDecoder.TEMPLATE_ID,
           BnRecalibratedDecoder.BLOCK_LENGTH);
     }
 
     @Override
-    long length(final Report.BnRecalibrated m) {
+    long length(final Report.PreciseBnDone m) {
       final int layers = m.layers().size();
       if (layers > BnRecalibratedEncoder.LayersEncoder.countMaxValue()) {
         throw new IllegalArgumentException(
-            "Report.BnRecalibrated has "
+            "Report.PreciseBnDone has "
                 + layers
                 + " layers; the schema's group holds at most "
                 + BnRecalibratedEncoder.LayersEncoder.countMaxValue());
@@ -372,7 +372,7 @@ final class ReportCodecs {
 
     @Override
     int write(
-        final Report.BnRecalibrated m,
+        final Report.PreciseBnDone m,
         final long seq,
         final int sender,
         final MutableDirectBuffer buffer,
@@ -403,13 +403,13 @@ final class ReportCodecs {
         final VarData.Reader in) {
       final BnRecalibratedDecoder d = decoder.wrap(buffer, body, blockLength, version);
       final int entryLength = BnRecalibratedDecoder.LayersDecoder.sbeBlockLength();
-      final int count = in.groupCount("BnRecalibrated", "layers", entryLength);
+      final int count = in.groupCount("PreciseBnDone", "layers", entryLength);
       if (count < 0) {
         return malformed(in.failure);
       }
       if ((long) count * entryLength > in.remaining()) {
         return malformed(
-            "BnRecalibrated claims "
+            "PreciseBnDone claims "
                 + count
                 + " layers, more than its "
                 + in.remaining()
@@ -430,7 +430,7 @@ final class ReportCodecs {
           in,
           d.seq(),
           d.sender(),
-          new Report.BnRecalibrated(
+          new Report.PreciseBnDone(
               d.runId(), d.sender(), d.batches(), d.samples(), d.replicaHash(), layers));
     }
   }

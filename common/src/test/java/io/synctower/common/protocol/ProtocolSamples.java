@@ -119,9 +119,9 @@ final class ProtocolSamples {
         new Report.Failed(RUN, 5, 8, "train/shard-0003.bin: truncated record", Report.Cause.DATA),
         new Report.Failed(RUN, 0, Long.MIN_VALUE, "", Report.Cause.CHECKPOINT),
         new Report.CheckpointDone(RUN, 0, 1000, "/tmp/ckpt/步骤-1000.npz"),
-        new Command.RecalibrateBn(RUN, 50, 7),
-        new Command.RecalibrateBn(RUN, Integer.MIN_VALUE, Long.MIN_VALUE),
-        new Report.BnRecalibrated(
+        new Command.RunPreciseBn(RUN, 50, 7),
+        new Command.RunPreciseBn(RUN, Integer.MIN_VALUE, Long.MIN_VALUE),
+        new Report.PreciseBnDone(
             RUN,
             2,
             50,
@@ -131,7 +131,7 @@ final class ProtocolSamples {
                 new Report.Movement(0.25, 1.5),
                 new Report.Movement(0, 1),
                 new Report.Movement(Double.NaN, Double.POSITIVE_INFINITY))),
-        new Report.BnRecalibrated(RUN, 0, 1, 0, 0, List.of()));
+        new Report.PreciseBnDone(RUN, 0, 1, 0, 0, List.of()));
   }
 
   /** HMAC-SHA256 with the JDK directly, not through the codec: the oracle for the tag. */

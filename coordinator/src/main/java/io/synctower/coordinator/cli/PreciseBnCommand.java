@@ -9,10 +9,10 @@ import io.synctower.common.metrics.MetricSums;
 import io.synctower.common.protocol.Command.DatasetRole;
 import io.synctower.coordinator.train.EpochMetrics;
 import io.synctower.coordinator.train.EpochRecord;
+import io.synctower.coordinator.train.PreciseBnCheckpoint;
+import io.synctower.coordinator.train.PreciseBnResult;
 import io.synctower.coordinator.train.Preflight;
-import io.synctower.coordinator.train.Recalibration;
 import io.synctower.coordinator.train.RunDirectory;
-import io.synctower.coordinator.train.StatisticsRevision;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.coordinator.train.TrainerState;
 import io.synctower.worker.assembly.TrainingData;
@@ -164,12 +164,12 @@ final class PreciseBnCommand implements Callable<Integer> {
           "precise BN: forwarding %d global batches of %d samples in training mode...%n",
           batches,
           config.training().batchSize());
-      final Recalibration r = trainer.recalibrateBn(batches, 0);
+      final PreciseBnResult r = trainer.recalibrateBn(batches, 0);
       log.println(r.describe());
       final Metrics after = Metrics.of(trainer);
       printComparison(log, before, after, trainingMode(state, data.train().labelPositions()));
       final Path written =
-          StatisticsRevision.commit(cp, trainer.model(), config, new CheckpointStore(store), keep);
+          PreciseBnCheckpoint.commit(cp, trainer.model(), config, new CheckpointStore(store), keep);
       if (out != null) {
         target.writeConfig(cp.text("config.yaml"));
       }

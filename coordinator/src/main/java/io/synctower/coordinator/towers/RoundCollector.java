@@ -132,7 +132,7 @@ public final class RoundCollector {
       checkHashes = s.reportHash();
     } else {
       watch.disarm();
-      checkHashes = command instanceof Command.RecalibrateBn;
+      checkHashes = command instanceof Command.RunPreciseBn;
     }
   }
 
@@ -240,7 +240,7 @@ public final class RoundCollector {
 
   /**
    * Checks that every tower reported the same replica hash, after a training step ({@link
-   * Report.StepDone}) or precise BN ({@link Report.BnRecalibrated}); {@code round} is by rank.
+   * Report.StepDone}) or precise BN ({@link Report.PreciseBnDone}); {@code round} is by rank.
    *
    * @throws ReplicaMismatchException naming the step (or precise BN) and the towers that differ
    *     from tower 0
@@ -275,7 +275,7 @@ public final class RoundCollector {
     if (report instanceof Report.StepDone s) {
       return s.replicaHash();
     }
-    if (report instanceof Report.BnRecalibrated b) {
+    if (report instanceof Report.PreciseBnDone b) {
       return b.replicaHash();
     }
     throw new IllegalArgumentException(

@@ -31,7 +31,7 @@ import me.tongfei.progressbar.ProgressBar;
  * over the towers). Around the loop, each concern is its own class: {@link RunFiles} (config.yaml,
  * metrics.csv, the step log, the checkpoint store), {@link TrainingConsole} (what is printed),
  * {@link ElasticRecovery} (going on after a lost tower), {@link CheckpointRestore} (resume), {@link
- * RecalibrationPass} (precise BN) and {@link InitialWeights} (weight import).
+ * PreciseBnRound} (precise BN) and {@link InitialWeights} (weight import).
  *
  * <p>The config and data must have passed {@link Preflight} (the commands run it once, before any
  * worker process or tower starts). The BN doctor is the command's to run after {@link #run}.
@@ -236,14 +236,14 @@ public final class Trainer implements AutoCloseable {
    * population statistics of its inputs over {@code batches} global batches of the training set,
    * forwarded in training mode with the current weights and the run's BN mode, count-weighted over
    * all towers. Parameters and optimizer state do not change. {@code round} picks the batches
-   * (seeded passes over the training set; see {@code RecalibrationBatches}): the same round gives
-   * the same batches on any tower count.
+   * (seeded passes over the training set; see {@code PreciseBnBatches}): the same round gives the
+   * same batches on any tower count.
    *
    * @throws ConfigException if {@code batches} is not positive
    */
-  public Recalibration recalibrateBn(final int batches, final long round)
+  public PreciseBnResult recalibrateBn(final int batches, final long round)
       throws InterruptedException {
-    return RecalibrationPass.run(towers, runId, reference, batches, round);
+    return PreciseBnRound.run(towers, runId, reference, batches, round);
   }
 
   /**

@@ -152,7 +152,7 @@ class WorkerProcessesTest {
   @CsvSource({"IPC, 2", "IPC, 3", "UDP, 2", "UDP, 3"})
   void workerProcessesTrainBitForBitLikeTowersInOneJvm(final TransportKind kind, final int n)
       throws Exception {
-    // Precise BN at every epoch end: its RecalibrateBn round travels the same protocol.
+    // Precise BN at every epoch end: its RunPreciseBn round travels the same protocol.
     final RunConfig config =
         ConfigLoader.parse(
             CONFIG,

@@ -182,9 +182,9 @@ class RoundCollectorTest {
 
   @Test
   void differingReplicaHashesAfterPreciseBnNameTheTowers() throws Exception {
-    rounds.sent(new Command.RecalibrateBn(1, 5, 0));
+    rounds.sent(new Command.RunPreciseBn(1, 5, 0));
     for (int rank = 0; rank < 3; rank++) {
-      transport.at(MS, new Report.BnRecalibrated(1, rank, 5, 10, rank == 1 ? 9 : 3, List.of()));
+      transport.at(MS, new Report.PreciseBnDone(1, rank, 5, 10, rank == 1 ? 9 : 3, List.of()));
     }
     final ReplicaMismatchException e =
         assertThrows(ReplicaMismatchException.class, rounds::collect);

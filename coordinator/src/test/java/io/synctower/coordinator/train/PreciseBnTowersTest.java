@@ -13,7 +13,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
 import io.synctower.common.data.Dataset;
-import io.synctower.common.data.RecalibrationBatches;
+import io.synctower.common.data.PreciseBnBatches;
 import io.synctower.common.data.SampleShape;
 import io.synctower.common.data.Shards;
 import io.synctower.common.nn.BnTraining;
@@ -139,8 +139,7 @@ class PreciseBnTowersTest {
     final Model m = Replicas.newModel(c, data);
     final PreciseBn precise = new PreciseBn(m);
     final int batch = c.training().batchSize();
-    final RecalibrationBatches plan =
-        new RecalibrationBatches(c.seed(), ROUND, data.train().size(), batch);
+    final PreciseBnBatches plan = new PreciseBnBatches(c.seed(), ROUND, data.train().size(), batch);
     for (int j = 0; j < K; j++) {
       final int[] order = plan.order(j / plan.batchesPerPass());
       final int first = (j % plan.batchesPerPass()) * batch;
@@ -199,7 +198,7 @@ class PreciseBnTowersTest {
     final int features = s.elementCount();
     final double[] sum = new double[features];
     final List<float[]> seen = new ArrayList<>();
-    final RecalibrationBatches plan = new RecalibrationBatches(c.seed(), ROUND, train.size(), 7);
+    final PreciseBnBatches plan = new PreciseBnBatches(c.seed(), ROUND, train.size(), 7);
     for (int j = 0; j < K; j++) {
       final int[] order = plan.order(j / plan.batchesPerPass());
       for (int i = 0; i < 7; i++) {
@@ -226,7 +225,7 @@ class PreciseBnTowersTest {
       var[f] /= seen.size() - 1;
     }
     try (Trainer t = trainer(c, null, QUIET)) {
-      final Recalibration r = t.recalibrateBn(K, ROUND);
+      final PreciseBnResult r = t.recalibrateBn(K, ROUND);
       assertEquals(K * 7, r.samples(), "samples over both towers");
       assertArrayEquals(mean, t.model(1).tensor("bn1.running_mean").toDoubleVector(), 1e-12);
       assertArrayEquals(var, t.model(1).tensor("bn1.running_var").toDoubleVector(), 1e-12);
@@ -250,7 +249,7 @@ class PreciseBnTowersTest {
         parameters.add(t.model(r).parameters().toDoubleVector());
       }
       final double[] before = t.model(0).state().toDoubleVector();
-      final Recalibration r = t.recalibrateBn(K, ROUND);
+      final PreciseBnResult r = t.recalibrateBn(K, ROUND);
       for (int rank = 0; rank < 3; rank++) {
         assertArrayEquals(parameters.get(rank), t.model(rank).parameters().toDoubleVector(), 0.0);
         assertEquals(t.model(0).state(), t.model(rank).state(), "replica " + rank);

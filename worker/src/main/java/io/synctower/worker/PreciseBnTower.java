@@ -20,7 +20,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * totals over all towers and the replacement of the moving statistics.
  *
  * <pre>{@code
- * BnRecalibrator r = tower.recalibrator();                 // remembers the old statistics
+ * PreciseBnTower r = tower.preciseBn();                 // remembers the old statistics
  * for (int j = 0; j < k; j++) {
  *   r.forward(shardOrNull, context.at(-1 - j, shardOffset, globalBatch));
  * }
@@ -36,7 +36,7 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * at construction (a few doubles per channel). One instance per recalibration, on the tower's
  * thread.
  */
-public final class BnRecalibrator {
+public final class PreciseBnTower {
   private final Model model;
   private final Collective world;
   private final PreciseBn precise;
@@ -44,7 +44,7 @@ public final class BnRecalibrator {
   private final double[][] oldVar;
   private long samples;
 
-  BnRecalibrator(final Model model, final Collective world) {
+  PreciseBnTower(final Model model, final Collective world) {
     this.model = Objects.requireNonNull(model, "model");
     this.world = Objects.requireNonNull(world, "world");
     this.precise = new PreciseBn(model);

@@ -21,7 +21,7 @@ import java.util.List;
  * from a replica, so they are the original's bit for bit.
  *
  * <pre>{@code
- * Path dir = StatisticsRevision.commit(original, recalibratedReplica, config, store, keep);
+ * Path dir = PreciseBnCheckpoint.commit(original, recalibratedReplica, config, store, keep);
  * }</pre>
  *
  * <p>Into the original's own store it is committed as a new revision of the same step ({@link
@@ -29,8 +29,8 @@ import java.util.List;
  * a plain commit. Runs on the caller's thread; allocates one replica and optimizer of the model's
  * size.
  */
-public final class StatisticsRevision {
-  private StatisticsRevision() {}
+public final class PreciseBnCheckpoint {
+  private PreciseBnCheckpoint() {}
 
   /**
    * Commits {@code original} with the moving statistics of {@code statistics} (a replica of the

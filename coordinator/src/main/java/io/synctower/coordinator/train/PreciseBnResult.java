@@ -16,7 +16,7 @@ import java.util.Locale;
  * @param frozen whether each of them is frozen (left alone by precise BN)
  * @param moved how far each one's statistics moved
  */
-public record Recalibration(
+public record PreciseBnResult(
     int batches,
     long samples,
     int towers,
@@ -30,19 +30,19 @@ public record Recalibration(
    * tower 0, layer names from {@code model} (a replica of the same architecture). The towers'
    * replica hashes were checked when the round was collected ({@code RoundCollector}).
    */
-  static Recalibration of(final List<Report> round, final Model model, final double seconds) {
+  static PreciseBnResult of(final List<Report> round, final Model model, final double seconds) {
     long samples = 0;
     for (final Report r : round) {
-      samples += ((Report.BnRecalibrated) r).samples();
+      samples += ((Report.PreciseBnDone) r).samples();
     }
-    final Report.BnRecalibrated first = (Report.BnRecalibrated) round.get(0);
+    final Report.PreciseBnDone first = (Report.PreciseBnDone) round.get(0);
     final List<String> names = new ArrayList<>();
     final List<Boolean> frozen = new ArrayList<>();
     for (final BatchNorm bn : BatchNorm.layersOf(model)) {
       names.add(bn.name());
       frozen.add(!bn.trainable());
     }
-    return new Recalibration(
+    return new PreciseBnResult(
         first.batches(),
         samples,
         round.size(),

@@ -10,21 +10,21 @@ import java.util.List;
 /**
  * One precise-BN pass over every tower, as the trainer runs it at an epoch's end ({@code
  * bn.preciseBatches}) and {@code synctower precise-bn} runs it on a checkpoint: the towers forward
- * the chosen global batches and replace their moving statistics; {@link Recalibration} checks that
- * they agree and says what moved. Apart from the step loop because it is a different kind of round
- * (no optimizer step) with its own argument check.
+ * the chosen global batches and replace their moving statistics; {@link PreciseBnResult} checks
+ * that they agree and says what moved. Apart from the step loop because it is a different kind of
+ * round (no optimizer step) with its own argument check.
  */
-final class RecalibrationPass {
-  private RecalibrationPass() {}
+final class PreciseBnRound {
+  private PreciseBnRound() {}
 
   /**
    * Runs the pass over {@code batches} global batches picked by {@code round} (see {@code
-   * RecalibrationBatches}: the same round gives the same batches on any tower count).
+   * PreciseBnBatches}: the same round gives the same batches on any tower count).
    *
    * @param reference a replica of the towers' architecture, for the layer names
    * @throws ConfigException if {@code batches} is not positive
    */
-  static Recalibration run(
+  static PreciseBnResult run(
       final Towers towers,
       final long runId,
       final Model reference,
@@ -40,8 +40,8 @@ final class RecalibrationPass {
                   + " 50"));
     }
     final long start = System.nanoTime();
-    towers.send(new Command.RecalibrateBn(runId, batches, round));
+    towers.send(new Command.RunPreciseBn(runId, batches, round));
     final List<Report> reports = towers.collect();
-    return Recalibration.of(reports, reference, (System.nanoTime() - start) / 1e9);
+    return PreciseBnResult.of(reports, reference, (System.nanoTime() - start) / 1e9);
   }
 }

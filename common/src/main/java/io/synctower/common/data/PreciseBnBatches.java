@@ -6,7 +6,7 @@ package io.synctower.common.data;
  * tower computes the same passes and takes its shard of each batch, exactly as in a training epoch:
  *
  * <pre>{@code
- * RecalibrationBatches batches = new RecalibrationBatches(seed, round, dataset.size(), globalBatch);
+ * PreciseBnBatches batches = new PreciseBnBatches(seed, round, dataset.size(), globalBatch);
  * for (int pass = 0; pass < batches.passes(k); pass++) {
  *   BatchPlan plan = BatchPlan.shard(batches.order(pass), globalBatch, offset, shardSize, true);
  *   for (int b = 0; b < batches.batchesIn(pass, k); b++) { ... plan.from(b), plan.count(b) ... }
@@ -20,7 +20,7 @@ package io.synctower.common.data;
  * they differ from every training epoch's order and from other rounds' (the trainer passes the
  * epoch that ends; the {@code precise-bn} command 0). Immutable.
  */
-public final class RecalibrationBatches {
+public final class PreciseBnBatches {
   /** Keeps recalibration orders apart from the training epochs' orders of the same seed. */
   private static final long SALT = 0x5052_4543_4953_4542L; // "PRECISEB"
 
@@ -31,7 +31,7 @@ public final class RecalibrationBatches {
   /**
    * @throws IllegalArgumentException if the dataset holds no full global batch
    */
-  public RecalibrationBatches(
+  public PreciseBnBatches(
       final long seed, final long round, final int size, final int globalBatch) {
     if (globalBatch <= 0 || size < globalBatch) {
       throw new IllegalArgumentException(
