@@ -2,7 +2,6 @@ package io.synctower.coordinator.cli;
 
 import io.aeron.Aeron;
 import io.synctower.common.checkpoint.CheckpointException;
-import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.cluster.RemoteTowers;
@@ -129,9 +128,7 @@ final class RemoteTraining {
           @Override
           public Towers start(final long id, final Model first, final RunConfig c)
               throws InterruptedException {
-            final RemoteTowers towers =
-                RemoteTowers.join(
-                    aeron, id, ConfigLoader.toYaml(c), c.training().batchSize(), options);
+            final RemoteTowers towers = RemoteTowers.join(aeron, id, c, options);
             onJoined.accept(towers);
             return towers;
           }

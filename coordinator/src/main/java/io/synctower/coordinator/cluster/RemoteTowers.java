@@ -5,6 +5,7 @@ import io.synctower.common.checkpoint.ImportOptions;
 import io.synctower.common.checkpoint.WeightLayout;
 import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.config.ConfigLoader;
+import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Shards;
 import io.synctower.common.nn.Model;
 import io.synctower.common.protocol.Command;
@@ -26,7 +27,6 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Locale;
-import java.util.Map;
 import java.util.Objects;
 import java.util.Set;
 import java.util.concurrent.BlockingQueue;
@@ -37,7 +37,7 @@ import java.util.concurrent.TimeUnit;
  * Towers that are worker processes, on this host or others, driven over Aeron.
  *
  * <pre>{@code
- * RemoteTowers towers = RemoteTowers.join(aeron, runId, configYaml, globalBatch, options);
+ * RemoteTowers towers = RemoteTowers.join(aeron, runId, config, options);
  * towers.send(new Command.TrainStep(...));   // as with in-process towers
  * List<Report> round = towers.collect();
  * }</pre>
@@ -94,11 +94,8 @@ public final class RemoteTowers implements Towers {
   private List<JoinedTower> joined = List.of();
 
   private RemoteTowers(
-      final Aeron aeron,
-      final long runId,
-      final String configYaml,
-      final int globalBatch,
-      final Options options) {
+      final Aeron aeron, final long runId, final RunConfig config, final Options options) {
+    final int globalBatch = config.training().batchSize();
     this.runId = runId;
     this.options = options;
     final int n = options.towers();
@@ -130,10 +127,7 @@ public final class RemoteTowers implements Towers {
     // that was aborted or saw another fail reports within a heartbeat timeout, or it is lost.
     this.rounds =
         new RoundCollector(
-            n,
-            ConfigLoader.parse(configYaml, "the run's config", Map.of()).failure().stepDeadline(),
-            options.heartbeatTimeout(),
-            new Processes());
+            n, config.failure().stepDeadline(), options.heartbeatTimeout(), new Processes());
   }
 
   /**
@@ -143,16 +137,13 @@ public final class RemoteTowers implements Towers {
    * @throws TowerFailedException naming the ranks that did not join within the join timeout
    */
   public static RemoteTowers join(
-      final Aeron aeron,
-      final long runId,
-      final String configYaml,
-      final int globalBatch,
-      final Options options)
+      final Aeron aeron, final long runId, final RunConfig config, final Options options)
       throws InterruptedException {
-    final RemoteTowers towers = new RemoteTowers(aeron, runId, configYaml, globalBatch, options);
+    final RemoteTowers towers = new RemoteTowers(aeron, runId, config, options);
     try {
       towers.joined = towers.handshake.await(towers.inbox, options.joinTimeout());
-      towers.handshake.welcome(configYaml);
+      // The workers build their replicas from this text: the config's one YAML form on the wire.
+      towers.handshake.welcome(ConfigLoader.toYaml(config));
       towers.heartbeats.start(towers.joined);
     } catch (RuntimeException | InterruptedException e) {
       towers.closeChannels();

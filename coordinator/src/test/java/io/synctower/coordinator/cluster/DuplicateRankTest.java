@@ -144,9 +144,7 @@ class DuplicateRankTest {
             new Trainer.Options(dir.resolve("run-" + kind), false, tee),
             new SecureRandom().nextLong(),
             (id, model, c) -> {
-              final RemoteTowers t =
-                  RemoteTowers.join(
-                      cluster.aeron, id, ConfigLoader.toYaml(c), c.training().batchSize(), options);
+              final RemoteTowers t = RemoteTowers.join(cluster.aeron, id, c, options);
               towers.set(t);
               // Every rank is held now: a third claimant of rank 0 arrives and must be refused
               // while the run waits for it (the coordinator's I/O thread answers it).

@@ -132,9 +132,7 @@ class WorkerProcessesTest {
         new Trainer.Options(runDir, false, System.out),
         new SecureRandom().nextLong(),
         (id, first, c) -> {
-          final RemoteTowers t =
-              RemoteTowers.join(
-                  aeron, id, ConfigLoader.toYaml(config), config.training().batchSize(), options);
+          final RemoteTowers t = RemoteTowers.join(aeron, id, config, options);
           towers.set(t);
           return t;
         });
