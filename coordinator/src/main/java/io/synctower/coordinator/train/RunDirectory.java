@@ -39,6 +39,7 @@ public final class RunDirectory implements AutoCloseable {
           "metrics.csv",
           StepLog.FILE,
           RunFiles.CHECKPOINTS,
+          RunFiles.TENSORBOARD,
           "doctor.md",
           "tower0-weights.npz",
           RunDirectoryLock.FILE);
@@ -275,6 +276,9 @@ public final class RunDirectory implements AutoCloseable {
           } else if (name.equals(RunFiles.CHECKPOINTS) && Files.isDirectory(p)) {
             run.add(name + "/");
             last = Math.max(last, storeEntries(p, foreign));
+          } else if (name.equals(RunFiles.TENSORBOARD) && Files.isDirectory(p)) {
+            run.add(name + "/");
+            eventFiles(p, foreign);
           } else {
             run.add(name);
           }
@@ -285,6 +289,18 @@ public final class RunDirectory implements AutoCloseable {
       }
       return new Contents(
           List.copyOf(run), foreign, last < 0 ? OptionalLong.empty() : OptionalLong.of(last));
+    }
+
+    /** Entries of the TensorBoard folder that are not event files go to {@code foreign}. */
+    private static void eventFiles(final Path dir, final List<String> foreign) throws IOException {
+      try (Stream<Path> entries = Files.list(dir)) {
+        for (final Path p : (Iterable<Path>) entries.sorted()::iterator) {
+          final String name = p.getFileName().toString();
+          if (!name.startsWith("events.out.tfevents.") || !Files.isRegularFile(p)) {
+            foreign.add(RunFiles.TENSORBOARD + "/" + name);
+          }
+        }
+      }
     }
 
     /** The newest step in a checkpoint store; entries that are no store's go to {@code foreign}. */

@@ -26,7 +26,9 @@ final class RunFiles {
 
   private static final String CONFIG = "config.yaml";
   private static final String METRICS = "metrics.csv";
-  private static final String TENSORBOARD = "tensorboard";
+
+  /** The TensorBoard event files' folder in the run directory. */
+  static final String TENSORBOARD = "tensorboard";
 
   private final Path dir;
 

@@ -91,6 +91,25 @@ class TensorBoardCliTest {
     assertFalse(Files.exists(run.resolve("tensorboard")));
   }
 
+  @Test
+  void overwriteNeverDeletesAFileOfTheUsersInTheTensorBoardFolder(@TempDir final Path dir)
+      throws Exception {
+    final Path run = dir.resolve("run");
+    final String config = TinyConfig.write(dir, TinyConfig.YAML).toString();
+    final String[] train = {
+      "train", "--config", config, "--steps", "1", "--no-doctor", "--run-dir", run.toString()
+    };
+    assertEquals(0, CliRun.of(train).code());
+    final Path mine = run.resolve("tensorboard").resolve("my-notes.txt");
+    Files.writeString(mine, "keep me");
+    final String[] again =
+        Stream.concat(Stream.of(train), Stream.of("--overwrite")).toArray(String[]::new);
+    final CliRun r = CliRun.of(again);
+    assertEquals(2, r.code(), r.all());
+    assertTrue(r.err().contains("tensorboard/my-notes.txt"), r.all());
+    assertEquals("keep me", Files.readString(mine));
+  }
+
   private static String[] rowOfStep(final List<String> lines, final long step) {
     for (final String line : lines) {
       final String[] row = line.split(",");
