@@ -4,6 +4,8 @@ import io.synctower.common.checkpoint.CheckpointException;
 import io.synctower.common.checkpoint.CheckpointFile;
 import io.synctower.common.checkpoint.CheckpointStore;
 import io.synctower.common.checkpoint.TrainingSnapshot;
+import io.synctower.common.config.ConfigLoader;
+import io.synctower.common.config.RunConfig;
 import io.synctower.common.nn.Model;
 import io.synctower.common.optim.Optimizer;
 import java.nio.file.Path;
@@ -32,16 +34,18 @@ import java.util.concurrent.Future;
 final class CheckpointWriter implements AutoCloseable {
   private final Model model;
   private final Optimizer optimizer;
-  private final String configYaml;
+  private final RunConfig config;
+  // Serialized once, when this tower writes its first checkpoint (only tower 0 writes them).
+  private String configYaml;
   private TrainingSnapshot snapshot;
   private ExecutorService thread;
   private Future<Path> inFlight;
   private long inFlightStep;
 
-  CheckpointWriter(final Model model, final Optimizer optimizer, final String configYaml) {
+  CheckpointWriter(final Model model, final Optimizer optimizer, final RunConfig config) {
     this.model = model;
     this.optimizer = optimizer;
-    this.configYaml = configYaml;
+    this.config = config;
   }
 
   /**
@@ -64,6 +68,9 @@ final class CheckpointWriter implements AutoCloseable {
     snapshot.capture(model, optimizer);
     final List<CheckpointFile> files = new ArrayList<>(snapshot.files());
     files.add(CheckpointFile.ofText("trainer.yaml", trainerYaml));
+    if (configYaml == null) {
+      configYaml = ConfigLoader.toYaml(config);
+    }
     files.add(CheckpointFile.ofText("config.yaml", configYaml));
     final CheckpointStore store = new CheckpointStore(directory);
     inFlightStep = step;

@@ -4,6 +4,7 @@ import io.synctower.common.bn.TimedStatsReducer;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.metrics.MetricSums;
+import io.synctower.common.metrics.PhaseTimes;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.NonFinite;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
@@ -201,11 +202,8 @@ public final class Tower {
     final long t4 = System.nanoTime();
     return new StepResult(
         metrics,
-        t1 - t0 - (bn1 - bn0),
-        t2 - t1 - (bn2 - bn1),
-        bn2 - bn0,
-        t3 - t2,
-        t4 - t3,
+        new PhaseTimes(
+            0, t1 - t0 - (bn1 - bn0), t2 - t1 - (bn2 - bn1), bn2 - bn0, t3 - t2, t4 - t3),
         skipped,
         culprit,
         where);

@@ -7,6 +7,7 @@ import io.synctower.common.checkpoint.TrainingSnapshot;
 import io.synctower.common.checkpoint.WeightLayout;
 import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.comm.CollectiveAbortedException;
+import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Batch;
 import io.synctower.common.data.BatchPlan;
 import io.synctower.common.data.DataException;
@@ -71,7 +72,7 @@ public final class TowerRuntime implements Runnable {
       int prefetch,
       StepContext context,
       boolean stopOnNonFinite,
-      String configYaml) {}
+      RunConfig config) {}
 
   private final Setup setup;
   private final Tower tower;
@@ -98,7 +99,7 @@ public final class TowerRuntime implements Runnable {
     this.abortCollectives = Objects.requireNonNull(abortCollectives, "abortCollectives");
     this.shardOffset = Shards.offset(setup.globalBatch(), setup.towers(), setup.rank());
     this.shardSize = Shards.size(setup.globalBatch(), setup.towers(), setup.rank());
-    this.checkpoints = new CheckpointWriter(tower.model(), tower.optimizer(), setup.configYaml());
+    this.checkpoints = new CheckpointWriter(tower.model(), tower.optimizer(), setup.config());
   }
 
   public int shardSize() {
@@ -234,14 +235,7 @@ public final class TowerRuntime implements Runnable {
                   + "'s values were NaN/Inf (failure.onNonFinite: stop)",
           !here);
     }
-    final PhaseTimes times =
-        new PhaseTimes(
-            waited,
-            r.forwardNanos(),
-            r.backwardNanos(),
-            r.bnReduceNanos(),
-            r.allReduceNanos(),
-            r.optimizerNanos());
+    final PhaseTimes times = r.times().withDataWait(waited);
     return new Report.StepDone(
         setup.runId(),
         setup.rank(),

@@ -65,10 +65,11 @@ class StepTimingSplitTest {
       final int calls = slow.calls - callsBefore;
       // Two BN layers: forward reduces (count, sums) and centred sums, backward its two sums.
       assertTrue(calls >= 4, "reductions in step " + step + ": " + calls);
-      assertEquals(timed.elapsedNanos() - before, r.bnReduceNanos(), "this step's share only");
-      assertTrue(r.bnReduceNanos() >= calls * DELAY_NANOS, "at least the delays: " + r);
-      assertTrue(r.forwardNanos() >= 0 && r.backwardNanos() >= 0, r.toString());
-      assertTrue(r.totalNanos() >= r.bnReduceNanos(), r.toString());
+      assertEquals(
+          timed.elapsedNanos() - before, r.times().bnReduceNanos(), "this step's share only");
+      assertTrue(r.times().bnReduceNanos() >= calls * DELAY_NANOS, "at least the delays: " + r);
+      assertTrue(r.times().forwardNanos() >= 0 && r.times().backwardNanos() >= 0, r.toString());
+      assertTrue(r.totalNanos() >= r.times().bnReduceNanos(), r.toString());
       before = timed.elapsedNanos();
     }
   }
@@ -78,8 +79,9 @@ class StepTimingSplitTest {
     final StepContext ctx =
         new StepContext(true, BnTraining.SYNC, 0, new SlowReducer(), 5, 0, 0, BATCH);
     final StepResult r = tower().trainStep(inputs(), new int[BATCH], ctx, 0.1);
-    assertEquals(0, r.bnReduceNanos());
+    assertEquals(0, r.times().bnReduceNanos());
     // Untimed reductions stay inside the compute phases, as before.
-    assertTrue(r.forwardNanos() + r.backwardNanos() >= 4 * DELAY_NANOS, r.toString());
+    assertTrue(
+        r.times().forwardNanos() + r.times().backwardNanos() >= 4 * DELAY_NANOS, r.toString());
   }
 }

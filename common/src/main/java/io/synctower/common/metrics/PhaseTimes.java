@@ -27,6 +27,12 @@ public record PhaseTimes(
   /** No time measured. */
   public static final PhaseTimes ZERO = new PhaseTimes(0, 0, 0, 0, 0, 0);
 
+  /** These times with {@code nanos} as the data wait (a tower's runtime adds what it waited). */
+  public PhaseTimes withDataWait(final long nanos) {
+    return new PhaseTimes(
+        nanos, forwardNanos, backwardNanos, bnReduceNanos, allReduceNanos, optimizerNanos);
+  }
+
   /** These times and {@code other}'s, phase by phase. */
   public PhaseTimes plus(final PhaseTimes other) {
     return new PhaseTimes(

@@ -156,9 +156,9 @@ final class BenchCommand implements Runnable {
           layerTimes.beginStep();
         }
         final StepResult r = tower.trainStep(x, labels, ctx.at(warmup + i, 0, n), lr);
-        forward.addValue(r.forwardNanos() / 1e6);
-        backward.addValue(r.backwardNanos() / 1e6);
-        optimizer.addValue(r.optimizerNanos() / 1e6);
+        forward.addValue(r.times().forwardNanos() / 1e6);
+        backward.addValue(r.times().backwardNanos() / 1e6);
+        optimizer.addValue(r.times().optimizerNanos() / 1e6);
         total.addValue(r.totalNanos() / 1e6);
         stepsSinceReport++;
         if ((i + 1) % reportEvery == 0 || i == iterations - 1) {

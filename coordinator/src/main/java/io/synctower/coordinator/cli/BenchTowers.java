@@ -140,11 +140,11 @@ final class BenchTowers {
       final long t0 = System.nanoTime();
       final StepResult r = step(warmup + i);
       total.addValue((System.nanoTime() - t0) / 1e6);
-      forward.addValue(r.forwardNanos() / 1e6);
-      backward.addValue(r.backwardNanos() / 1e6);
-      bnReduce.addValue(r.bnReduceNanos() / 1e6);
-      allReduce.addValue(r.allReduceNanos() / 1e6);
-      optimizer.addValue(r.optimizerNanos() / 1e6);
+      forward.addValue(r.times().forwardNanos() / 1e6);
+      backward.addValue(r.times().backwardNanos() / 1e6);
+      bnReduce.addValue(r.times().bnReduceNanos() / 1e6);
+      allReduce.addValue(r.times().allReduceNanos() / 1e6);
+      optimizer.addValue(r.times().optimizerNanos() / 1e6);
       if ((i + 1) % reportEvery == 0 || i == iterations - 1) {
         out.printf(
             Locale.ROOT,

@@ -2,7 +2,6 @@ package io.synctower.worker.assembly;
 
 import io.synctower.common.bn.TimedStatsReducer;
 import io.synctower.common.comm.Collective;
-import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.Normalization;
@@ -117,7 +116,7 @@ public record TowerAssembly(
             config.data().prefetch(),
             context,
             config.failure().onNonFinite() == RunConfig.NonFinitePolicy.STOP,
-            ConfigLoader.toYaml(config));
+            config);
     return new TowerRuntime(setup, tower, inbox, reports, abortCollectives);
   }
 }
