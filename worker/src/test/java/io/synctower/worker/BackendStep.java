@@ -66,7 +66,11 @@ final class BackendStep {
     }
     final StepContext ctx =
         new StepContext(true, BnTraining.LOCAL, 0, StatsReducer.LOCAL, 5, 0, 0, 0).at(0, 0, BATCH);
-    final double loss = tower.trainStep(x, labels, ctx, 0.05).metrics().lossSum();
+    return lossParametersState(tower.trainStep(x, labels, ctx, 0.05).metrics().lossSum(), m);
+  }
+
+  /** {@code loss}, then every parameter of {@code m}, then every moving statistic, in one array. */
+  static double[] lossParametersState(final double loss, final Model m) {
     final double[] params = m.parameters().toDoubleVector();
     final double[] state = m.state().toDoubleVector();
     final double[] out = new double[1 + params.length + state.length];

@@ -138,13 +138,7 @@ class Float64DataStepTest {
             OptimizerSpec.sgd(0.05).create(m.parameters(), m.trainableRanges()));
     final StepContext ctx =
         new StepContext(true, BnTraining.LOCAL, 0, StatsReducer.LOCAL, 5, 0, 0, 0).at(0, 0, N);
-    final double loss = tower.trainStep(x, labels, ctx, 0.05).metrics().lossSum();
-    final double[] params = m.parameters().toDoubleVector();
-    final double[] state = m.state().toDoubleVector();
-    final double[] out = new double[1 + params.length + state.length];
-    out[0] = loss;
-    System.arraycopy(params, 0, out, 1, params.length);
-    System.arraycopy(state, 0, out, 1 + params.length, state.length);
-    return out;
+    return BackendStep.lossParametersState(
+        tower.trainStep(x, labels, ctx, 0.05).metrics().lossSum(), m);
   }
 }

@@ -159,17 +159,7 @@ public final class Normalization {
    *     shorter than the sample
    */
   public void apply(final float[] pixelsHwc, final SampleShape shape) {
-    checkCompatible(shape);
-    final int n = shape.elementCount();
-    if (pixelsHwc.length < n) {
-      throw new IllegalArgumentException(
-          "sample array has length "
-              + pixelsHwc.length
-              + ", expected at least "
-              + n
-              + " for shape "
-              + shape);
-    }
+    final int n = checkSample(pixelsHwc.length, shape);
     final int channels = mean.length;
     for (int i = 0; i < n; i += channels) {
       for (int c = 0; c < channels; c++) {
@@ -183,23 +173,24 @@ public final class Normalization {
    * the per-channel mean and std are this normalization's float32 values, widened exactly.
    */
   public void apply(final double[] pixelsHwc, final SampleShape shape) {
-    checkCompatible(shape);
-    final int n = shape.elementCount();
-    if (pixelsHwc.length < n) {
-      throw new IllegalArgumentException(
-          "sample array has length "
-              + pixelsHwc.length
-              + ", expected at least "
-              + n
-              + " for shape "
-              + shape);
-    }
+    final int n = checkSample(pixelsHwc.length, shape);
     final int channels = mean.length;
     for (int i = 0; i < n; i += channels) {
       for (int c = 0; c < channels; c++) {
         pixelsHwc[i + c] = (pixelsHwc[i + c] - mean[c]) / std[c];
       }
     }
+  }
+
+  /** The sample's value count, after checking channels and the array's length against it. */
+  private int checkSample(final int length, final SampleShape shape) {
+    checkCompatible(shape);
+    final int n = shape.elementCount();
+    if (length < n) {
+      throw new IllegalArgumentException(
+          "sample array has length " + length + ", expected at least " + n + " for shape " + shape);
+    }
+    return n;
   }
 
   @Override

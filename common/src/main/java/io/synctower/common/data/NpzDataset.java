@@ -185,20 +185,10 @@ public final class NpzDataset implements Dataset {
   private double[] toHwc64(final NpyArray x, final SampleShape s) {
     final double[] values = x.toDoubleArray();
     if (x.rank() == 2 || s.channels() == 1) {
-      return values;
+      return values; // (N, F) and (N, 1, H, W) are already in sample order
     }
     final double[] hwc = new double[values.length];
-    final int c = s.channels();
-    final int hw = s.height() * s.width();
-    final int n = s.elementCount();
-    for (int sample = 0; sample < count; sample++) {
-      final int base = sample * n;
-      for (int ch = 0; ch < c; ch++) {
-        for (int p = 0; p < hw; p++) {
-          hwc[base + p * c + ch] = values[base + ch * hw + p];
-        }
-      }
-    }
+    chwToHwc(s, (to, from) -> hwc[to] = values[from]);
     return hwc;
   }
 
@@ -214,6 +204,17 @@ public final class NpzDataset implements Dataset {
       return values; // (N, F) and (N, 1, H, W) are already in sample order
     }
     final float[] hwc = new float[values.length];
+    chwToHwc(s, (to, from) -> hwc[to] = values[from]);
+    return hwc;
+  }
+
+  /** One value moved: {@code hwc[to] = chw[from]}, for arrays of either precision. */
+  private interface Move {
+    void apply(int to, int from);
+  }
+
+  /** Every (HWC index, CHW index) pair of the {@code count} samples, once, at load time. */
+  private void chwToHwc(final SampleShape s, final Move move) {
     final int c = s.channels();
     final int hw = s.height() * s.width();
     final int n = s.elementCount();
@@ -221,11 +222,10 @@ public final class NpzDataset implements Dataset {
       final int base = sample * n;
       for (int ch = 0; ch < c; ch++) {
         for (int p = 0; p < hw; p++) {
-          hwc[base + p * c + ch] = values[base + ch * hw + p];
+          move.apply(base + p * c + ch, base + ch * hw + p);
         }
       }
     }
-    return hwc;
   }
 
   @Override
