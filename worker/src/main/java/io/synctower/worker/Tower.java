@@ -140,8 +140,12 @@ public final class Tower {
       // Only what backward writes: a frozen prefix's gradients keep their values, as without
       // accumulation.
       final long from = model.gradientStart(model.firstLayerNeedingGradient());
-      final long to = model.gradients().length();
-      gradientTail = model.gradients().get(NDArrayIndex.interval(from, Math.max(from, to)));
+      // Nothing trainable at all: a one-element placeholder (the buffer is never empty).
+      final long to = Math.max(model.gradients().length(), from + 1);
+      gradientTail =
+          from < model.gradients().length()
+              ? model.gradients().get(NDArrayIndex.interval(from, to))
+              : Nd4j.create(model.gradients().dataType(), 1);
       accumulatedGradients = gradientTail.dup();
     } else {
       gradientTail = null;
