@@ -11,9 +11,11 @@ import io.synctower.common.nn.SoftmaxCrossEntropy;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.optim.Optimizer;
 import java.util.Objects;
+import java.util.function.Supplier;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
+import org.nd4j.linalg.indexing.NDArrayIndex;
 
 /**
  * One model replica and the step it executes: docs/design.md's step contract for one tower.
@@ -51,6 +53,12 @@ public final class Tower {
   private final INDArray nonFiniteTowers = Nd4j.zeros(DataType.DOUBLE, 1);
   // Null: one round after backward. Otherwise the gradients leave in buckets during backward.
   private final GradientBuckets buckets;
+  // Gradient accumulation (training.accumulateSteps): the shard runs as this many micro-batches.
+  private int microBatches = 1;
+  // The micro-batches' gradient sum over the gradients backward writes (gradientTail, a view);
+  // both null unless microBatches > 1.
+  private INDArray accumulatedGradients;
+  private INDArray gradientTail;
 
   /** A tower training alone (no collective). */
   public Tower(final Model model, final SoftmaxCrossEntropy loss, final Optimizer optimizer) {
@@ -111,6 +119,40 @@ public final class Tower {
     this.maxGradientNorm = maxNorm;
   }
 
+  /**
+   * Runs every step's shard as {@code k} micro-batches ({@code training.accumulateSteps}; 1 = the
+   * whole shard at once, the default): forward and backward per micro-batch, their gradients summed
+   * here, then one all-reduce and one optimizer step, so activations need about 1/k of the memory
+   * and the global batch and the step count stay the same. See {@link MicroBatches} for the split
+   * and what BN does with micro-batches.
+   *
+   * <p>With {@code k > 1} the gradients travel in one round after the last micro-batch, never in
+   * buckets during backward: a bucket may leave only once its sum over all k micro-batches is
+   * final, which is during the last backward only, so overlap would hide at most 1/k of the
+   * backward work, for a second summation order to keep bit-identical. Correctness first.
+   */
+  public void accumulateOver(final int k) {
+    if (k < 1) {
+      throw new IllegalArgumentException("micro-batches per step must be >= 1, got " + k);
+    }
+    this.microBatches = k;
+    if (k > 1) {
+      // Only what backward writes: a frozen prefix's gradients keep their values, as without
+      // accumulation.
+      final long from = model.gradientStart(model.firstLayerNeedingGradient());
+      // Nothing trainable at all: a one-element placeholder (the buffer is never empty).
+      final long to = Math.max(model.gradients().length(), from + 1);
+      gradientTail =
+          from < model.gradients().length()
+              ? model.gradients().get(NDArrayIndex.interval(from, to))
+              : Nd4j.create(model.gradients().dataType(), 1);
+      accumulatedGradients = gradientTail.dup();
+    } else {
+      gradientTail = null;
+      accumulatedGradients = null;
+    }
+  }
+
   /** The gradient buckets of this tower's steps, or null when the all-reduce is one round. */
   GradientBuckets buckets() {
     return buckets;
@@ -131,6 +173,9 @@ public final class Tower {
    */
   public StepResult trainStep(
       final INDArray x, final int[] labels, final StepContext ctx, final double learningRate) {
+    if (microBatches > 1) {
+      return accumulatedStep(x, labels, ctx, learningRate);
+    }
     // SyncBN's statistic all-reduces run inside forward and backward; when the context's reducer
     // is timed, their time is reported on its own and taken out of the two compute phases.
     final long bn0 = TimedStatsReducer.elapsedNanos(ctx.reducer());
@@ -166,12 +211,37 @@ public final class Tower {
     }
     final long t2 = System.nanoTime();
     final long bn2 = TimedStatsReducer.elapsedNanos(ctx.reducer());
+    return reduceAndApply(
+        metrics,
+        localNonFinite,
+        () -> NonFinite.locate(model, x, metrics.lossSum()),
+        t1 - t0 - (bn1 - bn0),
+        t2 - t1 - (bn2 - bn1),
+        bn2 - bn0,
+        learningRate);
+  }
+
+  /**
+   * Steps 5 and 6 of the step contract, after this tower's forward and backward: the one all-reduce
+   * of gradients, union statistics and the non-finite flag, then the moving statistics and the
+   * optimizer, or nothing when any tower's values were non-finite ({@code where} says where on this
+   * tower, asked only when {@code localNonFinite}).
+   */
+  private StepResult reduceAndApply(
+      final MetricSums metrics,
+      final boolean localNonFinite,
+      final Supplier<NonFinite.Where> where,
+      final long forwardNanos,
+      final long backwardNanos,
+      final long bnReduceNanos,
+      final double learningRate) {
+    final long t2 = System.nanoTime();
     nonFiniteTowers.putScalar(0, localNonFinite ? 1.0 : 0.0);
     // Gradients are already scaled by 1/(global batch): their SUM is the global gradient. The BN
     // union partials ride in the same round (or, with buckets, the round after the last bucket),
     // so the moving statistics see the whole batch. Either way, nothing is applied before every
     // tower's flag is in: t3 - t2 is the communication the step waits for (exposed).
-    if (buckets == null) {
+    if (buckets == null || microBatches > 1) {
       world.allReduceSum(model.gradients(), model.unionStatistics(), nonFiniteTowers);
     } else {
       buckets.reduceAfterGradients(model.unionStatistics(), nonFiniteTowers);
@@ -179,14 +249,13 @@ public final class Tower {
     }
     final long t3 = System.nanoTime();
     final boolean skipped = nonFiniteTowers.getDouble(0) > 0;
-    String where = "";
+    String described = "";
     int culprit = -1;
     if (skipped) {
       // Nothing of a non-finite step is applied: neither moving statistics nor parameters change.
-      final NonFinite.Where local =
-          localNonFinite ? NonFinite.locate(model, x, metrics.lossSum()) : NonFinite.Where.FINITE;
+      final NonFinite.Where local = localNonFinite ? where.get() : NonFinite.Where.FINITE;
       culprit = agreeOnCulprit(local.depth());
-      where =
+      described =
           culprit == world.rank()
               ? (local.description().isEmpty()
                   ? "the loss or gradient sum (no single layer found)"
@@ -202,11 +271,78 @@ public final class Tower {
     final long t4 = System.nanoTime();
     return new StepResult(
         metrics,
-        new PhaseTimes(
-            0, t1 - t0 - (bn1 - bn0), t2 - t1 - (bn2 - bn1), bn2 - bn0, t3 - t2, t4 - t3),
+        new PhaseTimes(0, forwardNanos, backwardNanos, bnReduceNanos, t3 - t2, t4 - t3),
         skipped,
         culprit,
-        where);
+        described);
+  }
+
+  /**
+   * A step over {@link #microBatches} micro-batches of the shard ({@link MicroBatches}): each
+   * forward (BN normalizing with that micro-batch's statistics, or with SyncBN the sync group's
+   * union of its micro-batch) and backward; the gradients summed, the union statistics added up
+   * over all of them (so the moving statistics are updated once, from the whole global batch); then
+   * the one all-reduce and update of {@link #reduceAndApply}. Every tower runs every micro-batch,
+   * an empty one joining its collectives, so the SyncBN rounds pair up.
+   */
+  private StepResult accumulatedStep(
+      final INDArray x, final int[] labels, final StepContext ctx, final double learningRate) {
+    final long bnStart = TimedStatsReducer.elapsedNanos(ctx.reducer());
+    long forwardNanos = 0;
+    long backwardNanos = 0;
+    MetricSums metrics = MetricSums.ZERO;
+    NonFinite.Where firstBad = null;
+    final MicroBatches split = new MicroBatches(x == null ? 0 : (int) x.size(0), microBatches);
+    model.unionStatistics().assign(0);
+    accumulatedGradients.assign(0);
+    for (int j = 0; j < microBatches; j++) {
+      final StepContext micro =
+          ctx.at(ctx.step(), ctx.shardOffset() + split.offset(j), ctx.globalBatch());
+      if (split.size(j) == 0) {
+        model.joinCollectivesWithoutSamples(micro); // adds nothing: zero partials, zero gradients
+        continue;
+      }
+      final long bn0 = TimedStatsReducer.elapsedNanos(ctx.reducer());
+      final long t0 = System.nanoTime();
+      final INDArray xj = split.rows(x, j);
+      final INDArray logits = model.forwardAddingStatistics(xj, micro);
+      final MetricSums m =
+          loss.evaluate(logits, split.labels(labels, loss.positions(), j), ctx.globalBatch());
+      final long t1 = System.nanoTime();
+      final long bn1 = TimedStatsReducer.elapsedNanos(ctx.reducer());
+      model.backward(loss.gradient().reshape('c', logits.shape()), micro);
+      final long t2 = System.nanoTime();
+      final long bn2 = TimedStatsReducer.elapsedNanos(ctx.reducer());
+      forwardNanos += t1 - t0 - (bn1 - bn0);
+      backwardNanos += t2 - t1 - (bn2 - bn1);
+      metrics = metrics.plus(m);
+      // Where a NaN started can be told only now, while this micro-batch's outputs are alive; the
+      // test is one sum over the gradients, as in a step without accumulation.
+      if (firstBad == null && (!Double.isFinite(m.lossSum()) || NonFinite.any(model.gradients()))) {
+        final NonFinite.Where w = NonFinite.locate(model, xj, m.lossSum());
+        firstBad =
+            new NonFinite.Where(
+                w.depth(),
+                (w.description().isEmpty() ? "the loss or gradient sum" : w.description())
+                    + " (micro-batch "
+                    + (j + 1)
+                    + " of "
+                    + microBatches
+                    + ")");
+      }
+      // 1/(global batch) is already in every micro-batch's gradient: the sum is the shard's.
+      accumulatedGradients.addi(gradientTail);
+    }
+    gradientTail.assign(accumulatedGradients);
+    final NonFinite.Where where = firstBad;
+    return reduceAndApply(
+        metrics,
+        where != null,
+        () -> where,
+        forwardNanos,
+        backwardNanos,
+        TimedStatsReducer.elapsedNanos(ctx.reducer()) - bnStart,
+        learningRate);
   }
 
   /**

@@ -160,6 +160,15 @@ final class TowerHarness {
       boolean frozenConv1) {}
 
   static Outcome run(final Setup s, final int layoutTowers, final Variant v) throws Exception {
+    return run(s, layoutTowers, v, 0);
+  }
+
+  /**
+   * {@link #run(Setup, int, Variant)} with every tower set to {@link Tower#accumulateOver}{@code
+   * (microBatches)} ({@code 0}: never called, the default tower).
+   */
+  static Outcome run(final Setup s, final int layoutTowers, final Variant v, final int microBatches)
+      throws Exception {
     final java.util.function.IntFunction<Collective> world = v.world();
     final long bucketBytes = v.bucketBytes();
     final int nanStep = v.nanStep();
@@ -180,6 +189,9 @@ final class TowerHarness {
           bucketBytes < 0
               ? new Tower(m, loss, opt, world.apply(r))
               : new Tower(m, loss, opt, world.apply(r), bucketBytes));
+      if (microBatches > 0) {
+        towers.get(r).accumulateOver(microBatches);
+      }
       final Collective group = groupLayout.openSyncGroup(syncGroups.forRank(r), r);
       final StatsReducer reducer =
           s.bn() == BnTraining.SYNC

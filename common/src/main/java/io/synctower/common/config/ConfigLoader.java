@@ -17,6 +17,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.yaml.snakeyaml.DumperOptions;
@@ -161,6 +162,8 @@ public final class ConfigLoader {
               + training.batchSize()
               + ", or set training.allowEmptyShards: true if that is intended");
     }
+    accumulationProblem(towers, training)
+        .ifPresent(p -> root.problem("training.accumulateSteps", p));
     root.finish();
     return new RunConfig(
         name,
@@ -175,6 +178,36 @@ public final class ConfigLoader {
         logging,
         doctor,
         root.resolved());
+  }
+
+  /**
+   * Gradient accumulation splits every tower's shard into {@code accumulateSteps} micro-batches;
+   * each must hold a sample, so the smallest shard ({@code batchSize / towers}, rounded down) must
+   * be at least that large. 1 (no accumulation) is always valid, empty shards included. Rechecked
+   * whenever the tower count changes ({@link RunConfig#withTowers}): fewer towers only make shards
+   * larger.
+   */
+  private static Optional<String> accumulationProblem(
+      final int towers, final RunConfig.Training training) {
+    final int k = training.accumulateSteps();
+    final int smallestShard = training.batchSize() / towers;
+    if (k <= 1 || k <= smallestShard) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        k
+            + " micro-batches per step need at least "
+            + k
+            + " samples on every tower, but training.batchSize "
+            + training.batchSize()
+            + " on "
+            + towers
+            + " tower(s) gives shards of "
+            + smallestShard
+            + "; set training.accumulateSteps to at most "
+            + Math.max(1, smallestShard)
+            + " or training.batchSize to at least "
+            + (long) k * towers);
   }
 
   private static RunConfig.Checkpointing readCheckpoint(final ConfigNode n) {
@@ -464,6 +497,7 @@ public final class ConfigLoader {
     final int replicaCheck = n.integer("replicaCheckEvery", 100, 0, Integer.MAX_VALUE);
     final boolean allowEmptyShards = n.bool("allowEmptyShards", false);
     final double clipGradNorm = n.number("clipGradNorm", 0.0, 0, Double.MAX_VALUE);
+    final int accumulateSteps = n.integer("accumulateSteps", 1, 1, 1 << 20);
     n.finish();
     return new RunConfig.Training(
         epochs,
@@ -475,7 +509,8 @@ public final class ConfigLoader {
         reference,
         replicaCheck,
         allowEmptyShards,
-        clipGradNorm);
+        clipGradNorm,
+        accumulateSteps);
   }
 
   private static OptimizerSpec readOptimizer(final ConfigNode n) {

@@ -87,6 +87,9 @@ public record RunConfig(
    *     without samples in every step (they still join every collective, with zero counts)
    * @param clipGradNorm scale the all-reduced gradient down to this global L2 norm when it is
    *     larger, as PyTorch's {@code clip_grad_norm_} (0 = off)
+   * @param accumulateSteps micro-batches per tower and optimizer step (gradient accumulation; 1 =
+   *     off): each tower's shard is split by the shard rule, forward and backward run per
+   *     micro-batch, one all-reduce and one update per step
    */
   public record Training(
       int epochs,
@@ -98,7 +101,8 @@ public record RunConfig(
       int referenceBatch,
       int replicaCheckEvery,
       boolean allowEmptyShards,
-      double clipGradNorm) {}
+      double clipGradNorm,
+      int accumulateSteps) {}
 
   /**
    * @param decay weight of the old value in the moving averages (0.99: moving = 0.99 moving + 0.01

@@ -204,6 +204,16 @@ public final class Model {
     if (ctx.training()) {
       unionStatistics.assign(0);
     }
+    return forwardAddingStatistics(x, ctx);
+  }
+
+  /**
+   * {@link #forward}, except that in training mode the BN layers add their partials to {@link
+   * #unionStatistics()} as it is: micro-batch 2..K of a step with gradient accumulation, whose
+   * moving statistics are updated once from the union of all its micro-batches (the caller zeroes
+   * the buffer before the first).
+   */
+  public INDArray forwardAddingStatistics(final INDArray x, final StepContext ctx) {
     final LayerTimer t = timer;
     INDArray a = x;
     for (int i = 0; i < layers.size(); i++) {
@@ -293,6 +303,15 @@ public final class Model {
   public void joinStepWithoutSamples(final StepContext ctx) {
     unionStatistics.assign(0);
     gradients.assign(0);
+    joinCollectivesWithoutSamples(ctx);
+  }
+
+  /**
+   * The collectives of {@link #joinStepWithoutSamples} alone, leaving every buffer as it is: an
+   * empty micro-batch of a step with gradient accumulation (it adds nothing to the union statistics
+   * or the accumulated gradients, but the sync group's towers with samples wait for its zeros).
+   */
+  public void joinCollectivesWithoutSamples(final StepContext ctx) {
     for (final UnionStatisticsLayer bn : statisticsLayers) {
       bn.joinForwardWithoutSamples(ctx);
     }

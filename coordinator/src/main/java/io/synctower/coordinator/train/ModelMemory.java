@@ -26,7 +26,9 @@ import org.nd4j.linalg.api.buffer.DataType;
  * @param stateValues BN moving means and variances
  * @param optimizerSlots state buffers of the optimizer, each as long as the parameters
  * @param activationsPerSample layer outputs plus layer input gradients of one sample
- * @param batchPerTower samples a tower trains on per step (its share of the global batch)
+ * @param batchPerTower samples whose activations a tower holds at once: its share of the global
+ *     batch, or with gradient accumulation ({@code training.accumulateSteps}) its largest
+ *     micro-batch
  * @param bytesPerValue 4 for float32, 8 for float64
  */
 public record ModelMemory(
@@ -75,7 +77,7 @@ public record ModelMemory(
         state,
         optimizerSlots(config.training().optimizer()),
         activations,
-        Math.max(1, (batch + towers - 1) / towers),
+        Math.max(1, ceilDiv(ceilDiv(batch, towers), config.training().accumulateSteps())),
         config.model().dtype() == DataType.DOUBLE ? 8 : 4);
   }
 
@@ -129,6 +131,10 @@ public record ModelMemory(
         + " activations for "
         + batchPerTower
         + " samples)";
+  }
+
+  private static int ceilDiv(final int a, final int b) {
+    return (a + b - 1) / b;
   }
 
   private static long elements(final Shape shape) {

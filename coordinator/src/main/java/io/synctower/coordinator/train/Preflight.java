@@ -98,7 +98,8 @@ public final class Preflight {
             + m.batchPerTower()
             + " samples take "
             + ModelMemory.format(m.activationBytes())
-            + "; fix: use smaller layers (units, filters) or a smaller training.batchSize,"
+            + "; fix: use smaller layers (units, filters), a smaller training.batchSize or"
+            + " more training.accumulateSteps (micro-batches per step),"
             + " spread the towers over worker processes or hosts (launch, coordinator), or"
             + " raise the limit: SYNCTOWER_JAVA_OPTS=-Xmx16g for bin/synctower, or"
             + " -Dorg.bytedeco.javacpp.maxbytes=16g");

@@ -47,6 +47,15 @@ class ModelMemoryTest {
   }
 
   @Test
+  void accumulationHoldsTheActivationsOfOneMicroBatch() {
+    final String layers = "    - {type: flatten}\n    - {type: dense, units: 10}\n";
+    // 7 on 2 towers: shards of 4 and 3; in 3 micro-batches the largest is 2 (2/1/1).
+    final ModelMemory m =
+        ModelMemory.of(parse(layers, "  batchSize: 7\n  accumulateSteps: 3\n"), Shape.flat(3));
+    assertEquals(2, m.batchPerTower());
+  }
+
+  @Test
   void plainSgdHasNoStateAndMomentumOneBuffer() {
     final String layers = "    - {type: flatten}\n    - {type: dense, units: 10}\n";
     assertEquals(

@@ -99,6 +99,7 @@ public record TowerAssembly(
             config.training().optimizer().create(model.parameters(), model.trainableRanges()),
             world);
     tower.clipGradientNorm(config.training().clipGradNorm());
+    tower.accumulateOver(config.training().accumulateSteps());
     final int devices = Nd4j.getAffinityManager().getNumberOfDevices();
     final TowerRuntime.Setup setup =
         new TowerRuntime.Setup(
