@@ -119,6 +119,18 @@ class EpochRulesCliTest {
   }
 
   @Test
+  void overwriteDeletesTheBestCheckpointWithTheRest() throws Exception {
+    final Path run = dir.resolve("run");
+    final String rules =
+        "  epochs: 2\n  earlyStopping: {monitor: val_loss, patience: 2}\n"
+            + "logging: {tensorboard: false}\n";
+    assertEquals(0, train(rules, run).code());
+    assertTrue(Files.isDirectory(run.resolve("best")));
+    final CliRun again = train(rules, run, "--overwrite");
+    assertEquals(0, again.code(), again.all());
+  }
+
+  @Test
   void thePlateauLowersTheLearningRateInMetricsCsv() throws Exception {
     final Path run = dir.resolve("run");
     final CliRun r =
