@@ -31,7 +31,8 @@ import me.tongfei.progressbar.ProgressBar;
  * over the towers). Around the loop, each concern is its own class: {@link RunFiles} (config.yaml,
  * metrics.csv, the step log, the checkpoint store), {@link TrainingConsole} (what is printed),
  * {@link ElasticRecovery} (going on after a lost tower), {@link CheckpointRestore} (resume), {@link
- * PreciseBnRound} (precise BN) and {@link InitialWeights} (weight import).
+ * PreciseBnRound} (precise BN), {@link InitialWeights} (weight import) and {@link EpochRules}
+ * (early stopping and reduce-LR-on-plateau, decided at each epoch's end).
  *
  * <p>The config and data must have passed {@link Preflight} (the commands run it once, before any
  * worker process or tower starts). The BN doctor is the command's to run after {@link #run}.
