@@ -498,6 +498,8 @@ public final class ConfigLoader {
     final boolean allowEmptyShards = n.bool("allowEmptyShards", false);
     final double clipGradNorm = n.number("clipGradNorm", 0.0, 0, Double.MAX_VALUE);
     final int accumulateSteps = n.integer("accumulateSteps", 1, 1, 1 << 20);
+    final RunConfig.EarlyStopping earlyStopping = readEarlyStopping(n.child("earlyStopping"));
+    final RunConfig.ReduceLrOnPlateau plateau = readPlateau(n.child("reduceLrOnPlateau"));
     n.finish();
     return new RunConfig.Training(
         epochs,
@@ -510,7 +512,62 @@ public final class ConfigLoader {
         replicaCheck,
         allowEmptyShards,
         clipGradNorm,
-        accumulateSteps);
+        accumulateSteps,
+        earlyStopping,
+        plateau);
+  }
+
+  private static RunConfig.EarlyStopping readEarlyStopping(final ConfigNode n) {
+    final RunConfig.Monitor monitor = monitor(n);
+    final int patience = n.integer("patience", 0, 0, 1_000_000);
+    final double minDelta = n.number("minDelta", 0.0, 0, Double.MAX_VALUE);
+    final boolean minimize = minimize(n, monitor);
+    n.finish();
+    return new RunConfig.EarlyStopping(monitor, patience, minDelta, minimize);
+  }
+
+  private static RunConfig.ReduceLrOnPlateau readPlateau(final ConfigNode n) {
+    final RunConfig.Monitor monitor = monitor(n);
+    final int patience = n.integer("patience", 0, 0, 1_000_000);
+    final double factor = n.number("factor", 0.1, 0, 1);
+    if (factor <= 0 || factor >= 1) {
+      n.problem(
+          "factor",
+          factor
+              + " does not lower the learning rate; it must be between 0 and 1 (exclusive), e.g."
+              + " 0.1 or 0.5");
+    }
+    final double minDelta = n.number("minDelta", 0.0, 0, Double.MAX_VALUE);
+    final int cooldown = n.integer("cooldown", 0, 0, 1_000_000);
+    final double minLr = n.number("minLr", 0.0, 0, 1e6);
+    final boolean minimize = minimize(n, monitor);
+    n.finish();
+    return new RunConfig.ReduceLrOnPlateau(
+        monitor, patience, factor, minDelta, cooldown, minLr, minimize);
+  }
+
+  private static final Map<String, RunConfig.Monitor> MONITORS = monitorsByColumn();
+
+  private static Map<String, RunConfig.Monitor> monitorsByColumn() {
+    final Map<String, RunConfig.Monitor> m = new LinkedHashMap<>();
+    for (final RunConfig.Monitor monitor : RunConfig.Monitor.values()) {
+      m.put(monitor.column(), monitor);
+    }
+    return Map.copyOf(m);
+  }
+
+  /** The {@code monitor} key of an end-of-epoch rule: a metrics.csv column. */
+  private static RunConfig.Monitor monitor(final ConfigNode n) {
+    return MONITORS.get(n.choice("monitor", "val_loss", MONITORS.keySet()));
+  }
+
+  /** The {@code mode} key: {@code auto} minimizes a loss and maximizes an accuracy. */
+  private static boolean minimize(final ConfigNode n, final RunConfig.Monitor monitor) {
+    return switch (n.choice("mode", "auto", Set.of("auto", "min", "max"))) {
+      case "min" -> true;
+      case "max" -> false;
+      default -> monitor.lowerIsBetter();
+    };
   }
 
   private static OptimizerSpec readOptimizer(final ConfigNode n) {

@@ -90,6 +90,9 @@ public record RunConfig(
    * @param accumulateSteps micro-batches per tower and optimizer step (gradient accumulation; 1 =
    *     off): each tower's shard is split by the shard rule, forward and backward run per
    *     micro-batch, one all-reduce and one update per step
+   * @param earlyStopping stop when a metric stops improving ({@code training.earlyStopping})
+   * @param reduceLrOnPlateau lower the learning rate when a metric stops improving ({@code
+   *     training.reduceLrOnPlateau})
    */
   public record Training(
       int epochs,
@@ -102,7 +105,74 @@ public record RunConfig(
       int replicaCheckEvery,
       boolean allowEmptyShards,
       double clipGradNorm,
-      int accumulateSteps) {}
+      int accumulateSteps,
+      EarlyStopping earlyStopping,
+      ReduceLrOnPlateau reduceLrOnPlateau) {}
+
+  /**
+   * A {@code metrics.csv} column the end-of-epoch rules watch; YAML values are the column names
+   * ({@code val_loss}).
+   */
+  public enum Monitor {
+    TRAIN_LOSS,
+    TRAIN_ACC,
+    TRAIN_SEQ_ACC,
+    VAL_LOSS,
+    VAL_ACC,
+    VAL_SEQ_ACC;
+
+    /** The column's name in {@code metrics.csv}, as the config spells it. */
+    public String column() {
+      return name().toLowerCase(java.util.Locale.ROOT);
+    }
+
+    /** Whether the value comes from the validation set (so the run needs one). */
+    public boolean needsValidation() {
+      return name().startsWith("VAL_");
+    }
+
+    /** What {@code mode: auto} means: lower is better for a loss, higher for an accuracy. */
+    public boolean lowerIsBetter() {
+      return name().endsWith("_LOSS");
+    }
+  }
+
+  /**
+   * Early stopping as Keras's {@code EarlyStopping}: after each epoch, the monitored value improves
+   * when it beats the best so far by more than {@code minDelta}; the run stops after the epoch that
+   * makes {@code patience} epochs in a row without an improvement.
+   *
+   * @param patience epochs without improvement before stopping (0 = off)
+   * @param minimize whether lower values are better ({@code mode: min}, or {@code auto} on a loss)
+   */
+  public record EarlyStopping(Monitor monitor, int patience, double minDelta, boolean minimize) {
+    public boolean enabled() {
+      return patience > 0;
+    }
+  }
+
+  /**
+   * Reduce-LR-on-plateau as Keras's {@code ReduceLROnPlateau}: after {@code patience} epochs
+   * without an improvement of more than {@code minDelta}, the learning rate (the schedule's, times
+   * the factor so far) is multiplied by {@code factor}, never below {@code minLr}, then {@code
+   * cooldown} epochs pass before the count starts again.
+   *
+   * @param patience epochs without improvement before a reduction (0 = off)
+   * @param factor the multiplier of each reduction, in (0, 1)
+   * @param minimize whether lower values are better ({@code mode: min}, or {@code auto} on a loss)
+   */
+  public record ReduceLrOnPlateau(
+      Monitor monitor,
+      int patience,
+      double factor,
+      double minDelta,
+      int cooldown,
+      double minLr,
+      boolean minimize) {
+    public boolean enabled() {
+      return patience > 0;
+    }
+  }
 
   /**
    * @param decay weight of the old value in the moving averages (0.99: moving = 0.99 moving + 0.01

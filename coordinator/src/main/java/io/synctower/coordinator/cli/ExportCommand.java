@@ -32,8 +32,8 @@ final class ExportCommand implements Callable<Integer> {
       required = true,
       paramLabel = "DIR",
       description =
-          "A checkpoint directory (RUN_DIR/checkpoints/step-...), or a run directory: its latest"
-              + " checkpoint.")
+          "A checkpoint directory (RUN_DIR/checkpoints/step-...), a run directory (its latest"
+              + " checkpoint), or RUN_DIR/best (early stopping's best epoch).")
   Path checkpoint;
 
   @Option(
@@ -62,10 +62,14 @@ final class ExportCommand implements Callable<Integer> {
       throw new ConfigException(
           "--format", List.of("unknown format '" + format + "'; the supported format is npz"));
     }
+    // A run directory, a checkpoint store (RUN_DIR/best, early stopping's best epoch), or one
+    // checkpoint directory.
     final StoredCheckpoint cp =
         Files.isDirectory(checkpoint.resolve("checkpoints"))
             ? new CheckpointStore(checkpoint.resolve("checkpoints")).loadLatest()
-            : CheckpointStore.load(checkpoint);
+            : Files.isRegularFile(checkpoint.resolve("latest"))
+                ? new CheckpointStore(checkpoint).loadLatest()
+                : CheckpointStore.load(checkpoint);
     final RunConfig config =
         ConfigLoader.parse(cp.text("config.yaml"), cp.file("config.yaml").toString(), Map.of());
     final Model model = Replicas.newModel(config, TrainingSnapshot.inputShape(cp));

@@ -153,7 +153,31 @@ public final class Preflight {
               + samples
               + " or a larger training set");
     }
+    if (data.validation() == null) {
+      final RunConfig.Training t = config.training();
+      noValidation("earlyStopping", t.earlyStopping().enabled(), t.earlyStopping().monitor())
+          .ifPresent(problems::add);
+      noValidation(
+              "reduceLrOnPlateau", t.reduceLrOnPlateau().enabled(), t.reduceLrOnPlateau().monitor())
+          .ifPresent(problems::add);
+    }
     return problems;
+  }
+
+  /** A rule that watches a validation metric in a run without a validation set. */
+  private static Optional<String> noValidation(
+      final String rule, final boolean enabled, final RunConfig.Monitor monitor) {
+    if (!enabled || !monitor.needsValidation()) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "training."
+            + rule
+            + ".monitor: "
+            + monitor.column()
+            + " needs a validation set, and this run has none (data.validationSplit is 0 and"
+            + " there is no data.validation); give one, or monitor "
+            + monitor.column().replace("val_", "train_"));
   }
 
   /**

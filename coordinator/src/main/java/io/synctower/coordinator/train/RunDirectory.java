@@ -40,6 +40,7 @@ public final class RunDirectory implements AutoCloseable {
           StepLog.FILE,
           RunFiles.CHECKPOINTS,
           RunFiles.TENSORBOARD,
+          RunFiles.BEST,
           "doctor.md",
           "tower0-weights.npz",
           RunDirectoryLock.FILE);
@@ -276,6 +277,10 @@ public final class RunDirectory implements AutoCloseable {
           } else if (name.equals(RunFiles.CHECKPOINTS) && Files.isDirectory(p)) {
             run.add(name + "/");
             last = Math.max(last, storeEntries(p, foreign));
+          } else if (name.equals(RunFiles.BEST) && Files.isDirectory(p)) {
+            // Early stopping's best epoch: a store as well, never a user's file inside it.
+            run.add(name + "/");
+            storeEntries(p, foreign);
           } else if (name.equals(RunFiles.TENSORBOARD) && Files.isDirectory(p)) {
             run.add(name + "/");
             eventFiles(p, foreign);
@@ -312,7 +317,7 @@ public final class RunDirectory implements AutoCloseable {
           final String name = p.getFileName().toString();
           final Matcher m = STORE_ENTRY.matcher(name);
           if (!m.matches()) {
-            foreign.add(RunFiles.CHECKPOINTS + "/" + name);
+            foreign.add(store.getFileName() + "/" + name);
           } else if (m.group(1) != null) {
             last = Math.max(last, Long.parseLong(m.group(1)));
           }

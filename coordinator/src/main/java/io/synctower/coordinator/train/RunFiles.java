@@ -21,6 +21,12 @@ final class RunFiles {
   /** The checkpoint store's folder in the run directory. */
   static final String CHECKPOINTS = "checkpoints";
 
+  /**
+   * The checkpoint store (one checkpoint) of the best epoch so far, kept by early stopping apart
+   * from {@link #CHECKPOINTS} so {@code checkpoint.keep} never prunes it.
+   */
+  static final String BEST = "best";
+
   /** The trainer's position in every checkpoint ({@link TrainerState}). */
   static final String TRAINER_FILE = "trainer.yaml";
 
@@ -124,6 +130,11 @@ final class RunFiles {
       throw new IllegalStateException("a run without a run directory has no checkpoints");
     }
     return new CheckpointStore(dir.resolve(CHECKPOINTS));
+  }
+
+  /** The best epoch's checkpoint store ({@code RUN_DIR/best}); null without a run directory. */
+  Path bestStore() {
+    return dir == null ? null : dir.resolve(BEST).toAbsolutePath();
   }
 
   /**

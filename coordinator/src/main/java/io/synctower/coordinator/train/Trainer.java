@@ -31,7 +31,8 @@ import me.tongfei.progressbar.ProgressBar;
  * over the towers). Around the loop, each concern is its own class: {@link RunFiles} (config.yaml,
  * metrics.csv, the step log, the checkpoint store), {@link TrainingConsole} (what is printed),
  * {@link ElasticRecovery} (going on after a lost tower), {@link CheckpointRestore} (resume), {@link
- * PreciseBnRound} (precise BN) and {@link InitialWeights} (weight import).
+ * PreciseBnRound} (precise BN), {@link InitialWeights} (weight import) and {@link EpochRules}
+ * (early stopping and reduce-LR-on-plateau, decided at each epoch's end).
  *
  * <p>The config and data must have passed {@link Preflight} (the commands run it once, before any
  * worker process or tower starts). The BN doctor is the command's to run after {@link #run}.
@@ -278,6 +279,9 @@ public final class Trainer implements AutoCloseable {
       records.add(EpochRecord.parseCsv(row));
     }
     files.rewriteMetrics(records);
+    // Early stopping and the LR factor as the completed epochs left them (EpochRules).
+    final EpochRules rules = new EpochRules(t);
+    rules.replay(records);
     final List<StepLoss> losses = new ArrayList<>();
     final int checkEvery = t.replicaCheckEvery();
     final StepTimings timings = new StepTimings();
@@ -285,12 +289,16 @@ public final class Trainer implements AutoCloseable {
         new CheckpointPolicy(config.checkpoint(), System.nanoTime());
     final boolean checkpointing = files.present();
     boolean verifyReplicas = from.step() > 0; // a restored run proves its replicas on step one
+    // The best epoch's checkpoint is a checkpoint like any other: its replicas are proven first.
+    final boolean keepBest = checkpointing && rules.keepsBest();
     TrainerState endState = null;
     long step = from.step();
     try (StepLog stepLog = files.openStepLog(step);
         TrainingScalars scalars =
             files.openScalars(config.logging(), data.train().labelPositions() > 1)) {
-      for (int epoch = from.epoch(); epoch <= t.epochs() && step < plan.totalSteps(); epoch++) {
+      for (int epoch = from.epoch();
+          epoch <= t.epochs() && step < plan.totalSteps() && !rules.stopped();
+          epoch++) {
         final boolean resumedEpoch = epoch == from.epoch();
         final int firstBatch = resumedEpoch ? from.batchesDone() : 0;
         final EpochMetrics train =
@@ -301,10 +309,10 @@ public final class Trainer implements AutoCloseable {
         final long start = System.nanoTime();
         final long stepsThisEpoch =
             Math.min(plan.batchesPerEpoch(), plan.totalSteps() - step + firstBatch);
-        double lr = plan.schedule().learningRate(Math.max(step - 1, 0));
+        double lr = rules.learningRate(plan.schedule().learningRate(Math.max(step - 1, 0)));
         try (ProgressBar bar = console.progressBar("epoch " + epoch, stepsThisEpoch, firstBatch)) {
           for (int b = firstBatch; b < stepsThisEpoch; b++) {
-            lr = plan.schedule().learningRate(step);
+            lr = rules.learningRate(plan.schedule().learningRate(step));
             final boolean lastStep = step + 1 == plan.totalSteps();
             final boolean checkpointAfter =
                 checkpointing && !lastStep && checkpoints.due(step + 1, System.nanoTime());
@@ -312,6 +320,7 @@ public final class Trainer implements AutoCloseable {
                 towers.count() > 1
                     && (verifyReplicas
                         || checkpointAfter
+                        || (keepBest && b + 1 == plan.batchesPerEpoch())
                         || (checkEvery > 0 && ((step + 1) % checkEvery == 0 || lastStep)));
             verifyReplicas = false;
             final long sent = System.nanoTime();
@@ -384,12 +393,23 @@ public final class Trainer implements AutoCloseable {
                     train.sums(),
                     trainSeconds,
                     records.subList(0, records.size() - 1));
+        if (epochComplete) {
+          final EpochRules.Outcome decided = rules.afterEpoch(record);
+          decided.lines().forEach(console::line);
+          if (decided.bestImproved() && keepBest) {
+            commit(endState, files.bestStore(), 1, true);
+          }
+        }
       }
       if (checkpointing && endState != null) {
         // The end of a run is always checkpointed, and waited for: `export` and a resume that
         // extends the run (more epochs or steps) start from it.
         checkpoint(endState, true);
       }
+    }
+    final String earlyStopping = rules.summary(checkpointing ? files.bestStore() : null);
+    if (earlyStopping != null) {
+      console.line(earlyStopping);
     }
     EpochMetrics trainInInference = null;
     if (data.validation() == null && !records.isEmpty()) {
@@ -426,12 +446,19 @@ public final class Trainer implements AutoCloseable {
   /** Asks tower 0 to commit a checkpoint of the step just done; the others only acknowledge. */
   private void checkpoint(final TrainerState state, final boolean awaitWrite)
       throws InterruptedException {
+    commit(state, files.checkpointStore().root(), config.checkpoint().keep(), awaitWrite);
+  }
+
+  /** Asks tower 0 to commit a checkpoint into the store at {@code store}, keeping {@code keep}. */
+  private void commit(
+      final TrainerState state, final Path store, final int keep, final boolean awaitWrite)
+      throws InterruptedException {
     towers.send(
         new Command.Checkpoint(
             runId,
             state.step(),
-            files.checkpointStore().root().toAbsolutePath().toString(),
-            config.checkpoint().keep(),
+            store.toAbsolutePath().toString(),
+            keep,
             awaitWrite,
             state.toYaml()));
     towers.collect();
