@@ -49,9 +49,10 @@ public interface Dataset {
   void sample(int index, float[] pixelsHwc, int[] labels, int labelOffset);
 
   /**
-   * Whether this dataset holds values that float32 cannot represent (a float64 {@code .npz}): a
-   * float64 model then reads them through {@link #sampleFloat64}, unrounded. False for every source
-   * whose values are float32 already (8-bit images divided by 255 in float32, the synthetic sets).
+   * Whether this dataset can give its values more precisely than float32: a float64 {@code .npz},
+   * and 8-bit images (IDX, image folders), whose {@code value / 255} a float64 model takes computed
+   * in double. A float64 model then reads them through {@link #sampleFloat64}, unrounded. False for
+   * sources whose values are float32 already (float32 files, the synthetic sets).
    */
   default boolean holdsFloat64() {
     return false;

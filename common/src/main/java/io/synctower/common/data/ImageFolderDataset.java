@@ -257,6 +257,27 @@ public final class ImageFolderDataset implements Dataset {
     labelsOut[labelOffset] = labels[index];
   }
 
+  /** 8-bit pixels: a float64 model takes {@code value / 255} computed in double. */
+  @Override
+  public boolean holdsFloat64() {
+    return true;
+  }
+
+  @Override
+  public void sampleFloat64(
+      final int index, final double[] pixelsHwc, final int[] labelsOut, final int labelOffset) {
+    if (index < 0 || index >= files.size()) {
+      throw new IndexOutOfBoundsException(
+          root + ": sample index " + index + " outside 0.." + (files.size() - 1));
+    }
+    final int n = shape.elementCount();
+    final int base = index * n;
+    for (int i = 0; i < n; i++) {
+      pixelsHwc[i] = (pixels[base + i] & 0xFF) / 255.0;
+    }
+    labelsOut[labelOffset] = labels[index];
+  }
+
   @Override
   public String describe() {
     return "imagefolder("

@@ -2,6 +2,7 @@ package io.synctower.common.data;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
@@ -11,6 +12,8 @@ import java.nio.file.Path;
 import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
 
 class IdxDatasetTest {
   @TempDir Path dir;
@@ -62,6 +65,34 @@ class IdxDatasetTest {
       gz.write(bytes);
     }
     return out.toByteArray();
+  }
+
+  @Test
+  void aFloat64BatchTakesBytesOver255ComputedInDouble() throws Exception {
+    final IdxDataset d = new IdxDataset(write("img", IMAGES), write("lab", LABELS));
+    assertTrue(d.holdsFloat64());
+    final BatchAssembler assembler = new BatchAssembler(d, null);
+    final INDArray x = assembler.allocate(DataType.DOUBLE, 2);
+    assembler.fill(new int[] {1, 0}, 0, 2, x, new int[2]);
+    final double[] got = x.data().asDouble();
+    // Sample 1 first: bytes 1..6, then sample 0: 0, 51, ..., 255.
+    final double[] expected = {
+      1 / 255.0,
+      2 / 255.0,
+      3 / 255.0,
+      4 / 255.0,
+      5 / 255.0,
+      6 / 255.0,
+      0,
+      51 / 255.0,
+      102 / 255.0,
+      153 / 255.0,
+      204 / 255.0,
+      1
+    };
+    assertArrayEquals(expected, got, 0);
+    // What the float path gives a float64 model differs: the point of the double path.
+    assertNotEquals(1 / 255.0, (double) (1 / 255f));
   }
 
   @Test
