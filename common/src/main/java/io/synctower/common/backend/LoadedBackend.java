@@ -38,7 +38,8 @@ public record LoadedBackend(
         backendClass,
         env.getProperty("blas.vendor", "unknown"),
         mappedLibrary(Path.of("/proc/self/maps")),
-        Integer.parseInt(env.getProperty("omp.threads", "0")),
+        // ND4J stores the count as an Integer, which Properties.getProperty does not return.
+        Integer.parseInt(String.valueOf(env.getOrDefault("omp.threads", "0"))),
         Nd4j.getAffinityManager().getNumberOfDevices());
   }
 

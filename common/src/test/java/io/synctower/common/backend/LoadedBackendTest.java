@@ -47,7 +47,8 @@ class LoadedBackendTest {
     assertTrue(
         LoadedBackend.describe()
             .startupLine()
-            .matches("ND4J CPU backend, native build linux-x86_64.*, BLAS \\w+, \\d+ threads?"),
+            .matches(
+                "ND4J CPU backend, native build linux-x86_64.*, BLAS \\w+, [1-9]\\d* threads?"),
         LoadedBackend.describe().startupLine());
   }
 
