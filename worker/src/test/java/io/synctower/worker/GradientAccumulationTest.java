@@ -1,5 +1,7 @@
 package io.synctower.worker;
 
+import static io.synctower.worker.TowerInvarianceTest.assertMatches;
+import static io.synctower.worker.TowerInvarianceTest.assertReplicasIdentical;
 import static io.synctower.worker.TowerInvarianceTest.maxRelativeDifference;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -13,8 +15,6 @@ import io.synctower.common.optim.OptimizerSpec;
 import io.synctower.worker.TowerHarness.Outcome;
 import io.synctower.worker.TowerHarness.Setup;
 import io.synctower.worker.TowerHarness.Variant;
-import java.util.HashSet;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -196,31 +196,5 @@ class GradientAccumulationTest {
                 TowerHarness.model(false).parameters(),
                 TowerHarness.model(false).trainableRanges()));
     assertThrows(IllegalArgumentException.class, () -> t.accumulateOver(0));
-  }
-
-  private static void assertMatches(
-      final Outcome expected, final Outcome actual, final String what) {
-    for (int step = 0; step < expected.losses().length; step++) {
-      final double l =
-          Math.abs(expected.losses()[step] - actual.losses()[step])
-              / Math.max(1.0, Math.abs(expected.losses()[step]));
-      assertTrue(l <= TOLERANCE, what + ", loss at step " + step + " differs by " + l);
-      final double g =
-          maxRelativeDifference(expected.gradients().get(step), actual.gradients().get(step));
-      assertTrue(g <= TOLERANCE, what + ", gradient at step " + step + " differs by " + g);
-    }
-    for (int r = 0; r < actual.parameters().size(); r++) {
-      final double p =
-          maxRelativeDifference(expected.parameters().get(0), actual.parameters().get(r));
-      assertTrue(p <= TOLERANCE, what + ", parameters of tower " + r + " differ by " + p);
-      final double m = maxRelativeDifference(expected.states().get(0), actual.states().get(r));
-      assertTrue(m <= TOLERANCE, what + ", moving statistics of tower " + r + " differ by " + m);
-    }
-  }
-
-  private static void assertReplicasIdentical(final Outcome o) {
-    for (final List<Long> hashes : o.hashesPerStep()) {
-      assertEquals(1, new HashSet<>(hashes).size(), "replica hashes " + hashes);
-    }
   }
 }

@@ -138,8 +138,8 @@ class TowerInvarianceTest {
     assertMatches(single(s, BnTraining.LOCAL, 0), many, "frozen bn1, SyncBN bn2");
   }
 
-  private static void assertMatches(
-      final Outcome expected, final Outcome actual, final String what) {
+  /** Losses and gradients per step, then every tower's parameters and moving statistics. */
+  static void assertMatches(final Outcome expected, final Outcome actual, final String what) {
     for (int step = 0; step < expected.losses().length; step++) {
       assertClose(expected.losses()[step], actual.losses()[step], what + ", loss at step " + step);
       final double g =
@@ -155,7 +155,7 @@ class TowerInvarianceTest {
     }
   }
 
-  private static void assertReplicasIdentical(final Outcome o) {
+  static void assertReplicasIdentical(final Outcome o) {
     for (int step = 0; step < o.hashesPerStep().size(); step++) {
       final List<Long> hashes = o.hashesPerStep().get(step);
       assertEquals(
