@@ -235,15 +235,7 @@ public final class IdxDataset implements Dataset {
   @Override
   public void sample(
       final int index, final float[] pixelsHwc, final int[] labelsOut, final int labelOffset) {
-    if (index < 0 || index >= count) {
-      throw new IndexOutOfBoundsException(
-          imagesFile + ": sample index " + index + " outside 0.." + (count - 1));
-    }
-    final int n = shape.elementCount();
-    final int base = index * n;
-    for (int i = 0; i < n; i++) {
-      pixelsHwc[i] = (images[base + i] & 0xFF) / 255f;
-    }
+    EightBitPixels.toFloats(images, offsetOf(index), shape.elementCount(), pixelsHwc);
     labelsOut[labelOffset] = labels[index] & 0xFF;
   }
 
@@ -256,16 +248,17 @@ public final class IdxDataset implements Dataset {
   @Override
   public void sampleFloat64(
       final int index, final double[] pixelsHwc, final int[] labelsOut, final int labelOffset) {
+    EightBitPixels.toDoubles(images, offsetOf(index), shape.elementCount(), pixelsHwc);
+    labelsOut[labelOffset] = labels[index] & 0xFF;
+  }
+
+  /** Where sample {@code index}'s pixels start. */
+  private int offsetOf(final int index) {
     if (index < 0 || index >= count) {
       throw new IndexOutOfBoundsException(
           imagesFile + ": sample index " + index + " outside 0.." + (count - 1));
     }
-    final int n = shape.elementCount();
-    final int base = index * n;
-    for (int i = 0; i < n; i++) {
-      pixelsHwc[i] = (images[base + i] & 0xFF) / 255.0;
-    }
-    labelsOut[labelOffset] = labels[index] & 0xFF;
+    return index * shape.elementCount();
   }
 
   @Override

@@ -245,15 +245,7 @@ public final class ImageFolderDataset implements Dataset {
   @Override
   public void sample(
       final int index, final float[] pixelsHwc, final int[] labelsOut, final int labelOffset) {
-    if (index < 0 || index >= files.size()) {
-      throw new IndexOutOfBoundsException(
-          root + ": sample index " + index + " outside 0.." + (files.size() - 1));
-    }
-    final int n = shape.elementCount();
-    final int base = index * n;
-    for (int i = 0; i < n; i++) {
-      pixelsHwc[i] = (pixels[base + i] & 0xFF) / 255f;
-    }
+    EightBitPixels.toFloats(pixels, offsetOf(index), shape.elementCount(), pixelsHwc);
     labelsOut[labelOffset] = labels[index];
   }
 
@@ -266,16 +258,17 @@ public final class ImageFolderDataset implements Dataset {
   @Override
   public void sampleFloat64(
       final int index, final double[] pixelsHwc, final int[] labelsOut, final int labelOffset) {
+    EightBitPixels.toDoubles(pixels, offsetOf(index), shape.elementCount(), pixelsHwc);
+    labelsOut[labelOffset] = labels[index];
+  }
+
+  /** Where sample {@code index}'s pixels start. */
+  private int offsetOf(final int index) {
     if (index < 0 || index >= files.size()) {
       throw new IndexOutOfBoundsException(
           root + ": sample index " + index + " outside 0.." + (files.size() - 1));
     }
-    final int n = shape.elementCount();
-    final int base = index * n;
-    for (int i = 0; i < n; i++) {
-      pixelsHwc[i] = (pixels[base + i] & 0xFF) / 255.0;
-    }
-    labelsOut[labelOffset] = labels[index];
+    return index * shape.elementCount();
   }
 
   @Override
