@@ -3,6 +3,9 @@ package io.synctower.coordinator.cli;
 import java.io.ByteArrayOutputStream;
 import java.io.PrintStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
 
 /**
  * One {@code synctower} command run in this JVM as a user would run it, with what it printed: the
@@ -24,6 +27,25 @@ public record CliRun(int code, String out, String err) {
       System.setOut(oldOut);
       System.setErr(oldErr);
     }
+  }
+
+  /**
+   * {@code train --config CONFIG --no-progress --no-doctor --run-dir RUN} and {@code more}: a
+   * training run as the CLI tests start one.
+   */
+  public static CliRun train(final Path config, final Path run, final String... more) {
+    final List<String> args = new ArrayList<>();
+    args.addAll(
+        List.of(
+            "train",
+            "--config",
+            config.toString(),
+            "--no-progress",
+            "--no-doctor",
+            "--run-dir",
+            run.toString()));
+    args.addAll(List.of(more));
+    return of(args.toArray(String[]::new));
   }
 
   /** Stdout then stderr, for assertion messages. */

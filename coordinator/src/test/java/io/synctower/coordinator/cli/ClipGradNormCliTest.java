@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -46,18 +45,7 @@ class ClipGradNormCliTest {
   private CliRun train(final String text, final Path run, final String... more) throws Exception {
     final Path config = dir.resolve(run.getFileName() + ".yaml");
     Files.writeString(config, text);
-    final List<String> args =
-        new java.util.ArrayList<>(
-            List.of(
-                "train",
-                "--config",
-                config.toString(),
-                "--no-progress",
-                "--no-doctor",
-                "--run-dir",
-                run.toString()));
-    args.addAll(List.of(more));
-    return CliRun.of(args.toArray(String[]::new));
+    return CliRun.train(config, run, more);
   }
 
   private static double[] losses(final Path run) throws Exception {

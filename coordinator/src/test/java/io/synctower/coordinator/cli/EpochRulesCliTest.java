@@ -52,18 +52,7 @@ class EpochRulesCliTest {
       throws Exception {
     final Path config = dir.resolve("c.yaml");
     Files.writeString(config, BASE + training);
-    final List<String> args =
-        new java.util.ArrayList<>(
-            List.of(
-                "train",
-                "--config",
-                config.toString(),
-                "--no-progress",
-                "--no-doctor",
-                "--run-dir",
-                run.toString()));
-    args.addAll(List.of(more));
-    return CliRun.of(args.toArray(String[]::new));
+    return CliRun.train(config, run, more);
   }
 
   /** metrics.csv's rows without the timing columns (samples_per_s, seconds). */

@@ -24,17 +24,13 @@ class TensorBoardCliTest {
   void scalarsShouldMatchTheStepLogAndMetricsCsv(@TempDir final Path dir) throws Exception {
     final Path run = dir.resolve("run");
     final CliRun r =
-        CliRun.of(
-            "train",
-            "--config",
-            TinyConfig.write(dir, TinyConfig.YAML).toString(),
+        CliRun.train(
+            TinyConfig.write(dir, TinyConfig.YAML),
+            run,
             "--steps",
             "6",
-            "--no-doctor",
             "--set",
-            "logging.everySteps=2",
-            "--run-dir",
-            run.toString());
+            "logging.everySteps=2");
     assertEquals(0, r.code(), r.all());
     final List<TensorBoardFiles.Event> events = new ArrayList<>();
     try (Stream<Path> files = Files.list(run.resolve("tensorboard"))) {
@@ -76,17 +72,13 @@ class TensorBoardCliTest {
   void tensorboardFalseWritesNoEvents(@TempDir final Path dir) throws Exception {
     final Path run = dir.resolve("run");
     final CliRun r =
-        CliRun.of(
-            "train",
-            "--config",
-            TinyConfig.write(dir, TinyConfig.YAML).toString(),
+        CliRun.train(
+            TinyConfig.write(dir, TinyConfig.YAML),
+            run,
             "--steps",
             "2",
-            "--no-doctor",
             "--set",
-            "logging.tensorboard=false",
-            "--run-dir",
-            run.toString());
+            "logging.tensorboard=false");
     assertEquals(0, r.code(), r.all());
     assertFalse(Files.exists(run.resolve("tensorboard")));
   }
