@@ -5,9 +5,9 @@ import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.config.ModelFactory;
 import io.synctower.common.data.Shards;
 import io.synctower.common.nn.BnTraining;
-import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Model;
+import io.synctower.common.nn.Padding;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
@@ -84,17 +84,10 @@ final class TowerHarness {
     final List<LayerSpec> specs =
         List.of(
             new LayerSpec.Conv2d(
-                "conv1",
-                4,
-                3,
-                1,
-                Conv2D.Padding.SAME,
-                false,
-                ParamSpec.Init.HE_NORMAL,
-                !frozenConv1),
+                "conv1", 4, 3, 1, Padding.SAME, false, ParamSpec.Init.HE_NORMAL, !frozenConv1),
             new LayerSpec.BatchNorm("bn1", Double.NaN, Double.NaN, !frozenFirstBn),
             new LayerSpec.Relu("relu1"),
-            new LayerSpec.MaxPool("pool1", 2, 2),
+            new LayerSpec.MaxPool("pool1", 2, 2, 0),
             new LayerSpec.Flatten("flat"),
             new LayerSpec.Dropout("drop", 0.25),
             new LayerSpec.Dense("fc1", 8, false, ParamSpec.Init.GLOROT_UNIFORM, true),

@@ -1,8 +1,8 @@
 package io.synctower.common.config;
 
 import io.synctower.common.data.CaptchaDataset;
-import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.LayerSpec;
+import io.synctower.common.nn.Padding;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.optim.LinearWarmupSchedule;
 import io.synctower.common.optim.OptimizerSpec;
@@ -307,9 +307,9 @@ public final class ConfigLoader {
                     l.integer("filters", 1, 1, 1 << 16),
                     l.integer("kernel", 3, 1, 64),
                     l.integer("stride", 1, 1, 64),
-                    Conv2D.Padding.valueOf(
-                        l.choice("padding", "valid", Set.of("valid", "same"))
-                            .toUpperCase(Locale.ROOT)),
+                    l.choice("padding", "valid", Set.of("valid", "same")).equals("same")
+                        ? Padding.SAME
+                        : Padding.VALID,
                     l.bool("bias", true),
                     init(l),
                     trainable);
@@ -323,7 +323,7 @@ public final class ConfigLoader {
             case "relu" -> new LayerSpec.Relu(layerName);
             case "maxpool2d" -> {
               final int size = l.integer("size", 2, 1, 64);
-              yield new LayerSpec.MaxPool(layerName, size, l.integer("stride", size, 1, 64));
+              yield new LayerSpec.MaxPool(layerName, size, l.integer("stride", size, 1, 64), 0);
             }
             case "dropout" -> new LayerSpec.Dropout(layerName, l.number("rate", 0.5, 0, 0.99));
             case "flatten" -> new LayerSpec.Flatten(layerName);

@@ -228,7 +228,17 @@ public final class ModelFactory {
       return new Relu(name, in, dtype);
     }
     if (spec instanceof LayerSpec.MaxPool p) {
+      if (p.padding() != 0) {
+        // TODO(session 5, layers helper)
+        throw new ShapeException(name, "padded max pooling is not implemented yet");
+      }
       return new MaxPool2D(name, in, p.size(), p.stride(), dtype);
+    }
+    if (spec instanceof LayerSpec.AvgPool
+        || spec instanceof LayerSpec.GlobalAvgPool
+        || spec instanceof LayerSpec.Residual) {
+      // TODO(session 5, layers and residual helpers)
+      throw new ShapeException(name, typeName(spec) + " is not implemented yet");
     }
     if (spec instanceof LayerSpec.Dropout d) {
       return new Dropout(name, in, d.rate(), index, dtype);

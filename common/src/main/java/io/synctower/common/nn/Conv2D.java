@@ -19,12 +19,6 @@ import org.nd4j.linalg.factory.Nd4j;
  * costs several times more than the weight gradient.
  */
 public final class Conv2D implements Layer {
-  /** Padding modes, as in Keras/TensorFlow. */
-  public enum Padding {
-    VALID,
-    SAME
-  }
-
   private final String name;
   private final Shape in;
   private final Shape out;
@@ -63,6 +57,10 @@ public final class Conv2D implements Layer {
     this.in = in;
     this.kernel = kernel;
     this.stride = stride;
+    if (padding.mode() == Padding.Mode.EXPLICIT) {
+      // TODO(session 5, layers helper): explicit padding.
+      throw new ShapeException(name, "explicit padding is not implemented yet");
+    }
     this.padding = padding;
     this.bias = bias;
     this.trainable = trainable;
@@ -76,7 +74,7 @@ public final class Conv2D implements Layer {
           "kernel "
               + kernel
               + " with padding "
-              + padding.name().toLowerCase()
+              + padding
               + " does not fit input "
               + in
               + "; use padding: same, a smaller kernel, or fewer pooling layers before it");

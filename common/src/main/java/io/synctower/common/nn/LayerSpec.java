@@ -16,7 +16,7 @@ public sealed interface LayerSpec {
       int filters,
       int kernel,
       int stride,
-      Conv2D.Padding padding,
+      Padding padding,
       boolean bias,
       ParamSpec.Init init,
       boolean trainable)
@@ -27,7 +27,36 @@ public sealed interface LayerSpec {
 
   record Relu(String name) implements LayerSpec {}
 
-  record MaxPool(String name, int size, int stride) implements LayerSpec {}
+  /** Max pooling; {@code padding} on every side counts as minus infinity (PyTorch's). */
+  record MaxPool(String name, int size, int stride, int padding) implements LayerSpec {}
+
+  /**
+   * Average pooling; {@code padding} zeros on every side, counted in the divisor (PyTorch's {@code
+   * count_include_pad=True}).
+   */
+  record AvgPool(String name, int size, int stride, int padding) implements LayerSpec {}
+
+  /**
+   * The mean over height and width of an image {@code [H, W, C]}: output flat {@code [C]}
+   * (PyTorch's {@code AdaptiveAvgPool2d(1)} followed by {@code flatten(1)}).
+   */
+  record GlobalAvgPool(String name) implements LayerSpec {}
+
+  /**
+   * A residual block: {@code out = main(x) + shortcut(x)}, then a ReLU if {@code reluAfterAdd} (He
+   * et al. 2016). An empty {@code shortcut} is the identity. Inner layers are named {@code
+   * <block>.<inner>}; unnamed inner layers get names derived within the block ({@code conv1},
+   * {@code bn1}, ... on the main branch; {@code downsample.0}, {@code downsample.1}, ... on the
+   * shortcut), which are torchvision's names.
+   */
+  record Residual(
+      String name, List<LayerSpec> layers, List<LayerSpec> shortcut, boolean reluAfterAdd)
+      implements LayerSpec {
+    public Residual {
+      layers = List.copyOf(layers);
+      shortcut = List.copyOf(shortcut);
+    }
+  }
 
   record Dropout(String name, double rate) implements LayerSpec {}
 

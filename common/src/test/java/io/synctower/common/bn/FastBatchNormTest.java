@@ -13,6 +13,7 @@ import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.Model;
+import io.synctower.common.nn.Padding;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.Relu;
 import io.synctower.common.nn.Shape;
@@ -106,12 +107,10 @@ class FastBatchNormTest {
   private static Model convBnModel(
       final Function<Shape, Layer> bn, final DataType dtype, final Shape in) {
     final Conv2D conv1 =
-        new Conv2D(
-            "c1", in, 8, 3, 1, Conv2D.Padding.SAME, true, true, ParamSpec.Init.HE_NORMAL, dtype);
+        new Conv2D("c1", in, 8, 3, 1, Padding.SAME, true, true, ParamSpec.Init.HE_NORMAL, dtype);
     final Shape s1 = conv1.outputShape();
     final Conv2D conv2 =
-        new Conv2D(
-            "c2", s1, 8, 3, 1, Conv2D.Padding.SAME, true, true, ParamSpec.Init.HE_NORMAL, dtype);
+        new Conv2D("c2", s1, 8, 3, 1, Padding.SAME, true, true, ParamSpec.Init.HE_NORMAL, dtype);
     final Model m =
         new Model(
             List.of(conv1, bn.apply(s1), new Relu("r1", s1, dtype), conv2, bn.apply(s1)), dtype);

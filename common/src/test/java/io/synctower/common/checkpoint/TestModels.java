@@ -6,6 +6,7 @@ import io.synctower.common.nn.Dense;
 import io.synctower.common.nn.Flatten;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.Model;
+import io.synctower.common.nn.Padding;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.nn.Vectors;
@@ -35,16 +36,7 @@ final class TestModels {
     final List<Layer> layers = new ArrayList<>();
     final Conv2D conv =
         new Conv2D(
-            "conv1",
-            INPUT,
-            3,
-            3,
-            1,
-            Conv2D.Padding.VALID,
-            true,
-            true,
-            ParamSpec.Init.HE_NORMAL,
-            dtype);
+            "conv1", INPUT, 3, 3, 1, Padding.VALID, true, true, ParamSpec.Init.HE_NORMAL, dtype);
     layers.add(conv);
     final BatchNorm bn1 = new BatchNorm("bn1", conv.outputShape(), 0.9, 1e-3, true, dtype);
     layers.add(bn1);

@@ -5,8 +5,8 @@ import static org.junit.jupiter.api.Assertions.assertNull;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.LayerSpec;
+import io.synctower.common.nn.Padding;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.nn.ShapeException;
 import java.util.List;
@@ -21,7 +21,7 @@ class ModelFactoryCheckTest {
   private static final Shape IMAGE_5X5 = Shape.image(5, 5, 1);
 
   private static LayerSpec conv(final int kernel) {
-    return new LayerSpec.Conv2d(null, 4, kernel, 1, Conv2D.Padding.VALID, true, null, true);
+    return new LayerSpec.Conv2d(null, 4, kernel, 1, Padding.VALID, true, null, true);
   }
 
   private static LayerSpec dense(final int units) {
@@ -70,7 +70,7 @@ class ModelFactoryCheckTest {
             conv(9), // does not fit 5x5
             new LayerSpec.Relu(null), // not checked: its input is unknown
             dense(12), // output [12] whatever its input
-            new LayerSpec.MaxPool(null, 2, 2), // needs an image
+            new LayerSpec.MaxPool(null, 2, 2, 0), // needs an image
             new LayerSpec.Reshape(null, List.of(3, 4)), // output [3, 4] whatever its input
             new LayerSpec.Reshape(null, List.of(5))); // 12 values cannot become 5
     final ModelFactory.Check c = check(specs);
@@ -95,7 +95,7 @@ class ModelFactoryCheckTest {
   void duplicateNamesAreReportedWithTheShapeProblems() {
     final List<LayerSpec> specs =
         List.of(
-            new LayerSpec.Conv2d("stem", 4, 9, 1, Conv2D.Padding.VALID, true, null, true),
+            new LayerSpec.Conv2d("stem", 4, 9, 1, Padding.VALID, true, null, true),
             new LayerSpec.Flatten(null),
             new LayerSpec.Dense("stem", 10, true, null, true));
     final ModelFactory.Check c = check(specs);

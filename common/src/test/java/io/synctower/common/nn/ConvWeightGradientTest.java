@@ -23,15 +23,15 @@ class ConvWeightGradientTest {
   /** Height, width, channels, filters, kernel, stride, padding, bias, batch. */
   static Stream<Arguments> shapes() {
     return Stream.of(
-        Arguments.of(6, 7, 1, 4, 3, 1, Conv2D.Padding.SAME, true, 3),
-        Arguments.of(6, 7, 1, 4, 3, 1, Conv2D.Padding.VALID, true, 3),
-        Arguments.of(8, 9, 3, 5, 3, 2, Conv2D.Padding.SAME, true, 2),
-        Arguments.of(8, 10, 2, 3, 3, 2, Conv2D.Padding.SAME, false, 2),
-        Arguments.of(9, 8, 3, 4, 3, 2, Conv2D.Padding.VALID, true, 2),
-        Arguments.of(7, 9, 4, 3, 5, 1, Conv2D.Padding.SAME, true, 2),
-        Arguments.of(7, 6, 1, 2, 2, 1, Conv2D.Padding.SAME, true, 2),
-        Arguments.of(5, 6, 2, 3, 5, 3, Conv2D.Padding.SAME, false, 3),
-        Arguments.of(4, 4, 1, 2, 3, 1, Conv2D.Padding.VALID, true, 1));
+        Arguments.of(6, 7, 1, 4, 3, 1, Padding.SAME, true, 3),
+        Arguments.of(6, 7, 1, 4, 3, 1, Padding.VALID, true, 3),
+        Arguments.of(8, 9, 3, 5, 3, 2, Padding.SAME, true, 2),
+        Arguments.of(8, 10, 2, 3, 3, 2, Padding.SAME, false, 2),
+        Arguments.of(9, 8, 3, 4, 3, 2, Padding.VALID, true, 2),
+        Arguments.of(7, 9, 4, 3, 5, 1, Padding.SAME, true, 2),
+        Arguments.of(7, 6, 1, 2, 2, 1, Padding.SAME, true, 2),
+        Arguments.of(5, 6, 2, 3, 5, 3, Padding.SAME, false, 3),
+        Arguments.of(4, 4, 1, 2, 3, 1, Padding.VALID, true, 1));
   }
 
   private static Conv2D conv(
@@ -41,7 +41,7 @@ class ConvWeightGradientTest {
       final int f,
       final int k,
       final int s,
-      final Conv2D.Padding p,
+      final Padding p,
       final boolean bias,
       final DataType dtype) {
     return new Conv2D(
@@ -94,7 +94,7 @@ class ConvWeightGradientTest {
       final int f,
       final int k,
       final int s,
-      final Conv2D.Padding p,
+      final Padding p,
       final boolean bias,
       final int n) {
     final Conv2D layer = conv(h, w, c, f, k, s, p, bias, DataType.DOUBLE);
@@ -112,7 +112,7 @@ class ConvWeightGradientTest {
   void shouldFollowNewInputArraysAndBatchSizes() {
     // The strided source views are cached per input array: a new x (the next batch), another
     // batch size, then the first x again must each give conv2d_bp's gradients.
-    final Conv2D layer = conv(7, 8, 2, 3, 3, 1, Conv2D.Padding.SAME, true, DataType.DOUBLE);
+    final Conv2D layer = conv(7, 8, 2, 3, 3, 1, Padding.SAME, true, DataType.DOUBLE);
     final Model m = model(layer, DataType.DOUBLE, 6);
     final INDArray x1 = GradientCheck.random(11, layer.inputShape().withBatch(3));
     final INDArray x2 = GradientCheck.random(12, layer.inputShape().withBatch(3));
@@ -144,7 +144,7 @@ class ConvWeightGradientTest {
       final int f,
       final int k,
       final int s,
-      final Conv2D.Padding p,
+      final Padding p,
       final boolean bias,
       final int n) {
     final Conv2D layer = conv(h, w, c, f, k, s, p, bias, DataType.DOUBLE);
@@ -160,8 +160,8 @@ class ConvWeightGradientTest {
   @Test
   void shouldBeAtLeastAsAccurateAsConv2dBpInFloat32() {
     // The quick start's first layer at a smaller batch: float32 against float64 by both routes.
-    final Conv2D layer64 = conv(28, 72, 1, 16, 3, 1, Conv2D.Padding.SAME, true, DataType.DOUBLE);
-    final Conv2D layer32 = conv(28, 72, 1, 16, 3, 1, Conv2D.Padding.SAME, true, DataType.FLOAT);
+    final Conv2D layer64 = conv(28, 72, 1, 16, 3, 1, Padding.SAME, true, DataType.DOUBLE);
+    final Conv2D layer32 = conv(28, 72, 1, 16, 3, 1, Padding.SAME, true, DataType.FLOAT);
     final Model m64 = model(layer64, DataType.DOUBLE, 5);
     final Model m32 = model(layer32, DataType.FLOAT, 5);
     final INDArray x = GradientCheck.random(1, layer64.inputShape().withBatch(16));
@@ -180,7 +180,7 @@ class ConvWeightGradientTest {
   @Test
   void shouldKeepConv2dBpForManyInputChannels() {
     // Measured: with 32 input channels oneDNN's conv2d_bp beats im2col + GEMM even with dL/dx.
-    final Conv2D layer = conv(6, 7, 32, 4, 3, 1, Conv2D.Padding.SAME, true, DataType.DOUBLE);
+    final Conv2D layer = conv(6, 7, 32, 4, 3, 1, Padding.SAME, true, DataType.DOUBLE);
     final Model m = model(layer, DataType.DOUBLE, 5);
     viaModel(
         m,
