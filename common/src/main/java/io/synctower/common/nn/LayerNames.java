@@ -63,6 +63,26 @@ public final class LayerNames {
     return new ArrayList<>(out);
   }
 
+  /**
+   * {@code selected} written with as few entries as prefixes allow, in model order: a top-level
+   * group all of whose layers are selected becomes the group's name ({@code layer1} for {@code
+   * layer1.0.conv1, layer1.0.bn1, ...}); other selected layers are listed as they are. Selecting
+   * the result with {@link #matches} gives back exactly {@code selected}.
+   */
+  public static List<String> shortest(
+      final Collection<String> selected, final List<String> layerNames) {
+    final List<String> out = new ArrayList<>();
+    for (final String group : groups(layerNames)) {
+      final List<String> members = layerNames.stream().filter(n -> matches(n, group)).toList();
+      if (selected.containsAll(members)) {
+        out.add(group);
+      } else {
+        members.stream().filter(selected::contains).forEach(out::add);
+      }
+    }
+    return out;
+  }
+
   /** {@code layer1.0.conv1} for the key {@code layer1.0.conv1.weight}: all before the last dot. */
   public static String layerOf(final String key) {
     final int dot = key.lastIndexOf('.');

@@ -29,6 +29,24 @@ class LayerNamesTest {
   }
 
   @Test
+  void shouldWriteASelectionWithWholeGroupsAsPrefixes() {
+    final List<String> names =
+        List.of(
+            "conv1",
+            "bn1",
+            "relu",
+            "layer1.0.conv1",
+            "layer1.0.bn1",
+            "layer2.0.conv1",
+            "layer2.0.bn1",
+            "fc");
+    assertEquals(
+        List.of("conv1", "bn1", "layer1", "layer2.0.conv1"),
+        LayerNames.shortest(
+            List.of("layer2.0.conv1", "conv1", "bn1", "layer1.0.conv1", "layer1.0.bn1"), names));
+  }
+
+  @Test
   void shouldSplitAKeyAtItsLastDot() {
     assertEquals("layer2.0.downsample.1", LayerNames.layerOf("layer2.0.downsample.1.running_var"));
     assertEquals("running_var", LayerNames.tensorOf("layer2.0.downsample.1.running_var"));
