@@ -374,8 +374,11 @@ public final class ConfigLoader {
       n.allow("input");
       n.problem("input", "the input shape comes from the dataset; remove 'input'");
     }
+    // After the layer list is complete (listed or generated), so prefixes see every layer name.
+    final List<LayerSpec> withFrozen = FrozenLayers.apply(layers, n.strings("frozen"), n);
     n.finish();
-    return new RunConfig.Model(dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, layers);
+    return new RunConfig.Model(
+        dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, withFrozen);
   }
 
   /**
