@@ -254,7 +254,16 @@ public final class CifarDataset implements Dataset {
       } catch (final IOException e) {
         throw new DataException(file + ": cannot read file: " + e, e);
       }
-      if (size == 0 || size % record != 0) {
+      if (size == 0) {
+        throw new DataException(
+            file
+                + ": empty file; expected "
+                + variant.typeName
+                + " records of "
+                + record
+                + " bytes (10000 in the original files)");
+      }
+      if (size % record != 0) {
         throw new DataException(
             file
                 + ": "

@@ -267,6 +267,13 @@ class CifarDatasetTest {
                 () -> new CifarDataset(dir, Variant.CIFAR100, Part.TEST, Labels.FINE, 0))
             .getMessage();
     assertTrue(m100.contains("test.bin: 6146 bytes is not a whole number"), m100);
+    Files.write(dir.resolve("test.bin"), new byte[0]);
+    final String empty =
+        assertThrows(
+                DataException.class,
+                () -> new CifarDataset(dir, Variant.CIFAR100, Part.TEST, Labels.FINE, 0))
+            .getMessage();
+    assertTrue(empty.contains("test.bin: empty file"), empty);
   }
 
   @Test
