@@ -129,4 +129,38 @@ class ResidualConfigTest {
     assertEquals(1, p.size(), p.toString());
     assertTrue(p.get(0).startsWith("model.layers[0].reluAfterAd: unknown key"), p.toString());
   }
+
+  @Test
+  void aTorchvisionBasicBlockWithExplicitPaddingShouldBuildToTheStridedShape() {
+    final RunConfig c =
+        parse(
+            """
+            - type: residual
+              name: layer2.0
+              layers:
+                - {type: conv2d, filters: 4, kernel: 3, stride: 2, padding: 1, bias: false}
+                - {type: batchnorm}
+                - {type: relu}
+                - {type: conv2d, filters: 4, kernel: 3, padding: 1, bias: false}
+                - {type: batchnorm}
+              shortcut:
+                - {type: conv2d, filters: 4, kernel: 1, stride: 2, bias: false}
+                - {type: batchnorm}
+            - {type: globalavgpool}
+            - {type: dense, units: 10}
+            """);
+    final io.synctower.common.nn.Model m =
+        ModelFactory.build(
+            c.model().layers(),
+            io.synctower.common.nn.Shape.image(7, 7, 3),
+            org.nd4j.linalg.api.buffer.DataType.DOUBLE,
+            0.9,
+            1e-3);
+    // 7x7, kernel 3, padding 1, stride 2 -> 4x4; the 1x1 stride-2 shortcut -> 4x4 too.
+    assertEquals(
+        io.synctower.common.nn.Shape.image(4, 4, 4),
+        m.layers()
+            .get(ModelFactory.layerNames(c.model().layers()).indexOf("layer2.0.add"))
+            .outputShape());
+  }
 }
