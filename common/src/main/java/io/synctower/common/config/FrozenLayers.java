@@ -2,7 +2,6 @@ package io.synctower.common.config;
 
 import io.synctower.common.nn.LayerNames;
 import io.synctower.common.nn.LayerSpec;
-import java.util.ArrayList;
 import java.util.List;
 
 /**
@@ -11,7 +10,8 @@ import java.util.List;
  * it in the dotted name tree ({@link LayerNames#matches}: {@code layer1} selects {@code
  * layer1.0.conv1}, never {@code layer10}); the selected conv2d, dense and batchnorm layers get
  * {@code trainable: false}, exactly as if each said so itself (other layers have nothing to train).
- * Applied once the layer list is known, so it covers layers a preset generates too.
+ * Applied once the layer list is known, so it covers layers a preset generates too. The names are
+ * the built model's ({@link FlatLayers}, the one place that names layers inside residual blocks).
  */
 final class FrozenLayers {
   private FrozenLayers() {}
@@ -25,10 +25,9 @@ final class FrozenLayers {
     if (prefixes.isEmpty()) {
       return specs;
     }
-    final List<String> names = new ArrayList<>();
-    final List<LayerSpec> out = freeze(specs, ModelFactory.layerNames(specs), "", prefixes, names);
-    final List<String> unmatched = LayerNames.unmatched(prefixes, names);
-    for (final String entry : unmatched) {
+    final List<FlatLayers.Entry> flat = FlatLayers.of(specs);
+    final List<String> names = flat.stream().map(FlatLayers.Entry::name).toList();
+    for (final String entry : LayerNames.unmatched(prefixes, names)) {
       model.problem(
           "frozen",
           "'"
@@ -39,60 +38,29 @@ final class FrozenLayers {
               + ".*'); the model's top-level names are "
               + LayerNames.groups(names));
     }
-    return out;
+    final boolean[] selected = selectedLeaves(specs, flat, prefixes);
+    final int[] next = {0};
+    return LayerSpec.mapLeaves(specs, spec -> selected[next[0]++] ? frozen(spec) : spec);
   }
 
   /**
-   * Walks {@code specs} (named {@code names}, below {@code parent}), collecting every full name
-   * into {@code seen}, and returns them with the selected layers frozen.
+   * For each of {@link LayerSpec#leaves}{@code (specs)}, in that order, whether {@code prefixes}
+   * select its name. The leaves are, in order and as the same objects, the specs of {@code flat}'s
+   * entries but for the junction layers and the ReLU after a block's add, which FlatLayers makes.
    */
-  private static List<LayerSpec> freeze(
-      final List<LayerSpec> specs,
-      final List<String> names,
-      final String parent,
-      final List<String> prefixes,
-      final List<String> seen) {
-    final List<LayerSpec> out = new ArrayList<>();
-    for (int i = 0; i < specs.size(); i++) {
-      final String name = parent + names.get(i);
-      seen.add(name);
-      final boolean selected = LayerNames.matchesAny(name, prefixes);
-      final LayerSpec spec = specs.get(i);
-      if (spec instanceof LayerSpec.Residual r) {
-        out.add(
-            new LayerSpec.Residual(
-                r.name(),
-                freeze(
-                    r.layers(),
-                    ModelFactory.layerNames(r.layers()),
-                    name + ".",
-                    selected ? List.of(name) : prefixes,
-                    seen),
-                freeze(
-                    r.shortcut(),
-                    shortcutNames(r.shortcut()),
-                    name + ".",
-                    selected ? List.of(name) : prefixes,
-                    seen),
-                r.reluAfterAdd()));
-      } else {
-        out.add(selected ? frozen(spec) : spec);
+  private static boolean[] selectedLeaves(
+      final List<LayerSpec> specs, final List<FlatLayers.Entry> flat, final List<String> prefixes) {
+    final List<LayerSpec> leaves = LayerSpec.leaves(specs);
+    final boolean[] selected = new boolean[leaves.size()];
+    int e = 0;
+    for (int i = 0; i < leaves.size(); i++) {
+      while (flat.get(e).spec() != leaves.get(i)) {
+        e++;
       }
+      selected[i] = LayerNames.matchesAny(flat.get(e).name(), prefixes);
+      e++;
     }
-    return out;
-  }
-
-  /**
-   * The names of a residual block's shortcut layers below the block, as {@link LayerSpec.Residual}
-   * defines them: a layer's own name, or {@code downsample.<index>} (torchvision's).
-   */
-  private static List<String> shortcutNames(final List<LayerSpec> shortcut) {
-    final List<String> names = new ArrayList<>();
-    for (int i = 0; i < shortcut.size(); i++) {
-      final String own = shortcut.get(i).name();
-      names.add(own != null ? own : "downsample." + i);
-    }
-    return names;
+    return selected;
   }
 
   private static LayerSpec frozen(final LayerSpec spec) {
