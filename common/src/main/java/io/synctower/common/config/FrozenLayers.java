@@ -2,6 +2,7 @@ package io.synctower.common.config;
 
 import io.synctower.common.nn.LayerNames;
 import io.synctower.common.nn.LayerSpec;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -10,8 +11,7 @@ import java.util.List;
  * it in the dotted name tree ({@link LayerNames#matches}: {@code layer1} selects {@code
  * layer1.0.conv1}, never {@code layer10}); the selected conv2d, dense and batchnorm layers get
  * {@code trainable: false}, exactly as if each said so itself (other layers have nothing to train).
- * Applied once the layer list is known, so it covers layers a preset generates too. The names are
- * the built model's ({@link FlatLayers}, the one place that names layers inside residual blocks).
+ * Applied once the layer list is known, so it covers layers a preset generates too.
  */
 final class FrozenLayers {
   private FrozenLayers() {}
@@ -25,9 +25,13 @@ final class FrozenLayers {
     if (prefixes.isEmpty()) {
       return specs;
     }
-    final List<FlatLayers.Entry> flat = FlatLayers.of(specs);
-    final List<String> names = flat.stream().map(FlatLayers.Entry::name).toList();
-    for (final String entry : LayerNames.unmatched(prefixes, names)) {
+    final List<String> names = FlatLayers.leafNames(specs);
+    final Iterator<String> name = names.iterator();
+    final List<LayerSpec> out =
+        LayerSpec.mapLeaves(
+            specs, spec -> LayerNames.matchesAny(name.next(), prefixes) ? frozen(spec) : spec);
+    final List<String> unmatched = LayerNames.unmatched(prefixes, names);
+    for (final String entry : unmatched) {
       model.problem(
           "frozen",
           "'"
@@ -38,29 +42,7 @@ final class FrozenLayers {
               + ".*'); the model's top-level names are "
               + LayerNames.groups(names));
     }
-    final boolean[] selected = selectedLeaves(specs, flat, prefixes);
-    final int[] next = {0};
-    return LayerSpec.mapLeaves(specs, spec -> selected[next[0]++] ? frozen(spec) : spec);
-  }
-
-  /**
-   * For each of {@link LayerSpec#leaves}{@code (specs)}, in that order, whether {@code prefixes}
-   * select its name. The leaves are, in order and as the same objects, the specs of {@code flat}'s
-   * entries but for the junction layers and the ReLU after a block's add, which FlatLayers makes.
-   */
-  private static boolean[] selectedLeaves(
-      final List<LayerSpec> specs, final List<FlatLayers.Entry> flat, final List<String> prefixes) {
-    final List<LayerSpec> leaves = LayerSpec.leaves(specs);
-    final boolean[] selected = new boolean[leaves.size()];
-    int e = 0;
-    for (int i = 0; i < leaves.size(); i++) {
-      while (flat.get(e).spec() != leaves.get(i)) {
-        e++;
-      }
-      selected[i] = LayerNames.matchesAny(flat.get(e).name(), prefixes);
-      e++;
-    }
-    return selected;
+    return out;
   }
 
   private static LayerSpec frozen(final LayerSpec spec) {
