@@ -140,9 +140,13 @@ public final class ConfigLoader {
     RunNames.problem(name).ifPresent(p -> root.problem("name", p));
     final long seed = root.integer("seed", 42L, 0, Long.MAX_VALUE);
     final int towers = root.integer("towers", 1, 1, 1024);
-    final RunConfig.Bn bn = readBn(root.child("bn"), towers);
-    final RunConfig.Model model = readModel(root.child("model"));
+    final ConfigNode bnNode = root.child("bn");
+    final RunConfig.Bn bn = readBn(bnNode, towers);
+    // The model section keeps its place in config.yaml but is read after the data, whose class
+    // count a preset's head defaults to.
+    final ConfigNode modelNode = root.child("model");
     final RunConfig.Data data = readData(root.child("data"));
+    final RunConfig.Model model = readModel(modelNode, data.train(), bnDefaulted(bnNode));
     final RunConfig.Training training = readTraining(root.child("training"));
     final RunConfig.Checkpointing checkpoint = readCheckpoint(root.child("checkpoint"));
     final RunConfig.Failure failure = readFailure(root.child("failure"));
@@ -279,12 +283,50 @@ public final class ConfigLoader {
   private static final Set<String> LAYER_TYPES =
       Set.of("conv2d", "dense", "relu", "maxpool2d", "dropout", "flatten", "reshape", "batchnorm");
 
-  private static RunConfig.Model readModel(final ConfigNode n) {
+  /** The settings {@code bn.defaulted} lists (written by {@link #readBn}). */
+  private static List<String> bnDefaulted(final ConfigNode bn) {
+    final List<String> defaulted = new ArrayList<>();
+    if (bn.resolved().get("defaulted") instanceof List<?> list) {
+      list.forEach(setting -> defaulted.add(String.valueOf(setting)));
+    }
+    return defaulted;
+  }
+
+  /**
+   * @param train the training dataset (null when invalid): a preset's default class count
+   * @param bnDefaulted the bn settings left to their default, which a preset sets to PyTorch's
+   */
+  private static RunConfig.Model readModel(
+      final ConfigNode n, final DatasetSpec train, final List<String> bnDefaulted) {
     final String dtype = n.choice("dtype", "float32", Set.of("float32", "float64"));
+    final DataType dataType = dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT;
+    if (n.has("preset")) {
+      if (n.has("layers")) {
+        n.allow("layers");
+        n.problem(
+            "preset",
+            "a model is either a preset or a list of layers, not both; remove 'layers' to use"
+                + " the preset, or 'preset' (and its options) to use the layers");
+      }
+      final List<LayerSpec> layers = PresetReader.read(n, train, bnDefaulted);
+      rejectInput(n);
+      n.finish();
+      return new RunConfig.Model(dataType, layers);
+    }
+    for (final String option : List.of("classes", "width", "zeroInitResidual")) {
+      if (n.has(option)) {
+        n.allow(option);
+        n.problem(option, "an option of 'preset'; set model.preset or remove '" + option + "'");
+      }
+    }
     final List<LayerSpec> layers = new ArrayList<>();
     final List<ConfigNode> entries = n.children("layers");
     if (entries.isEmpty()) {
-      n.problem("layers", "the model needs at least one layer; see configs/quickstart.yaml");
+      n.problem(
+          "layers",
+          "the model needs at least one layer, or a preset ("
+              + String.join(", ", ResNetPresets.Preset.configNames())
+              + "); see configs/quickstart.yaml and configs/resnet20-cifar.yaml");
     }
     for (final ConfigNode l : entries) {
       final String type = l.choice("type", null, LAYER_TYPES);
@@ -346,18 +388,25 @@ public final class ConfigLoader {
                   layerName,
                   decay == null ? Double.NaN : decay,
                   eps == null ? Double.NaN : eps,
-                  trainable);
+                  trainable,
+                  l.choice("gammaInit", "ones", Set.of("ones", "zeros")).equals("zeros")
+                      ? ParamSpec.Init.ZEROS
+                      : ParamSpec.Init.ONES);
             }
           };
       layers.add(spec);
       l.finish();
     }
+    rejectInput(n);
+    n.finish();
+    return new RunConfig.Model(dataType, layers);
+  }
+
+  private static void rejectInput(final ConfigNode n) {
     if (n.has("input")) {
       n.allow("input");
       n.problem("input", "the input shape comes from the dataset; remove 'input'");
     }
-    n.finish();
-    return new RunConfig.Model(dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, layers);
   }
 
   private static ParamSpec.Init init(final ConfigNode l) {
