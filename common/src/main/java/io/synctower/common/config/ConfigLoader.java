@@ -299,29 +299,10 @@ public final class ConfigLoader {
   private static RunConfig.Model readModel(
       final ConfigNode n, final DatasetSpec train, final List<String> bnDefaulted) {
     final String dtype = n.choice("dtype", "float32", Set.of("float32", "float64"));
-    final DataType dataType = dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT;
-    if (n.has("preset")) {
-      if (n.has("layers")) {
-        n.allow("layers");
-        n.problem(
-            "preset",
-            "a model is either a preset or a list of layers, not both; remove 'layers' to use"
-                + " the preset, or 'preset' (and its options) to use the layers");
-      }
-      final List<LayerSpec> layers = PresetReader.read(n, train, bnDefaulted);
-      rejectInput(n);
-      n.finish();
-      return new RunConfig.Model(dataType, layers);
-    }
-    for (final String option : List.of("classes", "width", "zeroInitResidual")) {
-      if (n.has(option)) {
-        n.allow(option);
-        n.problem(option, "an option of 'preset'; set model.preset or remove '" + option + "'");
-      }
-    }
-    final List<LayerSpec> layers = new ArrayList<>();
-    final List<ConfigNode> entries = n.children("layers");
-    if (entries.isEmpty()) {
+    final boolean preset = n.has("preset");
+    final List<LayerSpec> layers = new ArrayList<>(readPreset(n, train, bnDefaulted));
+    final List<ConfigNode> entries = preset ? List.of() : n.children("layers");
+    if (entries.isEmpty() && !preset) {
       n.problem(
           "layers",
           "the model needs at least one layer, or a preset ("
@@ -397,16 +378,37 @@ public final class ConfigLoader {
       layers.add(spec);
       l.finish();
     }
-    rejectInput(n);
-    n.finish();
-    return new RunConfig.Model(dataType, layers);
-  }
-
-  private static void rejectInput(final ConfigNode n) {
     if (n.has("input")) {
       n.allow("input");
       n.problem("input", "the input shape comes from the dataset; remove 'input'");
     }
+    n.finish();
+    return new RunConfig.Model(dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, layers);
+  }
+
+  /**
+   * The layers of {@code model.preset} (see {@link PresetReader}); empty, after checking that no
+   * preset option is given, when the model has no preset.
+   */
+  private static List<LayerSpec> readPreset(
+      final ConfigNode n, final DatasetSpec train, final List<String> bnDefaulted) {
+    if (!n.has("preset")) {
+      for (final String option : List.of("classes", "width", "zeroInitResidual")) {
+        if (n.has(option)) {
+          n.allow(option);
+          n.problem(option, "an option of 'preset'; set model.preset or remove '" + option + "'");
+        }
+      }
+      return List.of();
+    }
+    if (n.has("layers")) {
+      n.allow("layers");
+      n.problem(
+          "preset",
+          "a model is either a preset or a list of layers, not both; remove 'layers' to use"
+              + " the preset, or 'preset' (and its options) to use the layers");
+    }
+    return PresetReader.read(n, train, bnDefaulted);
   }
 
   private static ParamSpec.Init init(final ConfigNode l) {
