@@ -130,6 +130,20 @@ class ResNetPresetsBuildTest {
   }
 
   @Test
+  void shouldTakeAnyImageSizeAsTorchvisionDoes() {
+    // PyTorch's padding arithmetic never leaves an empty map: torchvision's resnet18 maps a 1x1
+    // image to logits (every stage at 1x1), so no input is "too small" for the stem.
+    for (final Preset preset : List.of(Preset.RESNET18, Preset.RESNET50, Preset.RESNET20)) {
+      final Model model =
+          build(
+              ResNetPresets.layers(preset, new Options(10, 4, false, 0.9, 1e-5)),
+              Shape.image(1, 1, 3));
+      assertEquals(1, layer(model, "avgpool").inputShape().height(), preset.name());
+      assertEquals(Shape.flat(10), model.outputShape(), preset.name());
+    }
+  }
+
+  @Test
   void shouldSayThatAPresetNeedsAnImageInput() {
     final ShapeException e =
         assertThrows(
