@@ -87,9 +87,12 @@ final class PresetReader {
    * when only the data knows (an image folder's sub-folders, an {@code npz} file's labels).
    */
   static OptionalInt knownClasses(final DatasetSpec spec) {
-    if (spec.type().equals("overfit")) {
-      return OptionalInt.of(spec.size()); // one class per image
-    }
-    return spec.classes() > 0 ? OptionalInt.of(spec.classes()) : OptionalInt.empty();
+    return switch (spec.type()) {
+      case "overfit" -> OptionalInt.of(spec.size()); // one class per image
+      case "cifar10" -> OptionalInt.of(10);
+      case "cifar100" -> OptionalInt.of("coarse".equals(spec.labels()) ? 20 : 100);
+        // idx, shapes, npz with classes > 0; images and npz without: only the data knows
+      default -> spec.classes() > 0 ? OptionalInt.of(spec.classes()) : OptionalInt.empty();
+    };
   }
 }
