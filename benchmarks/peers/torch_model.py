@@ -138,8 +138,11 @@ def sequential(layers_cfg, bn, input_shape):
                                         bias=layer.get("bias", True)))
                 h, w = (h + s - 1) // s, (w + s - 1) // s
             else:
-                layers.append(nn.Conv2d(cin, layer["filters"], k, s, bias=layer.get("bias", True)))
-                h, w = (h - k) // s + 1, (w - k) // s + 1
+                # valid, or an integer: PyTorch's own padding=p on every side.
+                p = 0 if pad == "valid" else int(pad)
+                layers.append(nn.Conv2d(cin, layer["filters"], k, s, padding=p,
+                                        bias=layer.get("bias", True)))
+                h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
             shape = [layer["filters"], h, w]
         elif kind == "dense":
             features = 1
@@ -157,12 +160,17 @@ def sequential(layers_cfg, bn, input_shape):
             layers.append(bn_class(shape[0], eps=eps, momentum=1 - decay))
         elif kind == "relu":
             layers.append(nn.ReLU())
-        elif kind == "maxpool2d":
+        elif kind in ("maxpool2d", "avgpool2d"):
             size = layer["size"]
             stride = layer.get("stride", size)
-            layers.append(nn.MaxPool2d(size, stride))
+            p = layer.get("padding", 0)
+            pool = nn.MaxPool2d if kind == "maxpool2d" else nn.AvgPool2d
+            layers.append(pool(size, stride, padding=p))
             c, h, w = shape
-            shape = [c, (h - size) // stride + 1, (w - size) // stride + 1]
+            shape = [c, (h + 2 * p - size) // stride + 1, (w + 2 * p - size) // stride + 1]
+        elif kind == "globalavgpool":
+            layers.append(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))
+            shape = [shape[0]]
         elif kind == "dropout":
             layers.append(nn.Dropout(layer["rate"]))
         elif kind == "flatten":

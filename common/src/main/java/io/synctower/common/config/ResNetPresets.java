@@ -246,7 +246,7 @@ public final class ResNetPresets {
           filters,
           kernel,
           stride,
-          Padding.explicit(pad),
+          pad == 0 ? Padding.VALID : Padding.explicit(pad), // as the config reads padding: 0
           false,
           ParamSpec.Init.HE_NORMAL,
           true);

@@ -81,8 +81,9 @@ class ResNetPresetsTest {
         assertEquals(shape.get(2), (long) conv.kernel(), key);
         assertEquals(shape.get(3), (long) conv.kernel(), key);
         assertEquals(hasBias, conv.bias(), key);
-        // PyTorch's padding=k/2 (3x3: 1, 7x7: 3, 1x1: 0), symmetric
-        assertEquals(Padding.explicit(conv.kernel() / 2), conv.padding(), key);
+        // PyTorch's padding=k/2 (3x3: 1, 7x7: 3, 1x1: 0 = valid), symmetric
+        final int pad = conv.kernel() / 2;
+        assertEquals(pad == 0 ? Padding.VALID : Padding.explicit(pad), conv.padding(), key);
       } else if (modules.get(module) instanceof LayerSpec.Dense fc && key.endsWith(".weight")) {
         assertEquals(shape.get(0), (long) fc.units(), key);
         assertEquals(hasBias, fc.bias(), key);
