@@ -1,5 +1,6 @@
 package io.synctower.common.config;
 
+import io.synctower.common.data.Augmentation;
 import io.synctower.common.data.CaptchaDataset;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Padding;
@@ -400,8 +401,11 @@ public final class ConfigLoader {
       n.allow("input");
       n.problem("input", "the input shape comes from the dataset; remove 'input'");
     }
+    // After the layer list is complete (listed or generated), so prefixes see every layer name.
+    final List<LayerSpec> withFrozen = FrozenLayers.apply(layers, n.strings("frozen"), n);
     n.finish();
-    return new RunConfig.Model(dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, layers);
+    return new RunConfig.Model(
+        dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, withFrozen);
   }
 
   /**
@@ -543,8 +547,47 @@ public final class ConfigLoader {
       n.problem("mean", "mean/std are used only with normalize: values");
     }
     final int prefetch = n.integer("prefetch", 2, 2, 16);
+    final Augmentation augment = readAugment(n);
     n.finish();
-    return new RunConfig.Data(train, validation, split, normalize, mean, std, prefetch);
+    return new RunConfig.Data(train, validation, split, normalize, mean, std, prefetch, augment);
+  }
+
+  /**
+   * {@code data.augment: {crop: {padding: 4}, flip: true}}, or null when absent (then nothing is
+   * written to the resolved tree, so configs without it resolve as before). Whether the padding
+   * fits the samples is checked once the data is loaded (a dataset's shape is not known here).
+   */
+  private static Augmentation readAugment(final ConfigNode data) {
+    if (!data.has("augment")) {
+      data.allow("augment");
+      return null;
+    }
+    final ConfigNode a = data.child("augment");
+    int padding = 0;
+    if (a.has("crop")) {
+      final int before = a.problems().count();
+      final ConfigNode c = a.child("crop");
+      if (!c.has("padding") && a.problems().count() == before) { // not after "not a mapping"
+        c.problem(
+            "padding",
+            "required; add 'padding: <pixels>' (zeros added on each side before the random crop,"
+                + " 4 in the CIFAR recipe), or remove 'crop'");
+      }
+      padding = c.integer("padding", 0, 0, 1 << 14);
+      c.finish();
+    } else {
+      a.allow("crop");
+    }
+    // flip: false alone is allowed: it is how an override turns a flip-only augmentation off.
+    final boolean flip = a.bool("flip", false);
+    a.finish();
+    if (!a.has("crop") && !a.has("flip")) {
+      data.problem(
+          "augment",
+          "neither 'crop' nor 'flip' is given, so it would change nothing; add"
+              + " 'crop: {padding: 4}' and/or 'flip: true', or remove 'augment'");
+    }
+    return new Augmentation(padding, flip);
   }
 
   private static DatasetSpec readDataset(final ConfigNode n, final boolean required) {

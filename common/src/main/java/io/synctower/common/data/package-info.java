@@ -11,6 +11,10 @@
  *   <li>Order and views: {@link io.synctower.common.data.EpochPermutation}, {@link
  *       io.synctower.common.data.Subset}, {@link io.synctower.common.data.Split}, {@link
  *       io.synctower.common.data.BatchPlan}, {@link io.synctower.common.data.Normalization}.
+ *   <li>Augmentation of training batches: {@link io.synctower.common.data.Augmentation} (random
+ *       crop with zero padding, horizontal flip) and {@link
+ *       io.synctower.common.data.AugmentedEpoch} (its draws, a pure function of seed, epoch and
+ *       sample index).
  *   <li>Batches: {@link io.synctower.common.data.BatchAssembler} writes samples into a preallocated
  *       tensor; {@link io.synctower.common.data.Prefetcher} does so one batch ahead.
  * </ul>

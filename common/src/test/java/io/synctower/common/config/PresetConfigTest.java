@@ -129,6 +129,30 @@ class PresetConfigTest {
   }
 
   @Test
+  void shouldFreezeAPresetsLayersByPrefixKeepingEverythingElseOfTheirSpecs() {
+    final List<LayerSpec> open =
+        parse(PRESET, Map.of("model.zeroInitResidual", "true")).model().layers();
+    final RunConfig frozen =
+        parse(
+            PRESET,
+            Map.of("model.zeroInitResidual", "true", "model.frozen", "[conv1, bn1, layer1]"));
+    final List<LayerSpec.BatchNorm> before = batchNorms(open);
+    final List<LayerSpec.BatchNorm> after = batchNorms(frozen.model().layers());
+    assertEquals(before.size(), after.size());
+    for (int i = 0; i < before.size(); i++) {
+      final LayerSpec.BatchNorm b = before.get(i);
+      final LayerSpec.BatchNorm a = after.get(i);
+      // bn1 of the stem and every BN of stage 1 (stage 1 is the first 3 blocks of 2 BNs each)
+      assertEquals(i > 6, a.trainable(), "BN " + i + " " + a.name());
+      assertEquals(
+          new LayerSpec.BatchNorm(b.name(), b.decay(), b.epsilon(), a.trainable(), b.gammaInit()),
+          a);
+    }
+    assertEquals(ParamSpec.Init.ZEROS, after.get(2).gammaInit()); // layer1.0.bn2
+    assertEquals(frozen.model(), parse(ConfigLoader.toYaml(frozen), Map.of()).model());
+  }
+
+  @Test
   void shouldTakeTheClassCountOfTheOverfitSetAndRequireItForImageFolders() {
     final RunConfig overfit =
         parse(
