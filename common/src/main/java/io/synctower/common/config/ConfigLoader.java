@@ -2,6 +2,7 @@ package io.synctower.common.config;
 
 import io.synctower.common.data.Augmentation;
 import io.synctower.common.data.CaptchaDataset;
+import io.synctower.common.data.ShapesDataset;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Padding;
 import io.synctower.common.nn.ParamSpec;
@@ -494,7 +495,7 @@ public final class ConfigLoader {
   }
 
   private static final Set<String> DATASET_TYPES =
-      Set.of("captcha", "overfit", "idx", "npz", "images");
+      Set.of("captcha", "overfit", "shapes", "idx", "npz", "images", "cifar10", "cifar100");
 
   private static RunConfig.Data readData(final ConfigNode n) {
     final DatasetSpec train = readDataset(n.child("train"), true);
@@ -608,6 +609,7 @@ public final class ConfigLoader {
     String path = null;
     String labels = null;
     int classes = 0;
+    String split = null;
     switch (type) {
       case "captcha" -> {
         seed = n.integer("seed", 1L, 0, Long.MAX_VALUE);
@@ -625,6 +627,27 @@ public final class ConfigLoader {
         size = n.integer("size", 256, 1, 256);
         channels = 3;
       }
+      case "shapes" -> {
+        seed = n.integer("seed", 1L, 0, Long.MAX_VALUE);
+        size = n.integer("size", 10000, 1, Integer.MAX_VALUE);
+        height = n.integer("height", 32, ShapesDataset.MIN_SIDE, 4096);
+        width = n.integer("width", 32, ShapesDataset.MIN_SIDE, 4096);
+        channels = n.integer("channels", 3, 1, 3);
+        if (channels == 2) {
+          n.problem("channels", "2 is not an image format; use 3 (RGB) or 1 (gray)");
+        }
+        classes = n.integer("classes", 10, 2, ShapesDataset.Kind.values().length);
+        noise = n.number("noise", 0.5, 0, 1);
+      }
+      case "cifar10", "cifar100" -> {
+        path = n.requiredString("path");
+        split = n.choice("split", "train", Set.of("train", "test"));
+        if (type.equals("cifar100")) {
+          labels = n.choice("labels", "fine", Set.of("fine", "coarse"));
+        }
+        size = n.integer("size", 0, 0, Integer.MAX_VALUE);
+        channels = 3;
+      }
       case "idx" -> {
         path = n.requiredString("images");
         labels = n.requiredString("labels");
@@ -634,7 +657,7 @@ public final class ConfigLoader {
         path = n.requiredString("path");
         classes = n.integer("classes", 0, 0, 1 << 20);
       }
-      default -> {
+      default -> { // images
         path = n.requiredString("root");
         channels = n.integer("channels", 3, 1, 3);
         height = n.integer("height", 0, 1, 1 << 14);
@@ -647,7 +670,8 @@ public final class ConfigLoader {
     }
     n.finish();
     return new DatasetSpec(
-        type, seed, size, height, width, channels, length, charset, noise, path, labels, classes);
+        type, seed, size, height, width, channels, length, charset, noise, path, labels, classes,
+        split);
   }
 
   private static final Set<String> OPTIMIZERS =
