@@ -175,6 +175,24 @@ class PresetConfigTest {
   }
 
   @Test
+  void shouldTakeTheClassCountOfCifarAndShapesFromTheirConfig() {
+    final String idx = "{type: idx, images: x.idx, labels: y.idx, classes: 7}";
+    final Map<String, Integer> expected =
+        Map.of(
+            "{type: cifar10, path: c}", 10,
+            "{type: cifar100, path: c}", 100,
+            "{type: cifar100, path: c, labels: coarse}", 20,
+            "{type: shapes, classes: 5}", 5,
+            "{type: shapes}", 10);
+    for (final Map.Entry<String, Integer> e : expected.entrySet()) {
+      final List<LayerSpec> specs =
+          parse(PRESET.replace(idx, e.getKey()), Map.of()).model().layers();
+      assertEquals(
+          (int) e.getValue(), ((LayerSpec.Dense) specs.get(specs.size() - 1)).units(), e.getKey());
+    }
+  }
+
+  @Test
   void shouldRefuseAPresetOnCaptchasSeveralLabelsPerImage() {
     assertOneProblemContaining(
         PRESET.replace("{type: idx, images: x.idx, labels: y.idx, classes: 7}", "{type: captcha}"),
