@@ -142,7 +142,7 @@ class PreflightTest {
 
   @Test
   void aPresetWhoseClassesDoNotMatchTheLabelsNamesModelClassesAndTheCount() {
-    assertEquals(List.of(), problems(PRESET.replace("classes: 7\n  data", "classes: 10\n  data")));
+    assertEquals(List.of(), problems(PRESET.replaceFirst("classes: 7", "classes: 10")));
     assertOne(
         problems(PRESET),
         "model.classes: resnet20 outputs [7] per sample",
