@@ -26,7 +26,7 @@ final class FrozenLayers {
       return specs;
     }
     final List<String> names = new ArrayList<>();
-    final List<LayerSpec> out = freeze(specs, ModelFactory.layerNames(specs), "", prefixes, names);
+    final List<LayerSpec> out = freeze(specs, specNames(specs), "", prefixes, names);
     final List<String> unmatched = LayerNames.unmatched(prefixes, names);
     for (final String entry : unmatched) {
       model.problem(
@@ -64,7 +64,7 @@ final class FrozenLayers {
                 r.name(),
                 freeze(
                     r.layers(),
-                    ModelFactory.layerNames(r.layers()),
+                    specNames(r.layers()),
                     name + ".",
                     selected ? List.of(name) : prefixes,
                     seen),
@@ -91,6 +91,19 @@ final class FrozenLayers {
     for (int i = 0; i < shortcut.size(); i++) {
       final String own = shortcut.get(i).name();
       names.add(own != null ? own : "downsample." + i);
+    }
+    return names;
+  }
+
+  /**
+   * One name per spec, as the model names it: its own or the derived one. Not {@link
+   * ModelFactory#layerNames}, which lists the flat layers (a block's fork, inner layers, add).
+   */
+  private static List<String> specNames(final List<LayerSpec> specs) {
+    final java.util.Map<String, Integer> counters = new java.util.HashMap<>();
+    final List<String> names = new ArrayList<>();
+    for (final LayerSpec spec : specs) {
+      names.add(spec.name() != null ? spec.name() : ModelFactory.derivedName(spec, counters));
     }
     return names;
   }
