@@ -352,7 +352,7 @@ public final class ConfigLoader {
   private static LayerSpec readLayer(final ConfigNode l, final boolean insideBlock) {
     final String type = l.choice("type", null, LAYER_TYPES);
     if (type == null) {
-      if (!l.has("type")) {
+      if (!l.has("type") || l.isEmpty("type")) { // an empty type is absent, not a wrong one
         l.problem("type", "required; one of " + LAYER_TYPES);
       }
       return null;
