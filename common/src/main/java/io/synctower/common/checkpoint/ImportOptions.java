@@ -1,5 +1,6 @@
 package io.synctower.common.checkpoint;
 
+import io.synctower.common.nn.LayerNames;
 import java.util.Objects;
 import java.util.Set;
 
@@ -11,10 +12,12 @@ import java.util.Set;
  *     values and unknown file keys are skipped, both listed in the {@link ImportReport}, as
  *     PyTorch's {@code load_state_dict(strict=False)} does. A key present in both with the wrong
  *     shape or a non-float dtype is always an error.
- * @param onlyLayers names of the layers to load; empty means all. File keys outside these layers
- *     are skipped (listed in {@link ImportReport#skipped()}), never errors, so a pretrained
- *     backbone loads from a file that still holds its old head. Every name must be a layer of the
- *     model.
+ * @param onlyLayers names or name prefixes of the layers to load; empty means all. An entry selects
+ *     the layer of that name and every layer below it in the dotted name tree ({@code layer1}
+ *     selects {@code layer1.0.conv1}, not {@code layer10}; see {@link LayerNames}). File keys
+ *     outside these layers are skipped (listed in {@link ImportReport#skipped()}), never errors, so
+ *     a pretrained backbone loads from a file that still holds its old head. Every entry must
+ *     select at least one layer of the model.
  */
 public record ImportOptions(boolean strict, Set<String> onlyLayers) {
   /** Strict, all layers. */
@@ -26,6 +29,6 @@ public record ImportOptions(boolean strict, Set<String> onlyLayers) {
 
   /** Whether tensors of the layer named {@code layer} are loaded. */
   boolean selects(final String layer) {
-    return onlyLayers.isEmpty() || onlyLayers.contains(layer);
+    return onlyLayers.isEmpty() || LayerNames.matchesAny(layer, onlyLayers);
   }
 }

@@ -1,6 +1,7 @@
 package io.synctower.common.checkpoint;
 
 import io.synctower.common.bn.BatchNorm;
+import io.synctower.common.data.NpyArray;
 import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.Dense;
 import io.synctower.common.nn.Dropout;
@@ -33,9 +34,17 @@ public enum WeightLayout {
    *   <li>Conv weight {@code [out, in, kH, kW]}: internal {@code [kH, kW, in, out]} permuted by
    *       {@code (3, 2, 0, 1)}. Dense weight {@code [out, in]} as is: our flatten uses PyTorch's
    *       (C, H, W) order, so no row permutation is needed.
-   *   <li>On import, keys ending in {@code .num_batches_tracked} (present in every PyTorch BN
-   *       state_dict) are ignored and listed in {@link ImportReport#ignored()}: our BN uses a fixed
-   *       momentum, not the cumulative average that counter drives. They are never written.
+   *   <li>Layer names are PyTorch module paths and may hold dots ({@code layer1.0.conv1}, {@code
+   *       layer2.0.downsample.0}); the tensor name is the part after the last dot, so torchvision's
+   *       {@code state_dict} keys load unchanged into layers of those names.
+   *   <li>{@code <bn>.num_batches_tracked} (an int64 0-d array in every PyTorch BN state_dict) is
+   *       bookkeeping, not model state: SyncTower's BN updates its moving statistics with a fixed
+   *       {@code decay} (PyTorch's {@code momentum}), never with the cumulative average that
+   *       counter drives ({@code momentum=None}). On import it is accepted whatever its value and
+   *       listed in {@link ImportReport#ignored()}; export writes 0, the value of a freshly built
+   *       torchvision model and of torchvision's published weights, so that PyTorch's strict {@code
+   *       load_state_dict} accepts the file. A counter a PyTorch run advanced is therefore reset by
+   *       an import and export; nothing else in the file changes.
    * </ul>
    */
   PYTORCH {
@@ -53,8 +62,10 @@ public enum WeightLayout {
     }
 
     @Override
-    boolean ignoredOnImport(final String fileKey) {
-      return fileKey.endsWith(".num_batches_tracked");
+    Map<String, NpyArray> bookkeeping(final Layer layer) {
+      return layer instanceof BatchNorm
+          ? Map.of(layer.name() + ".num_batches_tracked", NpyArray.ofLongs(new long[] {0}))
+          : Map.of();
     }
   },
 
@@ -153,9 +164,13 @@ public enum WeightLayout {
   /** How tensor {@code t} is stored; {@code flattenedImage}: see {@link #flattenedImageBefore}. */
   abstract TensorMapping map(Model.Tensor t, Optional<Shape> flattenedImage);
 
-  /** Keys the importer skips without complaint (and lists in {@link ImportReport#ignored()}). */
-  boolean ignoredOnImport(final String fileKey) {
-    return false;
+  /**
+   * Keys this layout stores for {@code layer} besides its tensors, with the values export writes
+   * (new arrays): PyTorch's {@code num_batches_tracked} of a BN layer. Import accepts these keys
+   * whatever their value and lists them in {@link ImportReport#ignored()}.
+   */
+  Map<String, NpyArray> bookkeeping(final Layer layer) {
+    return Map.of();
   }
 
   /**

@@ -5,17 +5,20 @@ import io.synctower.common.data.NpyHeader;
 import io.synctower.common.data.Npz;
 import io.synctower.common.data.NpzArchive;
 import io.synctower.common.nn.Layer;
+import io.synctower.common.nn.LayerNames;
 import io.synctower.common.nn.Model;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.Set;
+import java.util.TreeSet;
 import java.util.stream.Collectors;
 import org.apache.commons.text.similarity.LevenshteinDistance;
 import org.nd4j.linalg.api.buffer.DataType;
@@ -50,7 +53,9 @@ public final class WeightsFile {
   /**
    * Writes every tensor of {@code model} to {@code file} (replacing it; not atomic) as an
    * uncompressed {@code .npz}, like {@code np.savez}, in the model's dtype ({@code '<f4'} for
-   * FLOAT, {@code '<f8'} for DOUBLE), keys in model order.
+   * FLOAT, {@code '<f8'} for DOUBLE), keys in model order, plus the layout's bookkeeping keys
+   * (PyTorch's {@code <bn>.num_batches_tracked}, int64 0 after each BN layer's tensors; see {@link
+   * WeightLayout#PYTORCH}), so that PyTorch's strict {@code load_state_dict} accepts the file.
    *
    * @throws IllegalArgumentException if the model's dtype is not FLOAT or DOUBLE, or a tensor has
    *     no name in {@code layout}
@@ -74,16 +79,22 @@ public final class WeightsFile {
           "weight files hold FLOAT or DOUBLE models, this one is " + dtype);
     }
     final Map<String, NpyArray> arrays = new LinkedHashMap<>();
-    for (final TensorMapping m : layout.mappings(model)) {
+    final List<TensorMapping> mappings = layout.mappings(model);
+    for (int i = 0; i < mappings.size(); i++) {
+      final TensorMapping m = mappings.get(i);
       final double[] values = m.read();
       if (dtype == DataType.DOUBLE) {
         arrays.put(m.fileKey(), NpyArray.ofDoubles(values, m.fileShape()));
       } else {
         final float[] floats = new float[values.length];
-        for (int i = 0; i < values.length; i++) {
-          floats[i] = (float) values[i];
+        for (int j = 0; j < values.length; j++) {
+          floats[j] = (float) values[j];
         }
         arrays.put(m.fileKey(), NpyArray.ofFloats(floats, m.fileShape()));
+      }
+      final Layer layer = m.tensor().layer();
+      if (i + 1 == mappings.size() || mappings.get(i + 1).tensor().layer() != layer) {
+        arrays.putAll(layout.bookkeeping(layer)); // after the layer's tensors, as PyTorch orders
       }
     }
     return arrays;
@@ -107,8 +118,10 @@ public final class WeightsFile {
    *
    * @throws WeightsMismatchException listing, all at once, missing keys, unexpected keys (each with
    *     the nearest model key as a hint) and keys whose shape (or non-float dtype) does not fit,
-   *     with the expected shape in the file's layout; the model is then unchanged
-   * @throws IllegalArgumentException if {@code options} names a layer the model does not have
+   *     with the expected shape in the file's layout, grouped by the layers and blocks one side
+   *     lacks (see {@link MismatchMessage}); the model is then unchanged
+   * @throws IllegalArgumentException if an entry of {@code options.onlyLayers()} selects no layer
+   *     of the model
    * @throws io.synctower.common.data.DataException naming the file (and key) if it cannot be read,
    *     or a loaded value is not finite (in the model's dtype) or a BN running variance is
    *     negative; the model is then unchanged
@@ -200,22 +213,24 @@ public final class WeightsFile {
     for (final TensorMapping m : layout.mappings(model)) {
       expected.put(m.fileKey(), m);
     }
+    final Set<String> bookkeeping = new HashSet<>();
+    for (final Layer layer : model.layers()) {
+      bookkeeping.addAll(layout.bookkeeping(layer).keySet());
+    }
     final List<String> keys = arrays.keys();
     final List<String> ignored = new ArrayList<>();
     final List<String> skipped = new ArrayList<>();
     final List<String> unexpected = new ArrayList<>();
-    final List<String> unexpectedWithHints = new ArrayList<>();
     final List<String> misshaped = new ArrayList<>();
     final List<String> misshapedDetails = new ArrayList<>();
     for (final String key : keys) {
       final TensorMapping m = expected.get(key);
-      if (layout.ignoredOnImport(key)) {
-        ignored.add(key);
-      } else if (!options.selects(m != null ? m.tensor().layer().name() : layerPart(key))) {
+      if (!options.selects(LayerNames.layerOf(key))) {
         skipped.add(key);
+      } else if (bookkeeping.contains(key)) {
+        ignored.add(key);
       } else if (m == null) {
         unexpected.add(key);
-        unexpectedWithHints.add(key + nearestHint(key, expected.keySet()));
       } else {
         // Only the header: a key whose declared shape does not fit is never inflated.
         final NpyHeader header = arrays.header(key);
@@ -255,8 +270,11 @@ public final class WeightsFile {
               layout,
               options,
               rejectedMissing,
-              options.strict() ? unexpectedWithHints : List.of(),
-              misshapedDetails),
+              rejectedUnexpected,
+              misshapedDetails,
+              model,
+              keys,
+              expected.keySet()),
           rejectedMissing,
           rejectedUnexpected,
           misshaped);
@@ -287,30 +305,30 @@ public final class WeightsFile {
   }
 
   /**
-   * Why {@code names} (layers to load, e.g. {@code --init-layers}) cannot all be found among a
-   * model's {@code layerNames}: the unknown names, each with the nearest layer name, and the list;
-   * empty when every name is a layer. Lets a caller check before it builds any model.
+   * Why {@code names} (layer names or prefixes to load, e.g. {@code --init-layers layer1,layer2})
+   * cannot all be found among a model's {@code layerNames}: the entries that select no layer (see
+   * {@link LayerNames#matches}), each with the nearest name as a hint, and the model's top-level
+   * names; empty when every entry selects a layer. Lets a caller check before it builds any model.
    */
   public static Optional<String> unknownLayers(
       final List<String> layerNames, final Collection<String> names) {
-    final List<String> unknown =
-        names.stream().distinct().filter(n -> !layerNames.contains(n)).sorted().toList();
+    final List<String> unknown = LayerNames.unmatched(names, layerNames).stream().sorted().toList();
     if (unknown.isEmpty()) {
       return Optional.empty();
     }
+    final List<String> groups = LayerNames.groups(layerNames);
+    final List<String> candidates = new ArrayList<>(groups);
+    layerNames.stream().filter(n -> !groups.contains(n)).forEach(candidates::add);
     return Optional.of(
         "names layers the model does not have: "
             + unknown.stream()
-                .map(n -> n + nearestHint(n, layerNames))
+                .map(n -> n + nearestHint(n, candidates))
                 .collect(Collectors.joining(", "))
-            + "; the model's layers are "
-            + layerNames);
-  }
-
-  /** {@code conv1} for {@code conv1.weight}; layer names may contain dots, tensor names do not. */
-  private static String layerPart(final String key) {
-    final int dot = key.lastIndexOf('.');
-    return dot < 0 ? key : key.substring(0, dot);
+            + "; the model's "
+            + (groups.size() == layerNames.size()
+                ? "layers are "
+                : "top-level names (each selects every layer named <name>.*) are ")
+            + groups);
   }
 
   private static String nearestHint(final String key, final Collection<String> candidates) {
@@ -333,42 +351,38 @@ public final class WeightsFile {
       final ImportOptions options,
       final List<String> missing,
       final List<String> unexpected,
-      final List<String> misshaped) {
-    final StringBuilder b = new StringBuilder();
-    b.append(source)
-        .append(" does not fit the model in the ")
-        .append(layout)
-        .append(" layout (")
-        .append(options.strict() ? "strict" : "non-strict")
-        .append(options.onlyLayers().isEmpty() ? "" : ", layers " + options.onlyLayers())
-        .append("):");
-    section(b, missing, "missing key", "in the model, not in the file");
-    section(b, unexpected, "unexpected key", "in the file, not in the model");
-    section(b, misshaped, "mis-shaped key", "key: file dtype and shape, expected");
+      final List<String> misshaped,
+      final Model model,
+      final List<String> fileKeys,
+      final Set<String> modelKeys) {
+    final String head =
+        source
+            + " does not fit the model in the "
+            + layout
+            + " layout ("
+            + (options.strict() ? "strict" : "non-strict")
+            + (options.onlyLayers().isEmpty()
+                ? ""
+                : ", layers " + new TreeSet<>(options.onlyLayers()))
+            + "):";
+    final List<String> fileLayers = fileKeys.stream().map(LayerNames::layerOf).distinct().toList();
+    final List<String> modelLayers = model.layers().stream().map(Layer::name).toList();
+    final StringBuilder b =
+        new StringBuilder(
+            MismatchMessage.build(
+                head,
+                missing,
+                unexpected,
+                misshaped,
+                modelLayers,
+                fileLayers,
+                key -> nearestHint(key, modelKeys)));
     if (!missing.isEmpty() || !unexpected.isEmpty()) {
       b.append("\nfix: rename the layers or the keys; or import with --init-partial")
           .append(" (ImportOptions strict=false) to keep missing tensors at their initial values")
           .append(" and skip unexpected keys, or with --init-layers (ImportOptions onlyLayers)")
-          .append(" to load only some layers");
+          .append(" to load only some layers or name prefixes (layer1,layer2)");
     }
     return b.toString();
-  }
-
-  private static void section(
-      final StringBuilder b, final List<String> items, final String what, final String meaning) {
-    if (items.isEmpty()) {
-      return;
-    }
-    b.append("\n  ")
-        .append(items.size())
-        .append(' ')
-        .append(what)
-        .append(items.size() == 1 ? "" : "s")
-        .append(" (")
-        .append(meaning)
-        .append("):");
-    for (final String item : items) {
-      b.append("\n    ").append(item);
-    }
   }
 }

@@ -7,7 +7,10 @@
  * state_dict} naming and layout, or Keras naming and layout), with the options ({@link
  * io.synctower.common.checkpoint.ImportOptions}) and results ({@link
  * io.synctower.common.checkpoint.ImportReport}, {@link
- * io.synctower.common.checkpoint.WeightsMismatchException}) of an import.
+ * io.synctower.common.checkpoint.WeightsMismatchException}) of an import. Layer names are PyTorch
+ * module paths ({@code layer1.0.conv1}; see {@link io.synctower.common.nn.LayerNames}), so
+ * torchvision's {@code state_dict} keys load and export under their own names, and {@code
+ * ImportOptions} selects layers by name prefix.
  *
  * <p>The caller's code, once at start-up or at the end of training:
  *

@@ -277,7 +277,17 @@ public final class ConfigLoader {
   }
 
   private static final Set<String> LAYER_TYPES =
-      Set.of("conv2d", "dense", "relu", "maxpool2d", "dropout", "flatten", "reshape", "batchnorm");
+      Set.of(
+          "conv2d",
+          "dense",
+          "relu",
+          "maxpool2d",
+          "avgpool2d",
+          "globalavgpool",
+          "dropout",
+          "flatten",
+          "reshape",
+          "batchnorm");
 
   private static RunConfig.Model readModel(final ConfigNode n) {
     final String dtype = n.choice("dtype", "float32", Set.of("float32", "float64"));
@@ -301,18 +311,19 @@ public final class ConfigLoader {
               : true;
       final LayerSpec spec =
           switch (type) {
-            case "conv2d" ->
-                new LayerSpec.Conv2d(
-                    layerName,
-                    l.integer("filters", 1, 1, 1 << 16),
-                    l.integer("kernel", 3, 1, 64),
-                    l.integer("stride", 1, 1, 64),
-                    l.choice("padding", "valid", Set.of("valid", "same")).equals("same")
-                        ? Padding.SAME
-                        : Padding.VALID,
-                    l.bool("bias", true),
-                    init(l),
-                    trainable);
+            case "conv2d" -> {
+              final int filters = l.integer("filters", 1, 1, 1 << 16);
+              final int kernel = l.integer("kernel", 3, 1, 64);
+              yield new LayerSpec.Conv2d(
+                  layerName,
+                  filters,
+                  kernel,
+                  l.integer("stride", 1, 1, 64),
+                  convPadding(l, kernel),
+                  l.bool("bias", true),
+                  init(l),
+                  trainable);
+            }
             case "dense" ->
                 new LayerSpec.Dense(
                     layerName,
@@ -323,8 +334,15 @@ public final class ConfigLoader {
             case "relu" -> new LayerSpec.Relu(layerName);
             case "maxpool2d" -> {
               final int size = l.integer("size", 2, 1, 64);
-              yield new LayerSpec.MaxPool(layerName, size, l.integer("stride", size, 1, 64), 0);
+              yield new LayerSpec.MaxPool(
+                  layerName, size, l.integer("stride", size, 1, 64), poolPadding(l, size));
             }
+            case "avgpool2d" -> {
+              final int size = l.integer("size", 2, 1, 64);
+              yield new LayerSpec.AvgPool(
+                  layerName, size, l.integer("stride", size, 1, 64), poolPadding(l, size));
+            }
+            case "globalavgpool" -> new LayerSpec.GlobalAvgPool(layerName);
             case "dropout" -> new LayerSpec.Dropout(layerName, l.number("rate", 0.5, 0, 0.99));
             case "flatten" -> new LayerSpec.Flatten(layerName);
             case "reshape" -> {
@@ -356,8 +374,66 @@ public final class ConfigLoader {
       n.allow("input");
       n.problem("input", "the input shape comes from the dataset; remove 'input'");
     }
+    // After the layer list is complete (listed or generated), so prefixes see every layer name.
+    final List<LayerSpec> withFrozen = FrozenLayers.apply(layers, n.strings("frozen"), n);
     n.finish();
-    return new RunConfig.Model(dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, layers);
+    return new RunConfig.Model(
+        dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, withFrozen);
+  }
+
+  /**
+   * A conv2d's {@code padding}: {@code valid}, {@code same} (TensorFlow's, extra row/column at the
+   * bottom/right) or an integer {@code 0..kernel-1}, PyTorch's {@code padding=p} on every side
+   * ({@code 0} is {@code valid}).
+   */
+  private static Padding convPadding(final ConfigNode l, final int kernel) {
+    final String choices =
+        "use valid, same, or an integer 0.."
+            + (kernel - 1)
+            + " (zeros on every side, PyTorch's padding=p; kernel / 2 keeps the size at stride 1)";
+    if (!l.has("padding")) {
+      l.string("padding", "valid");
+      return Padding.VALID;
+    }
+    final String given = l.string("padding", "valid");
+    if (given == null) {
+      return Padding.VALID; // not text or a number: reported by string()
+    }
+    final String text = given.trim().toLowerCase(Locale.ROOT);
+    if (text.equals("valid") || text.equals("same")) {
+      l.resolved().put("padding", text);
+      return text.equals("same") ? Padding.SAME : Padding.VALID;
+    }
+    final int p;
+    try {
+      p = Integer.parseInt(text);
+    } catch (NumberFormatException e) {
+      l.problem("padding", "'" + given + "' is not valid, same or an integer; " + choices);
+      return Padding.VALID;
+    }
+    if (p < 0 || p >= kernel) {
+      l.problem("padding", p + " is out of range for kernel " + kernel + "; " + choices);
+      return Padding.VALID;
+    }
+    l.resolved().put("padding", p);
+    return p == 0 ? Padding.VALID : Padding.explicit(p);
+  }
+
+  /** A pooling layer's {@code padding}: 0 to {@code size / 2} cells on every side (PyTorch's). */
+  private static int poolPadding(final ConfigNode l, final int size) {
+    final int p = l.integer("padding", 0, 0, 64);
+    if (p > size / 2) {
+      l.problem(
+          "padding",
+          p
+              + " is more than half the pool size "
+              + size
+              + "; use 0.."
+              + size / 2
+              + " (PyTorch's limit: a window could then hold only padding)");
+      return 0;
+    }
+    return p;
   }
 
   private static ParamSpec.Init init(final ConfigNode l) {

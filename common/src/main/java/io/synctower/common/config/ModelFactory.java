@@ -1,10 +1,12 @@
 package io.synctower.common.config;
 
 import io.synctower.common.bn.BatchNorm;
+import io.synctower.common.nn.AvgPool2D;
 import io.synctower.common.nn.Conv2D;
 import io.synctower.common.nn.Dense;
 import io.synctower.common.nn.Dropout;
 import io.synctower.common.nn.Flatten;
+import io.synctower.common.nn.GlobalAvgPool;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.MaxPool2D;
@@ -173,6 +175,9 @@ public final class ModelFactory {
     if (spec instanceof LayerSpec.MaxPool) {
       return "maxpool2d";
     }
+    if (spec instanceof LayerSpec.AvgPool) {
+      return "avgpool2d";
+    }
     return spec.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
   }
 
@@ -186,6 +191,8 @@ public final class ModelFactory {
       base = "bn";
     } else if (spec instanceof LayerSpec.MaxPool) {
       base = "pool";
+    } else if (spec instanceof LayerSpec.AvgPool) {
+      base = "avgpool";
     } else {
       base = spec.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
     }
@@ -228,16 +235,16 @@ public final class ModelFactory {
       return new Relu(name, in, dtype);
     }
     if (spec instanceof LayerSpec.MaxPool p) {
-      if (p.padding() != 0) {
-        // TODO(session 5, layers helper)
-        throw new ShapeException(name, "padded max pooling is not implemented yet");
-      }
-      return new MaxPool2D(name, in, p.size(), p.stride(), dtype);
+      return new MaxPool2D(name, in, p.size(), p.stride(), p.padding(), dtype);
     }
-    if (spec instanceof LayerSpec.AvgPool
-        || spec instanceof LayerSpec.GlobalAvgPool
-        || spec instanceof LayerSpec.Residual) {
-      // TODO(session 5, layers and residual helpers)
+    if (spec instanceof LayerSpec.AvgPool p) {
+      return new AvgPool2D(name, in, p.size(), p.stride(), p.padding(), dtype);
+    }
+    if (spec instanceof LayerSpec.GlobalAvgPool) {
+      return new GlobalAvgPool(name, in, dtype);
+    }
+    if (spec instanceof LayerSpec.Residual) {
+      // TODO(session 5, residual helper)
       throw new ShapeException(name, typeName(spec) + " is not implemented yet");
     }
     if (spec instanceof LayerSpec.Dropout d) {

@@ -7,7 +7,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
 
 /**
- * 2-D convolution, stride s, padding {@code valid} or {@code same}, optional bias.
+ * 2-D convolution, stride s, padding {@code valid}, {@code same} or explicit (PyTorch's {@code
+ * padding=p}: p zeros on every side, output {@code floor((in + 2p - k) / s) + 1}; see {@link
+ * Padding}), optional bias.
  *
  * <p>Layout: activations NHWC, weights {@code [kH, kW, in, out]} (libnd4j wFormat 0). This is the
  * fastest layout measured for the oneDNN builds (README "Performance"); PyTorch's {@code [out, in,
@@ -57,9 +59,17 @@ public final class Conv2D implements Layer {
     this.in = in;
     this.kernel = kernel;
     this.stride = stride;
-    if (padding.mode() == Padding.Mode.EXPLICIT) {
-      // TODO(session 5, layers helper): explicit padding.
-      throw new ShapeException(name, "explicit padding is not implemented yet");
+    if (padding.size() >= kernel) {
+      // PyTorch allows it, but every output row of such a border reads only zeros: a mistake.
+      throw new ShapeException(
+          name,
+          "padding "
+              + padding
+              + " is not smaller than kernel "
+              + kernel
+              + "; use padding 0.."
+              + (kernel - 1)
+              + " (kernel / 2 keeps the size at stride 1)");
     }
     this.padding = padding;
     this.bias = bias;
@@ -83,17 +93,24 @@ public final class Conv2D implements Layer {
     this.buffers = new PerBatchSize<>(Buffers::new);
     this.weightGradientOnly =
         in.channels() <= ConvWeightGradient.MAX_CHANNELS
-            ? new ConvWeightGradient(in, out, kernel, stride, padding == Padding.SAME, bias, dtype)
+            ? new ConvWeightGradient(in, out, kernel, stride, padding, bias, dtype)
             : null;
   }
 
   private int outputSize(final int size) {
-    return padding == Padding.SAME ? (size + stride - 1) / stride : (size - kernel) / stride + 1;
+    if (padding == Padding.SAME) {
+      return (size + stride - 1) / stride;
+    }
+    // Valid: size 0. Floor division: a negative numerator (kernel larger than the padded input)
+    // gives <= 0, which the constructor refuses.
+    return Math.floorDiv(size + 2 * padding.size() - kernel, stride) + 1;
   }
 
+  /** libnd4j's conv2d/conv2d_bp: kH, kW, sH, sW, pH, pW, dH, dW, isSameMode, NHWC, wFormat. */
   private long[] integerArgs() {
+    final int p = padding.size();
     return new long[] {
-      kernel, kernel, stride, stride, 0, 0, 1, 1, padding == Padding.SAME ? 1 : 0, 1, 0
+      kernel, kernel, stride, stride, p, p, 1, 1, padding == Padding.SAME ? 1 : 0, 1, 0
     };
   }
 

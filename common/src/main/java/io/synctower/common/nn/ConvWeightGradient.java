@@ -50,17 +50,23 @@ final class ConvWeightGradient {
       final Shape out,
       final int kernel,
       final int stride,
-      final boolean samePadding,
+      final Padding padding,
       final boolean bias,
       final DataType dtype) {
     this.in = in;
     this.out = out;
     this.kernel = kernel;
     this.stride = stride;
-    // libnd4j's ConvolutionUtils::calcPadding2D for "same" (the extra row/column, if any, at the
-    // bottom/right); valid padding has none.
-    this.padTop = samePadding ? ((out.height() - 1) * stride + kernel - in.height()) / 2 : 0;
-    this.padLeft = samePadding ? ((out.width() - 1) * stride + kernel - in.width()) / 2 : 0;
+    // "same": libnd4j's ConvolutionUtils::calcPadding2D (the extra row/column, if any, at the
+    // bottom/right, which never needs a top/left offset here); explicit: p on every side (the
+    // bottom/right rows beyond the last window are simply never read); valid: none.
+    if (padding == Padding.SAME) {
+      this.padTop = ((out.height() - 1) * stride + kernel - in.height()) / 2;
+      this.padLeft = ((out.width() - 1) * stride + kernel - in.width()) / 2;
+    } else {
+      this.padTop = padding.size();
+      this.padLeft = padding.size();
+    }
     this.bias = bias;
     this.dtype = dtype;
     this.columns = new PerBatchSize<>(Columns::new);

@@ -7,19 +7,19 @@ import org.nd4j.linalg.api.buffer.DataType;
  * {@code bench step --profile}. A static table, not a measurement: it follows from the layer code
  * and from libnd4j 1.0.0-M2.1's platform helpers. The {@code -onednn} builds route {@code conv2d},
  * {@code conv2d_bp}, {@code maxpool2d}, {@code maxpool2d_bp} and {@code matmul} ({@code Nd4j.gemm})
- * to oneDNN primitives for float32; oneDNN 2.5 has no float64 kernels, so float64 falls back to
- * libnd4j's generic code, as everything does on the plain build: im2col plus a BLAS GEMM (OpenBLAS)
- * for convolutions, OpenBLAS for {@code matmul}, libnd4j's own OpenMP loops for pooling.
- * Element-wise ops (ReLU, BatchNorm's gradient passes, dropout's multiply, flatten's copy) are
- * libnd4j loops on every build (in float32 BatchNorm's per-channel maps run as libnd4j's {@code
- * batchnorm} op, oneDNN on the {@code -onednn} builds); BatchNorm's per-channel sums are GEMMs with
- * a column of ones ({@link io.synctower.common.bn.ChannelSums}), so they run where {@code matmul}
- * runs. Running a step with {@code DNNL_VERBOSE=1} (oneDNN prints one {@code dnnl_verbose,exec,...}
- * line per primitive it runs) confirms the oneDNN rows on a given machine; the README's
- * "Performance" section shows such a check. One row follows the run: a {@link Conv2D} that is the
- * model's first layer running backward, with few input channels, computes only its weight gradient
- * ({@link ConvWeightGradient}: libnd4j strided copies, then one GEMM), which the row names once
- * that backward has run.
+ * to oneDNN primitives for float32 (and {@code avgpool2d}, {@code avgpool2d_bp} likewise); oneDNN
+ * 2.5 has no float64 kernels, so float64 falls back to libnd4j's generic code, as everything does
+ * on the plain build: im2col plus a BLAS GEMM (OpenBLAS) for convolutions, OpenBLAS for {@code
+ * matmul}, libnd4j's own OpenMP loops for pooling. Element-wise ops (ReLU, BatchNorm's gradient
+ * passes, dropout's multiply, flatten's copy) are libnd4j loops on every build (in float32
+ * BatchNorm's per-channel maps run as libnd4j's {@code batchnorm} op, oneDNN on the {@code -onednn}
+ * builds); BatchNorm's per-channel sums are GEMMs with a column of ones ({@link
+ * io.synctower.common.bn.ChannelSums}), so they run where {@code matmul} runs. Running a step with
+ * {@code DNNL_VERBOSE=1} (oneDNN prints one {@code dnnl_verbose,exec,...} line per primitive it
+ * runs) confirms the oneDNN rows on a given machine; the README's "Performance" section shows such
+ * a check. One row follows the run: a {@link Conv2D} that is the model's first layer running
+ * backward, with few input channels, computes only its weight gradient ({@link ConvWeightGradient}:
+ * libnd4j strided copies, then one GEMM), which the row names once that backward has run.
  */
 public final class OpEngines {
   /**
@@ -66,7 +66,7 @@ public final class OpEngines {
     } else if (layer instanceof Dense) {
       // The GEMMs, then the bias add (forward) or the bias gradient's column sum (backward).
       engine = (onednn ? ONEDNN : BLAS) + " + " + LOOPS;
-    } else if (layer instanceof MaxPool2D) {
+    } else if (layer instanceof MaxPool2D || layer instanceof AvgPool2D) {
       engine = onednn ? ONEDNN : LOOPS;
     } else if (layer instanceof Dropout) {
       engine = backward ? LOOPS : "Java (mask) + " + LOOPS;
@@ -81,7 +81,7 @@ public final class OpEngines {
               + " gemm + "
               + (onednn ? ONEDNN + " batchnorm + " + LOOPS : LOOPS);
     } else {
-      // Relu, Flatten.
+      // Relu, Flatten, GlobalAvgPool.
       engine = LOOPS;
     }
     return new Engine(ops, engine);
@@ -99,6 +99,12 @@ public final class OpEngines {
     }
     if (layer instanceof MaxPool2D) {
       return backward ? "maxpool2d_bp" : "maxpool2d";
+    }
+    if (layer instanceof AvgPool2D) {
+      return backward ? "avgpool2d_bp" : "avgpool2d";
+    }
+    if (layer instanceof GlobalAvgPool) {
+      return backward ? "reduce_mean_bp" : "reduce_mean";
     }
     if (layer instanceof Relu) {
       // Backward: step(x) into dx, then dx *= dy (libnd4j's relu_bp measured 3-5x slower).

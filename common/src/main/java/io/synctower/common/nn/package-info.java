@@ -2,7 +2,8 @@
  * The layer API and the model: what one replica computes, forward and backward, on one thread.
  *
  * <p>What lives here: {@link io.synctower.common.nn.Layer} and the layers without statistics
- * (convolution, dense, ReLU, max pooling, dropout, flatten, reshape); {@link
+ * (convolution, dense, ReLU, max, average and global average pooling, dropout, flatten, reshape)
+ * and their border rule ({@link io.synctower.common.nn.Padding}); {@link
  * io.synctower.common.nn.Model}, which lays every layer's tensors out in flat parameter, gradient
  * and state buffers and runs the layers in order; {@link io.synctower.common.nn.StepContext}, what
  * a layer knows about the step it runs in, including how BN forms its statistic batches ({@link

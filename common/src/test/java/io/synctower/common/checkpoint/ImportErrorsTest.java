@@ -91,7 +91,8 @@ class ImportErrorsTest {
             "bn2.weight",
             "bn2.bias",
             "bn2.running_mean",
-            "bn2.running_var"),
+            "bn2.running_var",
+            "bn2.num_batches_tracked"),
         r.unexpected());
     for (final String key : r.loaded()) {
       assertArrayEquals(host(tensor(source, key).flat()), host(tensor(target, key).flat()), key);
@@ -144,7 +145,14 @@ class ImportErrorsTest {
 
     assertEquals(6, r.loaded().size());
     assertEquals(
-        List.of("fc.weight", "fc.bias", "bn2.weight", "bn2.bias", "bn2.running_mean"), r.skipped());
+        List.of(
+            "fc.weight",
+            "fc.bias",
+            "bn2.weight",
+            "bn2.bias",
+            "bn2.running_mean",
+            "bn2.num_batches_tracked"),
+        r.skipped());
     assertEquals(List.of(), r.missing());
     assertEquals(List.of(), r.unexpected());
   }

@@ -62,7 +62,7 @@ class PyTorchLayoutTest {
     assertArrayEquals(host(source.state()), host(target.state()));
     assertEquals(KEYS, report.loaded());
     assertEquals(List.of(), report.missing());
-    assertEquals(List.of(), report.ignored());
+    assertEquals(List.of("bn1.num_batches_tracked", "bn2.num_batches_tracked"), report.ignored());
   }
 
   @ParameterizedTest
@@ -74,9 +74,20 @@ class PyTorchLayoutTest {
     WeightsFile.save(TestModels.small(dtype, 1), file, WeightLayout.PYTORCH);
     final Map<String, NpyArray> arrays = Npz.read(file);
 
-    assertEquals(KEYS, List.copyOf(arrays.keySet()));
+    // torchvision's state_dict order: each BN's counter after its four tensors.
+    final List<String> written = new java.util.ArrayList<>(KEYS);
+    written.add(6, "bn1.num_batches_tracked");
+    written.add("bn2.num_batches_tracked");
+    assertEquals(written, List.copyOf(arrays.keySet()));
     final NpyDtype expected = dtype == DataType.FLOAT ? NpyDtype.FLOAT32 : NpyDtype.FLOAT64;
-    arrays.values().forEach(a -> assertEquals(expected, a.dtype()));
+    for (final String key : KEYS) {
+      assertEquals(expected, arrays.get(key).dtype(), key);
+    }
+    for (final String counter : List.of("bn1.num_batches_tracked", "bn2.num_batches_tracked")) {
+      assertEquals(NpyDtype.INT64, arrays.get(counter).dtype(), counter);
+      assertArrayEquals(new long[0], arrays.get(counter).shape(), counter);
+      assertArrayEquals(new long[] {0}, arrays.get(counter).toLongArray(), counter);
+    }
     assertArrayEquals(new long[] {3, 2, 3, 3}, arrays.get("conv1.weight").shape());
     assertArrayEquals(new long[] {5, 48}, arrays.get("fc.weight").shape());
     assertArrayEquals(new long[] {3}, arrays.get("bn1.running_var").shape());

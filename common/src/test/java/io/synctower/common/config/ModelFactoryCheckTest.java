@@ -103,4 +103,59 @@ class ModelFactoryCheckTest {
     assertEquals(2, c.problems().get(1).index());
     assertTrue(c.problems().get(1).problem().contains("duplicate layer name"));
   }
+
+  @Test
+  void paddedAndGlobalPoolingFlowWithTheirTypesAndDerivedNames() {
+    final List<LayerSpec> specs =
+        List.of(
+            new LayerSpec.Conv2d(null, 4, 3, 1, Padding.explicit(1), true, null, true), // 5x5
+            new LayerSpec.MaxPool(null, 3, 2, 1), // floor((5 + 2 - 3) / 2) + 1 = 3
+            new LayerSpec.AvgPool(null, 2, 1, 0), // 2x2
+            new LayerSpec.GlobalAvgPool(null), // [4]
+            dense(10));
+    final ModelFactory.Check c = check(specs);
+    assertEquals(List.of(), c.problems());
+    assertEquals(Shape.flat(10), c.output());
+    final List<io.synctower.common.nn.Layer> layers =
+        ModelFactory.layers(specs, IMAGE_5X5, DataType.FLOAT, 0.99, 1e-3);
+    assertEquals(Shape.image(5, 5, 4), layers.get(0).outputShape());
+    assertEquals(Shape.image(3, 3, 4), layers.get(1).outputShape());
+    assertEquals(Shape.image(2, 2, 4), layers.get(2).outputShape());
+    assertEquals(Shape.flat(4), layers.get(3).outputShape());
+    assertEquals(
+        List.of("conv1", "pool1", "avgpool1", "globalavgpool1", "fc1"),
+        ModelFactory.layerNames(specs));
+    assertEquals(
+        List.of("conv2d", "maxpool2d", "avgpool2d", "globalavgpool", "dense"),
+        specs.stream().map(ModelFactory::typeName).toList());
+  }
+
+  @Test
+  void badPaddingAndPoolingProblemsNameTheLayerAndTheFix() {
+    final List<LayerSpec> specs =
+        List.of(
+            new LayerSpec.Conv2d(null, 4, 3, 1, Padding.explicit(3), true, null, true),
+            dense(75),
+            new LayerSpec.Reshape(null, List.of(5, 5, 3)), // an image again
+            new LayerSpec.MaxPool(null, 3, 1, 2), // padding over half the window
+            new LayerSpec.Reshape(null, List.of(5, 5, 3)),
+            new LayerSpec.AvgPool(null, 9, 1, 1), // larger than 5 + 2
+            new LayerSpec.Reshape(null, List.of(75)),
+            new LayerSpec.GlobalAvgPool(null)); // needs an image
+    final ModelFactory.Check c = check(specs);
+    assertEquals(
+        List.of(0, 3, 5, 7),
+        c.problems().stream().map(ModelFactory.LayerProblem::index).toList(),
+        c.problems().toString());
+    final List<String> texts =
+        c.problems().stream().map(ModelFactory.LayerProblem::problem).toList();
+    assertTrue(texts.get(0).contains("padding 3") && texts.get(0).contains("0..2"), texts.get(0));
+    assertTrue(texts.get(1).contains("padding 2") && texts.get(1).contains("0..1"), texts.get(1));
+    assertEquals("maxpool2d", c.problems().get(1).type());
+    assertTrue(texts.get(2).contains("pool window 9"), texts.get(2));
+    assertEquals("avgpool2d", c.problems().get(2).type());
+    assertTrue(texts.get(3).contains("needs an image"), texts.get(3));
+    assertEquals("globalavgpool1", c.problems().get(3).name());
+    assertNull(c.output());
+  }
 }

@@ -31,7 +31,13 @@ class ConvWeightGradientTest {
         Arguments.of(7, 9, 4, 3, 5, 1, Padding.SAME, true, 2),
         Arguments.of(7, 6, 1, 2, 2, 1, Padding.SAME, true, 2),
         Arguments.of(5, 6, 2, 3, 5, 3, Padding.SAME, false, 3),
-        Arguments.of(4, 4, 1, 2, 3, 1, Padding.VALID, true, 1));
+        Arguments.of(4, 4, 1, 2, 3, 1, Padding.VALID, true, 1),
+        // Explicit (PyTorch) padding: the ResNet stem (7x7, stride 2, padding 3), a 3x3 stride-2
+        // conv with padding 1 on odd and even sizes, and padding 2 with a 3x3 kernel at stride 1.
+        Arguments.of(11, 10, 3, 4, 7, 2, Padding.explicit(3), true, 2),
+        Arguments.of(7, 8, 3, 4, 3, 2, Padding.explicit(1), true, 2),
+        Arguments.of(6, 6, 1, 2, 3, 1, Padding.explicit(2), false, 2),
+        Arguments.of(5, 7, 2, 3, 1, 2, Padding.explicit(0), true, 3));
   }
 
   private static Conv2D conv(

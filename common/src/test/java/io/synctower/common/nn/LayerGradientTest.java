@@ -31,8 +31,12 @@ class LayerGradientTest {
   @ParameterizedTest
   @EnumSource(Padding.Mode.class)
   void shouldMatchFiniteDifferencesForConvolution(final Padding.Mode mode) {
-    // TODO(session 5, layers helper): EXPLICIT
-    final Padding padding = mode == Padding.Mode.SAME ? Padding.SAME : Padding.VALID;
+    final Padding padding =
+        switch (mode) {
+          case VALID -> Padding.VALID;
+          case SAME -> Padding.SAME;
+          case EXPLICIT -> Padding.explicit(2);
+        };
     final Shape in = Shape.image(6, 7, 3);
     final Model m =
         single(new Conv2D("conv", in, 4, 3, 1, padding, true, true, ParamSpec.Init.HE_NORMAL, F64));
@@ -59,6 +63,29 @@ class LayerGradientTest {
   }
 
   @Test
+  void shouldMatchFiniteDifferencesForStridedConvolutionWithExplicitPadding() {
+    // The ResNet downsampling conv: 3x3, stride 2, padding 1, no bias; odd and even sizes.
+    final Shape in = Shape.image(7, 6, 2);
+    final Model m =
+        single(
+            new Conv2D(
+                "conv",
+                in,
+                3,
+                3,
+                2,
+                Padding.explicit(1),
+                false,
+                true,
+                ParamSpec.Init.GLOROT_UNIFORM,
+                F64));
+    GradientCheck.check(m, GradientCheck.random(14, in.withBatch(2)), training(2), TOLERANCE);
+    // The first-layer path (ConvWeightGradient) as well.
+    GradientCheck.checkModelBackward(
+        m, GradientCheck.random(15, in.withBatch(2)), training(2), TOLERANCE);
+  }
+
+  @Test
   void shouldMatchFiniteDifferencesForDense() {
     final Shape in = Shape.flat(5);
     final Model m = single(new Dense("fc", in, 4, true, true, ParamSpec.Init.GLOROT_UNIFORM, F64));
@@ -82,6 +109,38 @@ class LayerGradientTest {
         single(new MaxPool2D("pool", in, 2, 2, F64)),
         GradientCheck.random(5, in.withBatch(2)),
         training(2),
+        TOLERANCE);
+  }
+
+  @Test
+  void shouldMatchFiniteDifferencesForPaddedOverlappingMaxPool() {
+    // The ResNet stem's pool: 3x3, stride 2, padding 1.
+    final Shape in = Shape.image(6, 7, 2);
+    GradientCheck.check(
+        single(new MaxPool2D("pool", in, 3, 2, 1, F64)),
+        GradientCheck.random(16, in.withBatch(2)),
+        training(2),
+        TOLERANCE);
+  }
+
+  @ParameterizedTest
+  @org.junit.jupiter.params.provider.ValueSource(ints = {0, 1})
+  void shouldMatchFiniteDifferencesForAvgPool(final int padding) {
+    final Shape in = Shape.image(5, 6, 3);
+    GradientCheck.check(
+        single(new AvgPool2D("pool", in, 3, 2, padding, F64)),
+        GradientCheck.random(17, in.withBatch(2)),
+        training(2),
+        TOLERANCE);
+  }
+
+  @Test
+  void shouldMatchFiniteDifferencesForGlobalAvgPool() {
+    final Shape in = Shape.image(3, 4, 5);
+    GradientCheck.check(
+        single(new GlobalAvgPool("gap", in, F64)),
+        GradientCheck.random(18, in.withBatch(3)),
+        training(3),
         TOLERANCE);
   }
 

@@ -43,8 +43,9 @@ final class TrainCommand implements Callable<Integer> {
       paramLabel = "LAYER",
       split = ",",
       description = {
-        "Load only these layers from --init-weights (e.g. a pretrained backbone);",
-        "file keys of other layers are skipped, the other layers keep their initialization."
+        "Load only these layers from --init-weights (e.g. a pretrained backbone). Each entry is",
+        "a layer name or a name prefix: layer1 selects layer1.0.conv1 (not layer10). File keys",
+        "of other layers are skipped, the other layers keep their initialization."
       })
   List<String> initLayers = List.of();
 
@@ -78,7 +79,10 @@ final class TrainCommand implements Callable<Integer> {
     }
   }
 
-  /** --init-layers must name layers of this model; checked before any tower starts. */
+  /**
+   * Every --init-layers entry must select a layer (name or prefix) of this model; checked before
+   * any tower starts.
+   */
   private void checkInitLayers(final RunConfig config) {
     if (initLayers.isEmpty()) {
       return;
@@ -92,7 +96,11 @@ final class TrainCommand implements Callable<Integer> {
         .ifPresent(
             problem -> {
               throw new ConfigException(
-                  given, List.of(problem + "; name layers from that list, separated by commas"));
+                  given,
+                  List.of(
+                      problem
+                          + "; name layers or name prefixes from that list, separated by"
+                          + " commas"));
             });
   }
 

@@ -2,6 +2,7 @@ package io.synctower.coordinator.doctor;
 
 import io.synctower.common.bn.BatchNorm;
 import io.synctower.common.nn.Layer;
+import io.synctower.common.nn.LayerNames;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Model;
 import java.util.ArrayList;
@@ -84,7 +85,10 @@ final class FrozenLayersCheck implements Check {
           "load the pretrained statistics with the weights: train --init-weights W.npz"
               + " --init-layers "
               + String.join(
-                  ",", backbone.isEmpty() ? frozenUnloaded : union(backbone, frozenUnloaded))
+                  ",",
+                  LayerNames.shortest(
+                      backbone.isEmpty() ? frozenUnloaded : union(backbone, frozenUnloaded),
+                      model.layers().stream().map(Layer::name).toList()))
               + "; or, training from scratch, set trainable: true on "
               + String.join(", ", frozenUnloaded),
           table);
