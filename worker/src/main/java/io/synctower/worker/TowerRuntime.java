@@ -8,6 +8,8 @@ import io.synctower.common.checkpoint.WeightLayout;
 import io.synctower.common.checkpoint.WeightsFile;
 import io.synctower.common.comm.CollectiveAbortedException;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.data.Augmentation;
+import io.synctower.common.data.AugmentedEpoch;
 import io.synctower.common.data.Batch;
 import io.synctower.common.data.BatchPlan;
 import io.synctower.common.data.DataException;
@@ -42,9 +44,10 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * }</pre>
  *
  * <p>Data: for each epoch the tower computes the seeded permutation, takes its shard of every
- * global batch ({@link Shards}) and prefetches it in the background; the coordinator sends
- * positions only. Evaluation takes a contiguous slice of the dataset per tower and issues no
- * collectives.
+ * global batch ({@link Shards}) and prefetches it in the background, augmented when the run
+ * augments ({@link AugmentedEpoch}: draws keyed by seed, epoch and dataset index, so every tower
+ * count and a resume see the same batches); the coordinator sends positions only. Evaluation takes
+ * a contiguous slice of the dataset per tower and issues no collectives.
  *
  * <p>Failure: any exception is reported as {@link Report.Failed} and the tower's collectives are
  * aborted first, so no other tower waits for it; then the loop ends.
@@ -56,6 +59,7 @@ public final class TowerRuntime implements Runnable {
    * @param context the training step context (BN mode, SyncBN reducer, seed); positions are filled
    *     in per step
    * @param device the ND4J device to bind the tower's thread to
+   * @param augmentation crop and flip of training and precise-BN batches, or null for none
    */
   public record Setup(
       long runId,
@@ -68,6 +72,7 @@ public final class TowerRuntime implements Runnable {
       Dataset train,
       Dataset validation,
       Normalization normalization,
+      Augmentation augmentation,
       DataType dtype,
       int prefetch,
       StepContext context,
@@ -257,6 +262,7 @@ public final class TowerRuntime implements Runnable {
           Prefetcher.start(
               setup.train(),
               setup.normalization(),
+              setup.augmentation() == null ? null : setup.augmentation().epoch(setup.seed(), epoch),
               plan,
               setup.dtype(),
               setup.prefetch(),
@@ -350,7 +356,9 @@ public final class TowerRuntime implements Runnable {
    * Precise BN: forwards this tower's shard of {@code c.batches()} global batches of the training
    * set ({@link PreciseBnBatches}) in training mode with the run's step context, then every tower
    * replaces its moving statistics with the population's of all towers ({@link PreciseBnTower}).
-   * Dropout masks use steps -1, -2, ..., which no training step has.
+   * With augmentation the batches are augmented as in training (fvcore's and detectron2's precise
+   * BN forward the training loader), with each pass's own draws. Dropout masks use steps -1, -2,
+   * ..., which no training step has.
    */
   private Report.PreciseBnDone recalibrate(final Command.RunPreciseBn c)
       throws InterruptedException {
@@ -369,9 +377,17 @@ public final class TowerRuntime implements Runnable {
       }
       final BatchPlan plan =
           BatchPlan.shard(batches.order(pass), setup.globalBatch(), shardOffset, shardSize, true);
+      final AugmentedEpoch augmented =
+          setup.augmentation() == null ? null : batches.augmentation(setup.augmentation(), pass);
       try (Prefetcher p =
           Prefetcher.start(
-              setup.train(), setup.normalization(), plan, setup.dtype(), setup.prefetch())) {
+              setup.train(),
+              setup.normalization(),
+              augmented,
+              plan,
+              setup.dtype(),
+              setup.prefetch(),
+              0)) {
         for (int b = 0; b < count; b++) {
           final Batch batch = p.next();
           recalibrator.forward(rows(batch), recalibrationContext(forwards++));

@@ -1,6 +1,8 @@
 package io.synctower.common.config;
 
+import io.synctower.common.data.Augmentation;
 import io.synctower.common.data.CaptchaDataset;
+import io.synctower.common.data.ShapesDataset;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Padding;
 import io.synctower.common.nn.ParamSpec;
@@ -442,7 +444,7 @@ public final class ConfigLoader {
   }
 
   private static final Set<String> DATASET_TYPES =
-      Set.of("captcha", "overfit", "idx", "npz", "images");
+      Set.of("captcha", "overfit", "shapes", "idx", "npz", "images", "cifar10", "cifar100");
 
   private static RunConfig.Data readData(final ConfigNode n) {
     final DatasetSpec train = readDataset(n.child("train"), true);
@@ -495,8 +497,47 @@ public final class ConfigLoader {
       n.problem("mean", "mean/std are used only with normalize: values");
     }
     final int prefetch = n.integer("prefetch", 2, 2, 16);
+    final Augmentation augment = readAugment(n);
     n.finish();
-    return new RunConfig.Data(train, validation, split, normalize, mean, std, prefetch);
+    return new RunConfig.Data(train, validation, split, normalize, mean, std, prefetch, augment);
+  }
+
+  /**
+   * {@code data.augment: {crop: {padding: 4}, flip: true}}, or null when absent (then nothing is
+   * written to the resolved tree, so configs without it resolve as before). Whether the padding
+   * fits the samples is checked once the data is loaded (a dataset's shape is not known here).
+   */
+  private static Augmentation readAugment(final ConfigNode data) {
+    if (!data.has("augment")) {
+      data.allow("augment");
+      return null;
+    }
+    final ConfigNode a = data.child("augment");
+    int padding = 0;
+    if (a.has("crop")) {
+      final int before = a.problems().count();
+      final ConfigNode c = a.child("crop");
+      if (!c.has("padding") && a.problems().count() == before) { // not after "not a mapping"
+        c.problem(
+            "padding",
+            "required; add 'padding: <pixels>' (zeros added on each side before the random crop,"
+                + " 4 in the CIFAR recipe), or remove 'crop'");
+      }
+      padding = c.integer("padding", 0, 0, 1 << 14);
+      c.finish();
+    } else {
+      a.allow("crop");
+    }
+    // flip: false alone is allowed: it is how an override turns a flip-only augmentation off.
+    final boolean flip = a.bool("flip", false);
+    a.finish();
+    if (!a.has("crop") && !a.has("flip")) {
+      data.problem(
+          "augment",
+          "neither 'crop' nor 'flip' is given, so it would change nothing; add"
+              + " 'crop: {padding: 4}' and/or 'flip: true', or remove 'augment'");
+    }
+    return new Augmentation(padding, flip);
   }
 
   private static DatasetSpec readDataset(final ConfigNode n, final boolean required) {
@@ -517,6 +558,7 @@ public final class ConfigLoader {
     String path = null;
     String labels = null;
     int classes = 0;
+    String split = null;
     switch (type) {
       case "captcha" -> {
         seed = n.integer("seed", 1L, 0, Long.MAX_VALUE);
@@ -534,6 +576,27 @@ public final class ConfigLoader {
         size = n.integer("size", 256, 1, 256);
         channels = 3;
       }
+      case "shapes" -> {
+        seed = n.integer("seed", 1L, 0, Long.MAX_VALUE);
+        size = n.integer("size", 10000, 1, Integer.MAX_VALUE);
+        height = n.integer("height", 32, ShapesDataset.MIN_SIDE, 4096);
+        width = n.integer("width", 32, ShapesDataset.MIN_SIDE, 4096);
+        channels = n.integer("channels", 3, 1, 3);
+        if (channels == 2) {
+          n.problem("channels", "2 is not an image format; use 3 (RGB) or 1 (gray)");
+        }
+        classes = n.integer("classes", 10, 2, ShapesDataset.Kind.values().length);
+        noise = n.number("noise", 0.5, 0, 1);
+      }
+      case "cifar10", "cifar100" -> {
+        path = n.requiredString("path");
+        split = n.choice("split", "train", Set.of("train", "test"));
+        if (type.equals("cifar100")) {
+          labels = n.choice("labels", "fine", Set.of("fine", "coarse"));
+        }
+        size = n.integer("size", 0, 0, Integer.MAX_VALUE);
+        channels = 3;
+      }
       case "idx" -> {
         path = n.requiredString("images");
         labels = n.requiredString("labels");
@@ -543,7 +606,7 @@ public final class ConfigLoader {
         path = n.requiredString("path");
         classes = n.integer("classes", 0, 0, 1 << 20);
       }
-      default -> {
+      default -> { // images
         path = n.requiredString("root");
         channels = n.integer("channels", 3, 1, 3);
         height = n.integer("height", 0, 1, 1 << 14);
@@ -556,7 +619,8 @@ public final class ConfigLoader {
     }
     n.finish();
     return new DatasetSpec(
-        type, seed, size, height, width, channels, length, charset, noise, path, labels, classes);
+        type, seed, size, height, width, channels, length, charset, noise, path, labels, classes,
+        split);
   }
 
   private static final Set<String> OPTIMIZERS =

@@ -33,6 +33,11 @@ public final class ConfigNode {
       return list.isEmpty();
     }
 
+    /** How many problems were recorded so far (to skip checks that would only repeat one). */
+    public int count() {
+      return list.size();
+    }
+
     public void throwIfAny(final String source) {
       if (!list.isEmpty()) {
         throw new ConfigException(source, list);

@@ -1,11 +1,13 @@
 package io.synctower.common.config;
 
 import io.synctower.common.data.CaptchaDataset;
+import io.synctower.common.data.CifarDataset;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.IdxDataset;
 import io.synctower.common.data.ImageFolderDataset;
 import io.synctower.common.data.NpzDataset;
 import io.synctower.common.data.OverfitDataset;
+import io.synctower.common.data.ShapesDataset;
 import java.nio.file.Path;
 
 /**
@@ -27,6 +29,32 @@ public final class DatasetFactory {
               .noise(spec.noise())
               .build();
       case "overfit" -> new OverfitDataset(spec.size());
+      case "shapes" ->
+          ShapesDataset.builder()
+              .seed(spec.seed())
+              .size(spec.size())
+              .height(spec.height())
+              .width(spec.width())
+              .channels(spec.channels())
+              .classes(spec.classes())
+              .noise(spec.noise())
+              .build();
+      case "cifar10" ->
+          new CifarDataset(
+              resolve(base, spec.path()),
+              CifarDataset.Variant.CIFAR10,
+              part(spec),
+              CifarDataset.Labels.FINE,
+              spec.size());
+      case "cifar100" ->
+          new CifarDataset(
+              resolve(base, spec.path()),
+              CifarDataset.Variant.CIFAR100,
+              part(spec),
+              "coarse".equals(spec.labels())
+                  ? CifarDataset.Labels.COARSE
+                  : CifarDataset.Labels.FINE,
+              spec.size());
       case "idx" ->
           new IdxDataset(resolve(base, spec.path()), resolve(base, spec.labels()), spec.classes());
       case "npz" ->
@@ -38,6 +66,10 @@ public final class DatasetFactory {
               resolve(base, spec.path()), spec.channels(), spec.height(), spec.width());
       default -> throw new IllegalArgumentException("unknown dataset type " + spec.type());
     };
+  }
+
+  private static CifarDataset.Part part(final DatasetSpec spec) {
+    return "test".equals(spec.split()) ? CifarDataset.Part.TEST : CifarDataset.Part.TRAIN;
   }
 
   private static Path resolve(final Path base, final String path) {

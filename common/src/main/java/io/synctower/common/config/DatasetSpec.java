@@ -5,7 +5,9 @@ import io.synctower.common.data.CaptchaDataset;
 /**
  * Which dataset to load and its options; only the fields of its {@code type} are meaningful.
  *
- * @param type captcha | overfit | idx | npz | images
+ * @param type captcha | overfit | shapes | idx | npz | images | cifar10 | cifar100
+ * @param labels the labels file (idx); which label is the class (cifar100: fine | coarse)
+ * @param split the predefined split of a file set (cifar10, cifar100: train | test)
  */
 public record DatasetSpec(
     String type,
@@ -19,4 +21,5 @@ public record DatasetSpec(
     double noise,
     String path,
     String labels,
-    int classes) {}
+    int classes,
+    String split) {}

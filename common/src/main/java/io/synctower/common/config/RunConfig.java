@@ -1,5 +1,6 @@
 package io.synctower.common.config;
 
+import io.synctower.common.data.Augmentation;
 import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.optim.OptimizerSpec;
@@ -69,6 +70,8 @@ public record RunConfig(
    * @param validationSplit fraction of {@code train} held out when {@code validation} is null
    * @param normalize "none", "auto" (estimate per-channel mean/std on the training set) or explicit
    *     values in {@code mean}/{@code std}
+   * @param augment random crop and flip of training batches ({@code data.augment}), or null for
+   *     none
    */
   public record Data(
       DatasetSpec train,
@@ -77,7 +80,8 @@ public record RunConfig(
       String normalize,
       List<Double> mean,
       List<Double> std,
-      int prefetch) {}
+      int prefetch,
+      Augmentation augment) {}
 
   /**
    * @param steps stop after this many optimizer steps (0 = run all epochs)

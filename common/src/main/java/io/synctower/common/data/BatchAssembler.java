@@ -22,11 +22,13 @@ import org.nd4j.linalg.factory.Nd4j;
  * }
  * }</pre>
  *
- * <p>Memory: the assembler owns one float[] of one sample; {@link #fill} copies each sample from
- * the dataset into it, normalizes it there, and writes it into {@code x}'s host memory through
- * {@link HostMemory} (which marks the host copy current, so a device backend copies the new batch
- * to the device before its next op) with absolute puts at the row offset. It allocates nothing per
- * batch (the host view is bound once per distinct {@code x}). The caller owns {@code x} and {@code
+ * <p>Memory: the assembler owns one float[] of one sample (and a second one with augmentation);
+ * {@link #fill} copies each sample from the dataset into it, crops and mirrors it into the second
+ * when training batches are augmented ({@link AugmentedEpoch}, keyed by the sample's dataset
+ * index), normalizes it there, and writes it into {@code x}'s host memory through {@link
+ * HostMemory} (which marks the host copy current, so a device backend copies the new batch to the
+ * device before its next op) with absolute puts at the row offset. It allocates nothing per batch
+ * (the host view is bound once per distinct {@code x}). The caller owns {@code x} and {@code
  * labels}.
  *
  * <p>Not thread-safe: use one assembler per thread (the {@link Prefetcher} has its own).
@@ -40,6 +42,12 @@ public final class BatchAssembler {
 
   /** The float64 sample buffer, for a dataset that holds float64 values; else null. */
   private final double[] scratch64;
+
+  /** The epoch's augmentation draws, or null; with them, the augmented sample buffers. */
+  private final AugmentedEpoch augmentation;
+
+  private final float[] augmented;
+  private final double[] augmented64;
 
   private HostMemory.Bound lastX;
   private final Job job = new Job();
@@ -64,6 +72,18 @@ public final class BatchAssembler {
    *     dataset's
    */
   public BatchAssembler(final Dataset dataset, final Normalization normalization) {
+    this(dataset, normalization, null);
+  }
+
+  /**
+   * An assembler that augments each sample with {@code augmentation}'s draws (null for none) before
+   * normalizing it: training batches only, never evaluation.
+   *
+   * @throws IllegalArgumentException if the normalization's channel count differs from the
+   *     dataset's, or the crop padding does not fit the sample shape
+   */
+  public BatchAssembler(
+      final Dataset dataset, final Normalization normalization, final AugmentedEpoch augmentation) {
     this.dataset = Objects.requireNonNull(dataset, "dataset");
     this.normalization = normalization;
     this.shape = dataset.sampleShape();
@@ -71,8 +91,15 @@ public final class BatchAssembler {
     if (normalization != null) {
       normalization.checkCompatible(shape);
     }
-    this.scratch = new float[shape.elementCount()];
-    this.scratch64 = dataset.holdsFloat64() ? new double[shape.elementCount()] : null;
+    if (augmentation != null) {
+      augmentation.augmentation().checkCompatible(shape);
+    }
+    this.augmentation = augmentation;
+    final int n = shape.elementCount();
+    this.scratch = new float[n];
+    this.scratch64 = dataset.holdsFloat64() ? new double[n] : null;
+    this.augmented = augmentation == null ? null : new float[n];
+    this.augmented64 = augmentation != null && scratch64 != null ? new double[n] : null;
   }
 
   /**
@@ -149,27 +176,38 @@ public final class BatchAssembler {
         return;
       }
       final int offset = row * n;
+      final int index = j.indices[j.from + row];
       if (!f32 && scratch64 != null) {
-        dataset.sampleFloat64(j.indices[j.from + row], scratch64, j.labels, row * positions);
+        dataset.sampleFloat64(index, scratch64, j.labels, row * positions);
+        double[] sample = scratch64;
+        if (augmentation != null) {
+          augmentation.apply(scratch64, augmented64, shape, index);
+          sample = augmented64;
+        }
         if (normalization != null) {
-          normalization.apply(scratch64, shape);
+          normalization.apply(sample, shape);
         }
         for (int i = 0; i < n; i++) {
-          bytes.putDouble((offset + i) * 8, scratch64[i]);
+          bytes.putDouble((offset + i) * 8, sample[i]);
         }
         continue;
       }
-      dataset.sample(j.indices[j.from + row], scratch, j.labels, row * positions);
+      dataset.sample(index, scratch, j.labels, row * positions);
+      float[] sample = scratch;
+      if (augmentation != null) {
+        augmentation.apply(scratch, augmented, shape, index);
+        sample = augmented;
+      }
       if (normalization != null) {
-        normalization.apply(scratch, shape);
+        normalization.apply(sample, shape);
       }
       if (f32) {
         for (int i = 0; i < n; i++) {
-          bytes.putFloat((offset + i) * 4, scratch[i]);
+          bytes.putFloat((offset + i) * 4, sample[i]);
         }
       } else {
         for (int i = 0; i < n; i++) {
-          bytes.putDouble((offset + i) * 8, scratch[i]);
+          bytes.putDouble((offset + i) * 8, sample[i]);
         }
       }
     }

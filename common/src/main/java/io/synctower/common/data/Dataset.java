@@ -50,9 +50,9 @@ public interface Dataset {
 
   /**
    * Whether this dataset can give its values more precisely than float32: a float64 {@code .npz},
-   * and 8-bit images (IDX, image folders), whose {@code value / 255} a float64 model takes computed
-   * in double. A float64 model then reads them through {@link #sampleFloat64}, unrounded. False for
-   * sources whose values are float32 already (float32 files, the synthetic sets).
+   * and 8-bit images (IDX, image folders, CIFAR), whose {@code value / 255} a float64 model takes
+   * computed in double. A float64 model then reads them through {@link #sampleFloat64}, unrounded.
+   * False for sources whose values are float32 already (float32 files, the synthetic sets).
    */
   default boolean holdsFloat64() {
     return false;

@@ -18,7 +18,9 @@ package io.synctower.common.data;
  * than one pass wraps into the next pass, which visits the set in another order. The orders come
  * from {@link EpochPermutation} with a seed derived from the run seed, a salt and {@code round}, so
  * they differ from every training epoch's order and from other rounds' (the trainer passes the
- * epoch that ends; the {@code precise-bn} command 0). Immutable.
+ * epoch that ends; the {@code precise-bn} command 0). With {@code data.augment} the batches are
+ * augmented as in training (as PyTorch's precise-BN implementations forward the training loader),
+ * with draws of their own ({@link #augmentation}). Immutable.
  */
 public final class PreciseBnBatches {
   /** Keeps recalibration orders apart from the training epochs' orders of the same seed. */
@@ -65,6 +67,14 @@ public final class PreciseBnBatches {
   /** The sample order of pass {@code pass}: a new array, owned by the caller. */
   public int[] order(final int pass) {
     return EpochPermutation.of(passSeed, pass, size);
+  }
+
+  /**
+   * The augmentation draws of pass {@code pass}: a stream of its own, apart from every training
+   * epoch's, like the pass's order.
+   */
+  public AugmentedEpoch augmentation(final Augmentation augmentation, final int pass) {
+    return augmentation.epoch(passSeed, pass);
   }
 
   private static void checkBatches(final int batches) {

@@ -54,6 +54,7 @@ public final class Prefetcher implements AutoCloseable {
   private Prefetcher(
       final Dataset dataset,
       final Normalization normalization,
+      final AugmentedEpoch augmentation,
       final BatchPlan plan,
       final DataType dtype,
       final int bufferCount) {
@@ -75,7 +76,7 @@ public final class Prefetcher implements AutoCloseable {
                 + dataset.describe());
       }
     }
-    this.assembler = new BatchAssembler(dataset, normalization);
+    this.assembler = new BatchAssembler(dataset, normalization, augmentation);
     final int rows = Math.max(1, plan.maxBatchSize());
     this.buffers = new Batch[bufferCount];
     this.free = new ArrayBlockingQueue<>(bufferCount);
@@ -121,11 +122,28 @@ public final class Prefetcher implements AutoCloseable {
       final DataType dtype,
       final int buffers,
       final int firstBatch) {
+    return start(dataset, normalization, null, plan, dtype, buffers, firstBatch);
+  }
+
+  /**
+   * Like {@link #start(Dataset, Normalization, BatchPlan, DataType, int, int)}, augmenting every
+   * sample with the epoch's draws before normalizing it (training batches; null for none).
+   *
+   * @throws IllegalArgumentException also if the crop padding does not fit the samples
+   */
+  public static Prefetcher start(
+      final Dataset dataset,
+      final Normalization normalization,
+      final AugmentedEpoch augmentation,
+      final BatchPlan plan,
+      final DataType dtype,
+      final int buffers,
+      final int firstBatch) {
     if (firstBatch < 0 || firstBatch > plan.batchCount()) {
       throw new IndexOutOfBoundsException(
           "first batch " + firstBatch + " outside 0.." + plan.batchCount() + " of the plan");
     }
-    final Prefetcher p = new Prefetcher(dataset, normalization, plan, dtype, buffers);
+    final Prefetcher p = new Prefetcher(dataset, normalization, augmentation, plan, dtype, buffers);
     p.nextBatch = firstBatch;
     p.firstBatch = firstBatch;
     p.worker.start();

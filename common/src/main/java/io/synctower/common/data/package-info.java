@@ -4,13 +4,18 @@
  *
  * <ul>
  *   <li>Sources: synthetic ({@link io.synctower.common.data.CaptchaDataset}, {@link
- *       io.synctower.common.data.OverfitDataset}) and file formats ({@link
- *       io.synctower.common.data.IdxDataset}, {@link io.synctower.common.data.NpzDataset}, {@link
- *       io.synctower.common.data.ImageFolderDataset}), with the {@code .npy}/{@code .npz} codec
+ *       io.synctower.common.data.OverfitDataset}, {@link io.synctower.common.data.ShapesDataset})
+ *       and file formats ({@link io.synctower.common.data.IdxDataset}, {@link
+ *       io.synctower.common.data.NpzDataset}, {@link io.synctower.common.data.ImageFolderDataset},
+ *       {@link io.synctower.common.data.CifarDataset}), with the {@code .npy}/{@code .npz} codec
  *       ({@link io.synctower.common.data.Npy}, {@link io.synctower.common.data.Npz}).
  *   <li>Order and views: {@link io.synctower.common.data.EpochPermutation}, {@link
  *       io.synctower.common.data.Subset}, {@link io.synctower.common.data.Split}, {@link
  *       io.synctower.common.data.BatchPlan}, {@link io.synctower.common.data.Normalization}.
+ *   <li>Augmentation of training batches: {@link io.synctower.common.data.Augmentation} (random
+ *       crop with zero padding, horizontal flip) and {@link
+ *       io.synctower.common.data.AugmentedEpoch} (its draws, a pure function of seed, epoch and
+ *       sample index).
  *   <li>Batches: {@link io.synctower.common.data.BatchAssembler} writes samples into a preallocated
  *       tensor; {@link io.synctower.common.data.Prefetcher} does so one batch ahead.
  * </ul>

@@ -3,8 +3,10 @@ package io.synctower.coordinator.train;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.ModelFactory;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.data.Augmentation;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.Normalization;
+import io.synctower.common.data.SampleShape;
 import io.synctower.common.nn.Shape;
 import io.synctower.worker.assembly.TrainingData;
 import java.util.ArrayList;
@@ -15,9 +17,10 @@ import java.util.Optional;
 /**
  * The checks that need the datasets as well as the configuration, run before any worker process is
  * spawned or any tower is started: the sample shape flows through every layer, the model's output
- * matches the labels, and a global batch fits in the training set. Every problem found is reported
- * in one {@link ConfigException}, each naming the key, the value and the fix, like the problems
- * {@link io.synctower.common.config.ConfigLoader} reports about the configuration alone.
+ * matches the labels, a global batch fits in the training set, and a crop padding fits the samples.
+ * Every problem found is reported in one {@link ConfigException}, each naming the key, the value
+ * and the fix, like the problems {@link io.synctower.common.config.ConfigLoader} reports about the
+ * configuration alone.
  *
  * <p>The caller's order, in every command that trains:
  *
@@ -139,6 +142,7 @@ public final class Preflight {
               + channels
               + " each)");
     }
+    augmentProblem(config.data().augment(), data.train()).ifPresent(problems::add);
     final int batch = config.training().batchSize();
     final int samples = data.train().size();
     if (batch > samples) {
@@ -165,6 +169,30 @@ public final class Preflight {
   }
 
   /** A rule that watches a validation metric in a run without a validation set. */
+  /** A crop window must hold image pixels: padding at most min(height, width) - 1. */
+  private static Optional<String> augmentProblem(final Augmentation augment, final Dataset train) {
+    if (augment == null) {
+      return Optional.empty();
+    }
+    final SampleShape shape = train.sampleShape();
+    final int limit = Math.min(shape.height(), shape.width()) - 1;
+    if (augment.cropPadding() <= limit) {
+      return Optional.empty();
+    }
+    return Optional.of(
+        "data.augment.crop.padding: "
+            + augment.cropPadding()
+            + " is too large for the "
+            + shape.height()
+            + "x"
+            + shape.width()
+            + " samples of "
+            + train.describe()
+            + "; use at most "
+            + limit
+            + " (min(height, width) - 1; 4 for 32x32 CIFAR images)");
+  }
+
   private static Optional<String> noValidation(
       final String rule, final boolean enabled, final RunConfig.Monitor monitor) {
     if (!enabled || !monitor.needsValidation()) {

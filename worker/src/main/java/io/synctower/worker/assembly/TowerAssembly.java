@@ -3,6 +3,7 @@ package io.synctower.worker.assembly;
 import io.synctower.common.bn.TimedStatsReducer;
 import io.synctower.common.comm.Collective;
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.data.Augmentation;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.Normalization;
 import io.synctower.common.nn.BnTraining;
@@ -38,6 +39,12 @@ public record TowerAssembly(
   /** The towers of a run over {@code data}. */
   public TowerAssembly(final long runId, final RunConfig config, final TrainingData data) {
     this(runId, config, data.train(), data.validation(), data.normalization());
+  }
+
+  /** The training batches' augmentation, or null when the config has none that changes a sample. */
+  Augmentation augmentation() {
+    final Augmentation a = config.data().augment();
+    return a == null || !a.changesSamples() ? null : a;
   }
 
   /** How the towers split into SyncBN groups. */
@@ -113,6 +120,7 @@ public record TowerAssembly(
             train,
             validation,
             normalization,
+            augmentation(),
             config.model().dtype(),
             config.data().prefetch(),
             context,
