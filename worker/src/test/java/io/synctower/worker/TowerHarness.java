@@ -40,7 +40,17 @@ final class TowerHarness {
   static final Shape INPUT = Shape.image(6, 6, 2);
   static final int CLASSES = 5;
 
-  /** What to run. {@code frozenFirstBn} makes bn1 a frozen (trainable: false) layer. */
+  /** Which network the towers run. */
+  enum Net {
+    /** conv-BN-relu-pool, dropout, dense-BN on vectors, dense: {@link #model(boolean, boolean)}. */
+    SEQUENTIAL,
+    /** A projection and an identity residual block, dropout, dense: {@link #residual}. */
+    RESIDUAL
+  }
+
+  /**
+   * What to run. {@code frozenFirstBn} makes the first BN layer a frozen (trainable: false) layer.
+   */
   record Setup(
       int towers,
       BnTraining bn,
@@ -50,10 +60,35 @@ final class TowerHarness {
       int steps,
       OptimizerSpec optimizer,
       double shardZeroScale,
-      boolean frozenFirstBn) {
+      boolean frozenFirstBn,
+      Net net) {
+    /** The sequential network. */
+    Setup(
+        final int towers,
+        final BnTraining bn,
+        final int ghostBatch,
+        final int syncGroupSize,
+        final int globalBatch,
+        final int steps,
+        final OptimizerSpec optimizer,
+        final double shardZeroScale,
+        final boolean frozenFirstBn) {
+      this(
+          towers,
+          bn,
+          ghostBatch,
+          syncGroupSize,
+          globalBatch,
+          steps,
+          optimizer,
+          shardZeroScale,
+          frozenFirstBn,
+          Net.SEQUENTIAL);
+    }
+
     Setup withTowers(final int n, final BnTraining mode, final int ghost, final int group) {
       return new Setup(
-          n, mode, ghost, group, globalBatch, steps, optimizer, shardZeroScale, frozenFirstBn);
+          n, mode, ghost, group, globalBatch, steps, optimizer, shardZeroScale, frozenFirstBn, net);
     }
   }
 
@@ -102,6 +137,65 @@ final class TowerHarness {
       m.tensor("bn1.running_var").assign(Nd4j.linspace(0.5, 2.0, 4, DataType.DOUBLE));
     }
     return m;
+  }
+
+  /** The network of {@code net}; see {@link #model(boolean, boolean)} for the flags. */
+  static Model model(final Net net, final boolean frozenFirstBn, final boolean frozenConv1) {
+    return net == Net.RESIDUAL
+        ? residual(frozenFirstBn, frozenConv1)
+        : model(frozenFirstBn, frozenConv1);
+  }
+
+  /**
+   * A small ResNet: block layer1.0 (conv 3x3 stride 2, BN, ReLU, conv, BN; projection shortcut conv
+   * 1x1 stride 2, BN), block layer2.0 (conv, BN, ReLU, conv, BN; identity shortcut), each with a
+   * ReLU after the add, then flatten, dropout and dense. {@code frozenConv1} freezes
+   * layer1.0.conv1, the first layer: the frozen prefix then ends inside the first block (backward
+   * stops at layer1.0.bn1, or at layer1.0.conv2 when {@code frozenFirstBn} freezes layer1.0.bn1
+   * too).
+   */
+  static Model residual(final boolean frozenFirstBn, final boolean frozenConv1) {
+    final List<LayerSpec> specs =
+        List.of(
+            new LayerSpec.Residual(
+                "layer1.0",
+                List.of(
+                    conv(4, 3, 2, !frozenConv1),
+                    new LayerSpec.BatchNorm(null, Double.NaN, Double.NaN, !frozenFirstBn),
+                    new LayerSpec.Relu(null),
+                    conv(4, 3, 1, true),
+                    new LayerSpec.BatchNorm(null, Double.NaN, Double.NaN, true)),
+                List.of(
+                    conv(4, 1, 2, true),
+                    new LayerSpec.BatchNorm(null, Double.NaN, Double.NaN, true)),
+                true),
+            new LayerSpec.Residual(
+                "layer2.0",
+                List.of(
+                    conv(4, 3, 1, true),
+                    new LayerSpec.BatchNorm(null, Double.NaN, Double.NaN, true),
+                    new LayerSpec.Relu(null),
+                    conv(4, 3, 1, true),
+                    new LayerSpec.BatchNorm(null, Double.NaN, Double.NaN, true)),
+                List.of(),
+                true),
+            new LayerSpec.Flatten("flat"),
+            new LayerSpec.Dropout("drop", 0.25),
+            new LayerSpec.Dense("fc", CLASSES, true, ParamSpec.Init.GLOROT_UNIFORM, true));
+    final Model m = ModelFactory.build(specs, INPUT, DataType.DOUBLE, 0.9, 1e-3);
+    m.initialize(11);
+    if (frozenFirstBn) {
+      m.tensor("layer1.0.bn1.running_mean").assign(Nd4j.linspace(-0.3, 0.3, 4, DataType.DOUBLE));
+      m.tensor("layer1.0.bn1.running_var").assign(Nd4j.linspace(0.5, 2.0, 4, DataType.DOUBLE));
+    }
+    return m;
+  }
+
+  /** A convolution without bias (BN follows), 'same' padding. */
+  private static LayerSpec conv(
+      final int filters, final int kernel, final int stride, final boolean trainable) {
+    return new LayerSpec.Conv2d(
+        null, filters, kernel, stride, Padding.SAME, false, ParamSpec.Init.HE_NORMAL, trainable);
   }
 
   /** Global batch {@code step}: NHWC inputs and labels, fixed by the step number. */
@@ -173,7 +267,7 @@ final class TowerHarness {
     final List<Recording> optimizers = new ArrayList<>();
     final List<StepContext> contexts = new ArrayList<>();
     for (int r = 0; r < n; r++) {
-      final Model m = model(s.frozenFirstBn(), v.frozenConv1());
+      final Model m = model(s.net(), s.frozenFirstBn(), v.frozenConv1());
       final Recording opt =
           new Recording(s.optimizer().create(m.parameters(), m.trainableRanges()));
       optimizers.add(opt);

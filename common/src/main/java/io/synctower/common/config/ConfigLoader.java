@@ -289,89 +289,16 @@ public final class ConfigLoader {
           "dropout",
           "flatten",
           "reshape",
-          "batchnorm");
+          "batchnorm",
+          "residual");
 
   private static RunConfig.Model readModel(final ConfigNode n) {
     final String dtype = n.choice("dtype", "float32", Set.of("float32", "float64"));
-    final List<LayerSpec> layers = new ArrayList<>();
     final List<ConfigNode> entries = n.children("layers");
     if (entries.isEmpty()) {
       n.problem("layers", "the model needs at least one layer; see configs/quickstart.yaml");
     }
-    for (final ConfigNode l : entries) {
-      final String type = l.choice("type", null, LAYER_TYPES);
-      if (type == null) {
-        if (!l.has("type")) {
-          l.problem("type", "required; one of " + LAYER_TYPES);
-        }
-        continue;
-      }
-      final String layerName = l.string("name", null);
-      final boolean trainable =
-          type.equals("batchnorm") || type.equals("conv2d") || type.equals("dense")
-              ? l.bool("trainable", true)
-              : true;
-      final LayerSpec spec =
-          switch (type) {
-            case "conv2d" -> {
-              final int filters = l.integer("filters", 1, 1, 1 << 16);
-              final int kernel = l.integer("kernel", 3, 1, 64);
-              yield new LayerSpec.Conv2d(
-                  layerName,
-                  filters,
-                  kernel,
-                  l.integer("stride", 1, 1, 64),
-                  convPadding(l, kernel),
-                  l.bool("bias", true),
-                  init(l),
-                  trainable);
-            }
-            case "dense" ->
-                new LayerSpec.Dense(
-                    layerName,
-                    l.integer("units", 1, 1, 1 << 24),
-                    l.bool("bias", true),
-                    init(l),
-                    trainable);
-            case "relu" -> new LayerSpec.Relu(layerName);
-            case "maxpool2d" -> {
-              final int size = l.integer("size", 2, 1, 64);
-              yield new LayerSpec.MaxPool(
-                  layerName, size, l.integer("stride", size, 1, 64), poolPadding(l, size));
-            }
-            case "avgpool2d" -> {
-              final int size = l.integer("size", 2, 1, 64);
-              yield new LayerSpec.AvgPool(
-                  layerName, size, l.integer("stride", size, 1, 64), poolPadding(l, size));
-            }
-            case "globalavgpool" -> new LayerSpec.GlobalAvgPool(layerName);
-            case "dropout" -> new LayerSpec.Dropout(layerName, l.number("rate", 0.5, 0, 0.99));
-            case "flatten" -> new LayerSpec.Flatten(layerName);
-            case "reshape" -> {
-              final List<Integer> shape = l.integers("shape");
-              final boolean given = shape != null && !shape.isEmpty();
-              if (!given) {
-                l.problem("shape", "required, e.g. shape: [4, 62] for 4 positions of 62 classes");
-              } else if (shape.stream().anyMatch(d -> d < 1)) {
-                l.problem("shape", shape + " has a dimension < 1; every dimension must be >= 1");
-              }
-              yield new LayerSpec.Reshape(
-                  layerName, given && shape.stream().allMatch(d -> d >= 1) ? shape : List.of(1));
-            }
-            default -> {
-              rejectMomentum(l);
-              final Double decay = l.optionalNumber("decay", 0, 0.999999);
-              final Double eps = l.optionalNumber("epsilon", 1e-12, 1);
-              yield new LayerSpec.BatchNorm(
-                  layerName,
-                  decay == null ? Double.NaN : decay,
-                  eps == null ? Double.NaN : eps,
-                  trainable);
-            }
-          };
-      layers.add(spec);
-      l.finish();
-    }
+    final List<LayerSpec> layers = readLayers(entries, false);
     if (n.has("input")) {
       n.allow("input");
       n.problem("input", "the input shape comes from the dataset; remove 'input'");
@@ -381,6 +308,117 @@ public final class ConfigLoader {
     n.finish();
     return new RunConfig.Model(
         dtype.equals("float64") ? DataType.DOUBLE : DataType.FLOAT, withFrozen);
+  }
+
+  /** The layers of a list ({@code model.layers}, or a residual block's {@code layers}). */
+  private static List<LayerSpec> readLayers(
+      final List<ConfigNode> entries, final boolean insideBlock) {
+    final List<LayerSpec> layers = new ArrayList<>();
+    for (final ConfigNode l : entries) {
+      final LayerSpec spec = readLayer(l, insideBlock);
+      if (spec != null) {
+        layers.add(spec);
+      }
+      l.finish();
+    }
+    return layers;
+  }
+
+  /** One layer entry; null when its type is missing or unknown (reported). */
+  private static LayerSpec readLayer(final ConfigNode l, final boolean insideBlock) {
+    final String type = l.choice("type", null, LAYER_TYPES);
+    if (type == null) {
+      if (!l.has("type")) {
+        l.problem("type", "required; one of " + LAYER_TYPES);
+      }
+      return null;
+    }
+    final String layerName = l.string("name", null);
+    final boolean trainable =
+        type.equals("batchnorm") || type.equals("conv2d") || type.equals("dense")
+            ? l.bool("trainable", true)
+            : true;
+    return switch (type) {
+      case "conv2d" -> {
+        final int filters = l.integer("filters", 1, 1, 1 << 16);
+        final int kernel = l.integer("kernel", 3, 1, 64);
+        yield new LayerSpec.Conv2d(
+            layerName,
+            filters,
+            kernel,
+            l.integer("stride", 1, 1, 64),
+            convPadding(l, kernel),
+            l.bool("bias", true),
+            init(l),
+            trainable);
+      }
+      case "dense" ->
+          new LayerSpec.Dense(
+              layerName,
+              l.integer("units", 1, 1, 1 << 24),
+              l.bool("bias", true),
+              init(l),
+              trainable);
+      case "relu" -> new LayerSpec.Relu(layerName);
+      case "maxpool2d" -> {
+        final int size = l.integer("size", 2, 1, 64);
+        yield new LayerSpec.MaxPool(
+            layerName, size, l.integer("stride", size, 1, 64), poolPadding(l, size));
+      }
+      case "avgpool2d" -> {
+        final int size = l.integer("size", 2, 1, 64);
+        yield new LayerSpec.AvgPool(
+            layerName, size, l.integer("stride", size, 1, 64), poolPadding(l, size));
+      }
+      case "globalavgpool" -> new LayerSpec.GlobalAvgPool(layerName);
+      case "dropout" -> new LayerSpec.Dropout(layerName, l.number("rate", 0.5, 0, 0.99));
+      case "flatten" -> new LayerSpec.Flatten(layerName);
+      case "residual" -> readResidual(l, layerName, insideBlock);
+      case "reshape" -> {
+        final List<Integer> shape = l.integers("shape");
+        final boolean given = shape != null && !shape.isEmpty();
+        if (!given) {
+          l.problem("shape", "required, e.g. shape: [4, 62] for 4 positions of 62 classes");
+        } else if (shape.stream().anyMatch(d -> d < 1)) {
+          l.problem("shape", shape + " has a dimension < 1; every dimension must be >= 1");
+        }
+        yield new LayerSpec.Reshape(
+            layerName, given && shape.stream().allMatch(d -> d >= 1) ? shape : List.of(1));
+      }
+      default -> {
+        rejectMomentum(l);
+        final Double decay = l.optionalNumber("decay", 0, 0.999999);
+        final Double eps = l.optionalNumber("epsilon", 1e-12, 1);
+        yield new LayerSpec.BatchNorm(
+            layerName,
+            decay == null ? Double.NaN : decay,
+            eps == null ? Double.NaN : eps,
+            trainable);
+      }
+    };
+  }
+
+  /** A residual block: {@code layers} (the main branch), {@code shortcut}, {@code reluAfterAdd}. */
+  private static LayerSpec readResidual(
+      final ConfigNode l, final String name, final boolean insideBlock) {
+    if (insideBlock) {
+      l.problem(
+          "type",
+          "a residual block inside a residual block is not supported; put the blocks one after"
+              + " another in model.layers");
+    }
+    final List<ConfigNode> main = l.children("layers");
+    if (main.isEmpty()) {
+      l.problem(
+          "layers",
+          "required: the block's main branch, e.g. layers: [{type: conv2d, filters: 64, kernel:"
+              + " 3, padding: 1, bias: false}, {type: batchnorm}, {type: relu}, {type: conv2d,"
+              + " filters: 64, kernel: 3, padding: 1, bias: false}, {type: batchnorm}]");
+    }
+    final List<LayerSpec> layers = readLayers(main, true);
+    // Empty or missing: the identity.
+    final List<LayerSpec> shortcut = readLayers(l.children("shortcut"), true);
+    return new LayerSpec.Residual(name, layers, shortcut, l.bool("reluAfterAdd", true));
   }
 
   /**

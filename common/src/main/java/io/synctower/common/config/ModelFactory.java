@@ -14,10 +14,10 @@ import io.synctower.common.nn.Model;
 import io.synctower.common.nn.ParamSpec;
 import io.synctower.common.nn.Relu;
 import io.synctower.common.nn.Reshape;
+import io.synctower.common.nn.ResidualJunction;
 import io.synctower.common.nn.Shape;
 import io.synctower.common.nn.ShapeException;
 import java.util.ArrayList;
-import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
@@ -28,6 +28,12 @@ import org.nd4j.linalg.api.buffer.DataType;
  * Builds a {@link Model} from layer specs and the input shape, threading each layer's output shape
  * into the next. A shape that does not flow fails here, before anything trains, with the layer's
  * name and a suggested fix.
+ *
+ * <p>The model stays a flat list of layers: a residual block ({@link LayerSpec.Residual}) becomes
+ * {@code [<b>.fork] [main layers] [<b>.shortcut] [shortcut layers] [<b>.add] [<b>.relu]}, the three
+ * junction layers sharing one {@link ResidualJunction}, so that everything that works on the layer
+ * list (flat buffers in layer order, gradient buckets overlapped with backward, SyncBN collectives
+ * in layer order, a frozen prefix) works on residual networks unchanged.
  */
 public final class ModelFactory {
   private ModelFactory() {}
@@ -48,7 +54,8 @@ public final class ModelFactory {
 
   /**
    * The layers {@link #build} puts into the model, without the model: no parameter, gradient or
-   * activation buffer is allocated, so a caller can size a model before allocating it.
+   * activation buffer is allocated, so a caller can size a model before allocating it. A residual
+   * block becomes flat layers ({@link FlatLayers}).
    *
    * @throws ShapeException at the first layer that cannot take its input
    */
@@ -58,34 +65,63 @@ public final class ModelFactory {
       final DataType dtype,
       final double defaultDecay,
       final double defaultEpsilon) {
+    final List<FlatLayers.Entry> entries = FlatLayers.of(specs);
     final List<Layer> layers = new ArrayList<>();
-    final Map<String, Integer> counters = new HashMap<>();
     final Set<String> names = new HashSet<>();
     Shape shape = input;
-    for (int i = 0; i < specs.size(); i++) {
-      final LayerSpec spec = specs.get(i);
-      final String name = spec.name() != null ? spec.name() : derivedName(spec, counters);
-      if (!names.add(name)) {
-        throw new ShapeException(name, "duplicate layer name; give each layer a unique 'name'");
+    ResidualJunction junction = null;
+    for (int i = 0; i < entries.size(); i++) {
+      final FlatLayers.Entry e = entries.get(i);
+      if (e.problem() != null) {
+        throw new ShapeException(e.name(), e.problem());
       }
-      final Layer layer = create(spec, name, shape, dtype, i, defaultDecay, defaultEpsilon);
+      if (!names.add(e.name())) {
+        throw new ShapeException(e.name(), DUPLICATE);
+      }
+      final Layer layer;
+      switch (e.part()) {
+        case FORK -> {
+          junction = new ResidualJunction(e.block(), shape, dtype);
+          layer = junction.fork();
+        }
+        case SHORTCUT -> layer = junction.shortcut(shape);
+        case ADD -> layer = junction.add(shape);
+        default ->
+            layer = create(e.spec(), e.name(), shape, dtype, i, defaultDecay, defaultEpsilon);
+      }
       layers.add(layer);
       shape = layer.outputShape();
     }
     return layers;
   }
 
+  private static final String DUPLICATE = "duplicate layer name; give each layer a unique 'name'";
+
   /**
    * A layer that cannot take its input.
    *
-   * @param index the layer's position in the spec list ({@code model.layers[index]})
-   * @param name the layer's name, given or derived
+   * @param index the position in the spec list ({@code model.layers[index]}) of the layer or of the
+   *     residual block it is in
+   * @param name the layer's name, given or derived ({@code layer1.0.conv1} inside a block)
    * @param type the layer's configuration type ({@code conv2d}, {@code dense}, ...)
    * @param input the shape the layer was given, or null when the problem does not depend on it
    * @param problem what is wrong and the fix, e.g. "kernel 9 with padding valid does not fit input
    *     ...; use padding: same, ..."
+   * @param field the configuration field of the layer, e.g. {@code model.layers[3]} or, inside a
+   *     residual block, {@code model.layers[3].layers[1]} and {@code model.layers[3].shortcut[0]}
    */
-  public record LayerProblem(int index, String name, String type, Shape input, String problem) {}
+  public record LayerProblem(
+      int index, String name, String type, Shape input, String problem, String field) {
+    /** A problem of the top-level layer {@code model.layers[index]}. */
+    public LayerProblem(
+        final int index,
+        final String name,
+        final String type,
+        final Shape input,
+        final String problem) {
+      this(index, name, type, input, problem, "model.layers[" + index + "]");
+    }
+  }
 
   /**
    * What {@link #check} found.
@@ -104,7 +140,8 @@ public final class ModelFactory {
    *
    * <p>After a layer fails, the shape is unknown, and the layers after it are not checked until a
    * {@code dense} or {@code reshape} layer, whose output shape does not depend on its input; from
-   * there on, checking goes on. Duplicate names are reported wherever they are.
+   * there on, checking goes on. A residual block's shortcut is checked on the block's input even
+   * when its main branch failed. Duplicate names are reported wherever they are.
    */
   public static Check check(
       final List<LayerSpec> specs,
@@ -113,31 +150,63 @@ public final class ModelFactory {
       final double defaultDecay,
       final double defaultEpsilon) {
     final List<LayerProblem> problems = new ArrayList<>();
-    final Map<String, Integer> counters = new HashMap<>();
+    final List<FlatLayers.Entry> entries = FlatLayers.of(specs);
     final Set<String> names = new HashSet<>();
     Shape shape = input;
-    for (int i = 0; i < specs.size(); i++) {
-      final LayerSpec spec = specs.get(i);
-      final String name = spec.name() != null ? spec.name() : derivedName(spec, counters);
-      final String type = typeName(spec);
-      if (!names.add(name)) {
-        problems.add(
-            new LayerProblem(
-                i, name, type, null, "duplicate layer name; give each layer a unique 'name'"));
+    Shape blockInput = null;
+    Shape mainOutput = null;
+    for (int i = 0; i < entries.size(); i++) {
+      final FlatLayers.Entry e = entries.get(i);
+      final String type = e.spec() == null ? "residual" : typeName(e.spec());
+      if (!names.add(e.name())) {
+        problems.add(new LayerProblem(e.index(), e.name(), type, null, DUPLICATE, e.field()));
       }
-      if (shape == null) {
-        shape = outputRegardlessOfInput(spec);
+      if (e.problem() != null) {
+        problems.add(new LayerProblem(e.index(), e.name(), type, null, e.problem(), e.field()));
+        shape = null;
         continue;
       }
-      try {
-        shape = create(spec, name, shape, dtype, i, defaultDecay, defaultEpsilon).outputShape();
-      } catch (ShapeException e) {
-        problems.add(new LayerProblem(i, name, type, shape, e.problem()));
-        shape = outputRegardlessOfInput(spec);
-      } catch (IllegalArgumentException e) {
-        // A shape with a non-positive dimension, e.g. a pool window that leaves nothing.
-        problems.add(new LayerProblem(i, name, type, shape, e.getMessage()));
-        shape = outputRegardlessOfInput(spec);
+      switch (e.part()) {
+        case FORK -> blockInput = shape;
+        case SHORTCUT -> {
+          mainOutput = shape;
+          shape = blockInput;
+        }
+        case ADD -> {
+          if (blockInput == null || mainOutput == null || shape == null) {
+            shape = null;
+            continue;
+          }
+          try {
+            final ResidualJunction j = new ResidualJunction(e.block(), blockInput, dtype);
+            j.shortcut(mainOutput);
+            shape = j.add(shape).outputShape();
+          } catch (ShapeException x) {
+            problems.add(
+                new LayerProblem(e.index(), e.block(), type, null, x.problem(), e.field()));
+            shape = null;
+          }
+        }
+        default -> {
+          if (shape == null) {
+            shape = outputRegardlessOfInput(e.spec());
+            continue;
+          }
+          try {
+            shape =
+                create(e.spec(), e.name(), shape, dtype, i, defaultDecay, defaultEpsilon)
+                    .outputShape();
+          } catch (ShapeException x) {
+            problems.add(
+                new LayerProblem(e.index(), e.name(), type, shape, x.problem(), e.field()));
+            shape = outputRegardlessOfInput(e.spec());
+          } catch (IllegalArgumentException x) {
+            // A shape with a non-positive dimension, e.g. a pool window that leaves nothing.
+            problems.add(
+                new LayerProblem(e.index(), e.name(), type, shape, x.getMessage(), e.field()));
+            shape = outputRegardlessOfInput(e.spec());
+          }
+        }
       }
     }
     return new Check(List.copyOf(problems), shape);
@@ -155,16 +224,13 @@ public final class ModelFactory {
   }
 
   /**
-   * The names {@link #build} gives these layers: each spec's own name, or one derived from its type
-   * and position ({@code conv1}, {@code bn2}, {@code fc1}). Needs no input shape.
+   * The names of the layers {@link #build} creates, in model order: each spec's own name, or one
+   * derived from its type and position ({@code conv1}, {@code bn2}, {@code fc1}); inside a residual
+   * block {@code <block>.<inner>} and the block's junction layers ({@code <block>.fork}, {@code
+   * <block>.shortcut}, {@code <block>.add}, {@code <block>.relu}). Needs no input shape.
    */
   public static List<String> layerNames(final List<LayerSpec> specs) {
-    final Map<String, Integer> counters = new HashMap<>();
-    final List<String> names = new ArrayList<>();
-    for (final LayerSpec spec : specs) {
-      names.add(spec.name() != null ? spec.name() : derivedName(spec, counters));
-    }
-    return names;
+    return FlatLayers.of(specs).stream().map(FlatLayers.Entry::name).toList();
   }
 
   /** The {@code type:} a configuration gives this layer. */
@@ -181,7 +247,11 @@ public final class ModelFactory {
     return spec.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
   }
 
-  private static String derivedName(final LayerSpec spec, final Map<String, Integer> counters) {
+  /**
+   * A layer's name from its type and a counter per type ({@code conv1}, {@code bn2}, {@code
+   * block1}).
+   */
+  static String derivedName(final LayerSpec spec, final Map<String, Integer> counters) {
     final String base;
     if (spec instanceof LayerSpec.Conv2d) {
       base = "conv";
@@ -193,6 +263,8 @@ public final class ModelFactory {
       base = "pool";
     } else if (spec instanceof LayerSpec.AvgPool) {
       base = "avgpool";
+    } else if (spec instanceof LayerSpec.Residual) {
+      base = "block";
     } else {
       base = spec.getClass().getSimpleName().toLowerCase(java.util.Locale.ROOT);
     }
@@ -244,8 +316,8 @@ public final class ModelFactory {
       return new GlobalAvgPool(name, in, dtype);
     }
     if (spec instanceof LayerSpec.Residual) {
-      // TODO(session 5, residual helper)
-      throw new ShapeException(name, typeName(spec) + " is not implemented yet");
+      // ModelFactory.layers flattens blocks before create is called (FlatLayers).
+      throw new IllegalStateException("a residual block reaches create: " + name);
     }
     if (spec instanceof LayerSpec.Dropout d) {
       return new Dropout(name, in, d.rate(), index, dtype);

@@ -1,6 +1,8 @@
 package io.synctower.common.nn;
 
+import java.util.ArrayList;
 import java.util.List;
+import java.util.function.UnaryOperator;
 
 /**
  * What a configuration says about one layer, before shapes are known. {@link
@@ -9,6 +11,37 @@ import java.util.List;
  */
 public sealed interface LayerSpec {
   String name();
+
+  /**
+   * The specs that become layers of their own, in model order: {@code specs} with each residual
+   * block replaced by its main layers, then its shortcut layers (the junction layers and the ReLU
+   * after the add are not specs). A new list; the specs are not copied.
+   */
+  static List<LayerSpec> leaves(final List<LayerSpec> specs) {
+    final List<LayerSpec> out = new ArrayList<>();
+    for (final LayerSpec spec : specs) {
+      if (spec instanceof Residual r) {
+        out.addAll(leaves(r.layers()));
+        out.addAll(leaves(r.shortcut()));
+      } else {
+        out.add(spec);
+      }
+    }
+    return out;
+  }
+
+  /** {@code specs} with every spec that is not a block replaced by {@code f(spec)}, blocks too. */
+  static List<LayerSpec> mapLeaves(final List<LayerSpec> specs, final UnaryOperator<LayerSpec> f) {
+    final List<LayerSpec> out = new ArrayList<>();
+    for (final LayerSpec spec : specs) {
+      out.add(
+          spec instanceof Residual r
+              ? new Residual(
+                  r.name(), mapLeaves(r.layers(), f), mapLeaves(r.shortcut(), f), r.reluAfterAdd())
+              : f.apply(spec));
+    }
+    return out;
+  }
 
   /** 2-D convolution; {@code init} null means Glorot uniform (Keras' default). */
   record Conv2d(

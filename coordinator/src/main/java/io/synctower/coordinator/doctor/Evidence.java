@@ -7,7 +7,6 @@ import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Model;
 import io.synctower.coordinator.train.EpochRecord;
 import io.synctower.worker.assembly.TrainingData;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
@@ -108,10 +107,11 @@ public final class Evidence {
 
   /** A new replica with the model's parameters and moving statistics, its dropout rates 0. */
   Model copyWithoutDropout() {
-    final List<LayerSpec> specs = new ArrayList<>();
-    for (final LayerSpec spec : config.model().layers()) {
-      specs.add(spec instanceof LayerSpec.Dropout d ? new LayerSpec.Dropout(d.name(), 0) : spec);
-    }
+    final List<LayerSpec> specs =
+        LayerSpec.mapLeaves(
+            config.model().layers(),
+            spec ->
+                spec instanceof LayerSpec.Dropout d ? new LayerSpec.Dropout(d.name(), 0) : spec);
     final Model copy =
         ModelFactory.build(
             specs,

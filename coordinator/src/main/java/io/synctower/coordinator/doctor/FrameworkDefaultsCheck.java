@@ -97,7 +97,7 @@ final class FrameworkDefaultsCheck implements Check {
 
   /** Whether some BN layer takes {@code setting} (decay or epsilon) from the bn section. */
   private static boolean bnSectionInUse(final Evidence evidence, final String setting) {
-    return evidence.config().model().layers().stream()
+    return LayerSpec.leaves(evidence.config().model().layers()).stream()
         .anyMatch(
             l ->
                 l instanceof LayerSpec.BatchNorm b

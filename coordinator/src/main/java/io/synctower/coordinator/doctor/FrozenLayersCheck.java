@@ -3,7 +3,6 @@ package io.synctower.coordinator.doctor;
 import io.synctower.common.bn.BatchNorm;
 import io.synctower.common.nn.Layer;
 import io.synctower.common.nn.LayerNames;
-import io.synctower.common.nn.LayerSpec;
 import io.synctower.common.nn.Model;
 import java.util.ArrayList;
 import java.util.List;
@@ -34,11 +33,11 @@ final class FrozenLayersCheck implements Check {
   @Override
   public Finding examine(final Evidence evidence) {
     final Model model = evidence.model();
-    final List<LayerSpec> specs = evidence.config().model().layers();
+    // By model layer, not by spec: a residual block is one spec but many layers.
     int lastFrozenWeights = -1;
     final List<String> frozenWeights = new ArrayList<>();
-    for (int i = 0; i < specs.size(); i++) {
-      if (frozenWeightLayer(specs.get(i))) {
+    for (int i = 0; i < model.layers().size(); i++) {
+      if (frozenWeightLayer(model.layers().get(i))) {
         lastFrozenWeights = i;
         frozenWeights.add(model.layers().get(i).name());
       }
@@ -50,7 +49,7 @@ final class FrozenLayersCheck implements Check {
     final List<List<String>> rows = new ArrayList<>();
     for (int i = 0; i < model.layers().size(); i++) {
       final Layer layer = model.layers().get(i);
-      if (i <= lastFrozenWeights && (layer.hasTrainableParameters() || frozen(specs.get(i)))) {
+      if (i <= lastFrozenWeights && (layer.hasTrainableParameters() || frozen(layer))) {
         backbone.add(layer.name());
       }
       if (!(layer instanceof BatchNorm bn)) {
@@ -124,13 +123,15 @@ final class FrozenLayersCheck implements Check {
     return out;
   }
 
-  private static boolean frozenWeightLayer(final LayerSpec spec) {
-    return (spec instanceof LayerSpec.Conv2d c && !c.trainable())
-        || (spec instanceof LayerSpec.Dense d && !d.trainable());
+  /** A conv or dense layer with weights, none of them trained ({@code trainable: false}). */
+  private static boolean frozenWeightLayer(final Layer layer) {
+    return !(layer instanceof BatchNorm)
+        && !layer.tensors().isEmpty()
+        && !layer.hasTrainableParameters();
   }
 
-  private static boolean frozen(final LayerSpec spec) {
-    return frozenWeightLayer(spec) || (spec instanceof LayerSpec.BatchNorm b && !b.trainable());
+  private static boolean frozen(final Layer layer) {
+    return frozenWeightLayer(layer) || (layer instanceof BatchNorm b && !b.trainable());
   }
 
   private static boolean initial(final Model model, final BatchNorm bn) {

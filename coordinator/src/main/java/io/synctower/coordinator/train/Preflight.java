@@ -247,16 +247,16 @@ public final class Preflight {
 
   private static String describe(final ModelFactory.LayerProblem p) {
     final StringBuilder sb =
-        new StringBuilder("model.layers[")
-            .append(p.index())
-            .append("] (")
+        new StringBuilder(p.field())
+            .append(" (")
             .append(p.name())
             .append(", ")
             .append(p.type())
             .append(')');
     if (p.input() != null) {
       sb.append(" with input ").append(p.input());
-      if (p.index() == 0) {
+      // The first layer of the model, or of a branch of a first block, gets the samples.
+      if (p.field().replaceAll("\\[0]", "").matches("model\\.layers(\\.(layers|shortcut))?")) {
         sb.append(" (the dataset's samples)");
       }
     }

@@ -78,6 +78,25 @@ class WorkerProcessesTest {
         sync: true
       """;
 
+  /** CONFIG with a residual block (projection shortcut) in place of the first three layers. */
+  private static final String RESIDUAL_CONFIG =
+      CONFIG.replace(
+          "    - {type: conv2d, filters: 4, kernel: 3, stride: 2, bias: false}\n"
+              + "    - {type: batchnorm}\n"
+              + "    - {type: relu}\n",
+          "    - type: residual\n"
+              + "      name: layer1.0\n"
+              + "      layers:\n"
+              + "        - {type: conv2d, filters: 4, kernel: 3, stride: 2, padding: same,"
+              + " bias: false}\n"
+              + "        - {type: batchnorm}\n"
+              + "        - {type: relu}\n"
+              + "        - {type: conv2d, filters: 4, kernel: 3, padding: same, bias: false}\n"
+              + "        - {type: batchnorm}\n"
+              + "      shortcut:\n"
+              + "        - {type: conv2d, filters: 4, kernel: 1, stride: 2, bias: false}\n"
+              + "        - {type: batchnorm}\n");
+
   private static final Duration BEAT = Duration.ofMillis(200);
   private static final Duration DEADLINE = Duration.ofSeconds(2);
   private static final PrintStream QUIET = new PrintStream(OutputStream.nullOutputStream());
@@ -146,14 +165,17 @@ class WorkerProcessesTest {
     return both;
   }
 
-  @ParameterizedTest(name = "{0}, {1} towers")
-  @CsvSource({"IPC, 2", "IPC, 3", "UDP, 2", "UDP, 3"})
-  void workerProcessesTrainBitForBitLikeTowersInOneJvm(final TransportKind kind, final int n)
-      throws Exception {
+  @ParameterizedTest(name = "{0}, {1} towers, residual {2}")
+  @CsvSource({"IPC, 2, false", "IPC, 3, false", "UDP, 2, false", "UDP, 3, false", "IPC, 3, true"})
+  void workerProcessesTrainBitForBitLikeTowersInOneJvm(
+      final TransportKind kind, final int n, final boolean residual) throws Exception {
+    if (residual) {
+      assertTrue(!RESIDUAL_CONFIG.equals(CONFIG), "the residual block replaced the first layers");
+    }
     // Precise BN at every epoch end: its RunPreciseBn round travels the same protocol.
     final RunConfig config =
         ConfigLoader.parse(
-            CONFIG,
+            residual ? RESIDUAL_CONFIG : CONFIG,
             "processes",
             Map.of("towers", Integer.toString(n), "training.steps", "0", "bn.preciseBatches", "2"));
     final List<EpochRecord> local;

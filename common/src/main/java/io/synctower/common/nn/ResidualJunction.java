@@ -1,0 +1,230 @@
+package io.synctower.common.nn;
+
+import java.util.Objects;
+import org.nd4j.linalg.api.buffer.DataType;
+import org.nd4j.linalg.api.ndarray.INDArray;
+import org.nd4j.linalg.factory.Nd4j;
+
+/**
+ * The three parameter-free layers that make a residual block {@code out = main(x) + shortcut(x)}
+ * (He et al. 2016) out of a flat layer list, so that {@link Model} stays sequential:
+ *
+ * <pre>
+ * [fork] [main layers...] [shortcut] [shortcut layers...] [add] (then a ReLU, an ordinary layer)
+ * </pre>
+ *
+ * <p>They share this object, which holds references (never copies) between them:
+ *
+ * <ul>
+ *   <li>forward: {@code fork} keeps x and returns it; the main layers run; {@code shortcut} keeps
+ *       the main branch's output and returns x again; the shortcut layers run (none: the identity);
+ *       {@code add} writes main + shortcut into its own buffer. x is the previous layer's output,
+ *       which by the {@link Layer} contract stays unchanged until that layer's backward, so both
+ *       branches may read it.
+ *   <li>backward (reverse order): {@code add} copies dy into its own buffer for the main branch
+ *       (both branches need dy, and a layer's backward may overwrite the dy it is given) and hands
+ *       dy itself to the shortcut layers; {@code shortcut} keeps the shortcut branch's dL/dx and
+ *       hands the copy to the main layers; {@code fork} returns main's dL/dx + shortcut's dL/dx in
+ *       its own buffer. The shortcut's dL/dx is a buffer of a shortcut layer, or for the identity
+ *       the dy given to {@code add}: no main layer writes either before {@code fork} reads it.
+ * </ul>
+ *
+ * <p>The model's backward may stop inside a block (a frozen prefix: it stops at the first layer
+ * with trainable parameters): then {@code fork} never runs backward, which is right, since every
+ * layer before that one, the fork included, has nothing to train. Buffers are per batch size
+ * ({@link PerBatchSize}); forward allocates nothing in the steady state, and neither does backward.
+ * One junction serves one block of one model replica, on the replica's thread.
+ */
+public final class ResidualJunction {
+  private final String block;
+  private final Shape input;
+  private final DataType dtype;
+  private Shape output;
+  // Set in forward, read until the matching backward; references to arrays other layers own.
+  private INDArray x;
+  private INDArray mainOut;
+  // Set by the shortcut's backward, read by the fork's: the shortcut branch's dL/dx.
+  private INDArray shortcutGradient;
+  private PerBatchSize<INDArray> mainGradient;
+  private final PerBatchSize<INDArray> sum;
+  private final PerBatchSize<INDArray> inputGradient;
+
+  /**
+   * @param block the block's name; the layers are {@code <block>.fork}, {@code <block>.shortcut}
+   *     and {@code <block>.add}
+   * @param input the block's per-sample input shape
+   */
+  public ResidualJunction(final String block, final Shape input, final DataType dtype) {
+    this.block = Objects.requireNonNull(block, "block");
+    this.input = Objects.requireNonNull(input, "input");
+    this.dtype = Objects.requireNonNull(dtype, "dtype");
+    this.sum = new PerBatchSize<>(n -> Nd4j.create(this.dtype, output.withBatch(n)));
+    this.inputGradient = new PerBatchSize<>(n -> Nd4j.create(this.dtype, this.input.withBatch(n)));
+  }
+
+  /** The layer that starts the block (before the main layers). */
+  public Layer fork() {
+    return new ResidualFork();
+  }
+
+  /**
+   * The layer between the main layers and the shortcut layers.
+   *
+   * @param mainOutput the main branch's per-sample output shape
+   */
+  public Layer shortcut(final Shape mainOutput) {
+    this.output = Objects.requireNonNull(mainOutput, "mainOutput");
+    this.mainGradient = new PerBatchSize<>(n -> Nd4j.create(dtype, mainOutput.withBatch(n)));
+    return new ResidualShortcut(mainOutput);
+  }
+
+  /**
+   * The layer that ends the block (after the shortcut layers).
+   *
+   * @param shortcutOutput the shortcut branch's per-sample output shape (the block's input for an
+   *     identity shortcut)
+   * @throws ShapeException naming the block, both shapes and the fix when the branches differ
+   */
+  public Layer add(final Shape shortcutOutput) {
+    if (output == null) {
+      throw new IllegalStateException("create the shortcut layer before the add layer");
+    }
+    if (!output.equals(shortcutOutput)) {
+      throw new ShapeException(block, mismatch(output, shortcutOutput));
+    }
+    return new ResidualAdd();
+  }
+
+  /** The problem and the fix when the main branch's output is not the shortcut's. */
+  private String mismatch(final Shape main, final Shape shortcut) {
+    final String fix;
+    if (main.isImage() && input.isImage()) {
+      final int stride = Math.max(1, ceilDiv(input.height(), main.height()));
+      fix =
+          "give the block a projection shortcut: shortcut: [{type: conv2d, filters: "
+              + main.channels()
+              + ", kernel: 1, stride: "
+              + stride
+              + ", bias: false}, {type: batchnorm}]";
+    } else if (main.rank() == 1) {
+      fix =
+          "give the block a projection shortcut: shortcut: [{type: dense, units: "
+              + main.dim(0)
+              + ", bias: false}, {type: batchnorm}]";
+    } else {
+      fix = "make the main branch end in the shape of the shortcut's output";
+    }
+    return "residual block: the main branch (layers) outputs "
+        + main
+        + " per sample but the shortcut outputs "
+        + shortcut
+        + (shortcut.equals(input) ? " (the identity: the block's input)" : "")
+        + "; the two are added, so they must be equal; "
+        + fix;
+  }
+
+  private static int ceilDiv(final int a, final int b) {
+    return (a + b - 1) / b;
+  }
+
+  /** Starts the block: keeps x for the shortcut; backward adds both branches' dL/dx. */
+  private final class ResidualFork implements Layer {
+    @Override
+    public String name() {
+      return block + ".fork";
+    }
+
+    @Override
+    public Shape inputShape() {
+      return input;
+    }
+
+    @Override
+    public Shape outputShape() {
+      return input;
+    }
+
+    /** Returns {@code x} itself (no copy). */
+    @Override
+    public INDArray forward(final INDArray in, final StepContext ctx) {
+      x = in;
+      return in;
+    }
+
+    /** Returns {@code dy + dShortcut} in a buffer of its own. */
+    @Override
+    public INDArray backward(final INDArray dy, final StepContext ctx) {
+      final INDArray dx = inputGradient.get((int) dy.size(0));
+      return dy.add(shortcutGradient, dx);
+    }
+  }
+
+  /** Between the branches: keeps the main output, gives x to the shortcut layers. */
+  private final class ResidualShortcut implements Layer {
+    private final Shape mainOutput;
+
+    ResidualShortcut(final Shape mainOutput) {
+      this.mainOutput = mainOutput;
+    }
+
+    @Override
+    public String name() {
+      return block + ".shortcut";
+    }
+
+    @Override
+    public Shape inputShape() {
+      return mainOutput;
+    }
+
+    @Override
+    public Shape outputShape() {
+      return input;
+    }
+
+    /** Returns the block's input (the fork's, no copy). */
+    @Override
+    public INDArray forward(final INDArray main, final StepContext ctx) {
+      mainOut = main;
+      return x;
+    }
+
+    /** Keeps {@code dy} (the shortcut's dL/dx) and returns the add layer's copy of dL/dout. */
+    @Override
+    public INDArray backward(final INDArray dy, final StepContext ctx) {
+      shortcutGradient = dy;
+      return mainGradient.get((int) dy.size(0));
+    }
+  }
+
+  /** Ends the block: main + shortcut. */
+  private final class ResidualAdd implements Layer {
+    @Override
+    public String name() {
+      return block + ".add";
+    }
+
+    @Override
+    public Shape inputShape() {
+      return output;
+    }
+
+    @Override
+    public Shape outputShape() {
+      return output;
+    }
+
+    /** Returns main + shortcut in a buffer of its own. */
+    @Override
+    public INDArray forward(final INDArray shortcut, final StepContext ctx) {
+      return mainOut.add(shortcut, sum.get((int) shortcut.size(0)));
+    }
+
+    /** Copies {@code dy} for the main branch and returns {@code dy} itself to the shortcut's. */
+    @Override
+    public INDArray backward(final INDArray dy, final StepContext ctx) {
+      mainGradient.get((int) dy.size(0)).assign(dy);
+      return dy;
+    }
+  }
+}
