@@ -71,6 +71,24 @@ final class FlatLayers {
     return out;
   }
 
+  /**
+   * The full names of the layers {@link LayerSpec#leaves} lists, in that order: every layer a
+   * configuration wrote, without the junction layers and the ReLU a block adds after its sum. For
+   * code that changes specs by name ({@link FrozenLayers}) with {@link LayerSpec#mapLeaves}, which
+   * visits the same layers in the same order.
+   */
+  static List<String> leafNames(final List<LayerSpec> specs) {
+    final List<String> names = new ArrayList<>();
+    for (final Entry e : of(specs)) {
+      final boolean addedByBlock =
+          e.block() != null && e.field().equals("model.layers[" + e.index() + "]");
+      if (e.part() == Part.LAYER && !addedByBlock) {
+        names.add(e.name());
+      }
+    }
+    return names;
+  }
+
   private static void block(
       final LayerSpec.Residual r,
       final String block,

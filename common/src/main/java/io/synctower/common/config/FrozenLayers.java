@@ -2,7 +2,7 @@ package io.synctower.common.config;
 
 import io.synctower.common.nn.LayerNames;
 import io.synctower.common.nn.LayerSpec;
-import java.util.ArrayList;
+import java.util.Iterator;
 import java.util.List;
 
 /**
@@ -25,8 +25,11 @@ final class FrozenLayers {
     if (prefixes.isEmpty()) {
       return specs;
     }
-    final List<String> names = new ArrayList<>();
-    final List<LayerSpec> out = freeze(specs, ModelFactory.layerNames(specs), "", prefixes, names);
+    final List<String> names = FlatLayers.leafNames(specs);
+    final Iterator<String> name = names.iterator();
+    final List<LayerSpec> out =
+        LayerSpec.mapLeaves(
+            specs, spec -> LayerNames.matchesAny(name.next(), prefixes) ? frozen(spec) : spec);
     final List<String> unmatched = LayerNames.unmatched(prefixes, names);
     for (final String entry : unmatched) {
       model.problem(
@@ -40,59 +43,6 @@ final class FrozenLayers {
               + LayerNames.groups(names));
     }
     return out;
-  }
-
-  /**
-   * Walks {@code specs} (named {@code names}, below {@code parent}), collecting every full name
-   * into {@code seen}, and returns them with the selected layers frozen.
-   */
-  private static List<LayerSpec> freeze(
-      final List<LayerSpec> specs,
-      final List<String> names,
-      final String parent,
-      final List<String> prefixes,
-      final List<String> seen) {
-    final List<LayerSpec> out = new ArrayList<>();
-    for (int i = 0; i < specs.size(); i++) {
-      final String name = parent + names.get(i);
-      seen.add(name);
-      final boolean selected = LayerNames.matchesAny(name, prefixes);
-      final LayerSpec spec = specs.get(i);
-      if (spec instanceof LayerSpec.Residual r) {
-        out.add(
-            new LayerSpec.Residual(
-                r.name(),
-                freeze(
-                    r.layers(),
-                    ModelFactory.layerNames(r.layers()),
-                    name + ".",
-                    selected ? List.of(name) : prefixes,
-                    seen),
-                freeze(
-                    r.shortcut(),
-                    shortcutNames(r.shortcut()),
-                    name + ".",
-                    selected ? List.of(name) : prefixes,
-                    seen),
-                r.reluAfterAdd()));
-      } else {
-        out.add(selected ? frozen(spec) : spec);
-      }
-    }
-    return out;
-  }
-
-  /**
-   * The names of a residual block's shortcut layers below the block, as {@link LayerSpec.Residual}
-   * defines them: a layer's own name, or {@code downsample.<index>} (torchvision's).
-   */
-  private static List<String> shortcutNames(final List<LayerSpec> shortcut) {
-    final List<String> names = new ArrayList<>();
-    for (int i = 0; i < shortcut.size(); i++) {
-      final String own = shortcut.get(i).name();
-      names.add(own != null ? own : "downsample." + i);
-    }
-    return names;
   }
 
   private static LayerSpec frozen(final LayerSpec spec) {
