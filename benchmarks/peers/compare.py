@@ -2,7 +2,8 @@
 step in both, and the ratio. Run it through compare.sh (it checks for Debian's python3-torch).
 
 For each workload (a SyncTower config), in this order:
-  1. `synctower scale --towers 2 --sync-bn off`: the trainer with 2 towers (threads of one JVM), the
+  1. `synctower scale --towers 2 --sync-bn off` (`on` for the resnet20 workload or with --sync-bn on):
+     the trainer with 2 towers (threads of one JVM), the
      config's global batch split over them, warm-up steps left out; its run directory records the
      resolved configuration and the model's parameter count, which the PyTorch twin is built from;
   2. `synctower bench step` and `bench step --towers 2`: the training step of 1 tower, and of 2
@@ -12,6 +13,9 @@ For each workload (a SyncTower config), in this order:
   3. PyTorch (torch_step.py, one interpreter per configuration): 1 process with every core's thread,
      1 process with 1 thread, and DistributedDataParallel over gloo with 2 processes, each
      cores/2 threads, the global batch split over them; same warm-up and timed steps, medians.
+     PyTorch's DDP keeps BN local even when SyncTower's towers run SyncBN: torch 1.13's
+     SyncBatchNorm runs only on CUDA tensors. Local BN communicates less, so that yardstick
+     favours PyTorch.
 Both run under the same glibc allocator settings (compare.sh exports bin/synctower's), so both
 reuse freed native memory instead of faulting it in again every step.
 The twin's trainable parameter count must equal SyncTower's, or the run stops: a comparison of two
@@ -44,7 +48,11 @@ WORKLOADS = {
     "captcha": "configs/seeds/000-captcha-adadelta.yaml",
     "quickstart": "configs/quickstart.yaml",
     "mnist-bn-cnn": "configs/bench/mnist-bn-cnn.yaml",
+    "resnet20": "configs/resnet20-cifar.yaml",
 }
+# Workloads whose 2 towers run SyncBN unless --sync-bn says otherwise (issue #15 reports ResNet-20
+# with SyncBN); the others, and config paths, run local BN unless --sync-bn on.
+SYNC_BN_WORKLOADS = {"resnet20"}
 
 
 def parse_args(argv=None):
@@ -54,10 +62,13 @@ def parse_args(argv=None):
         epilog="Workloads: " + ", ".join(f"{k} ({v})" for k, v in WORKLOADS.items())
         + "; or the path of any SyncTower config whose layers PyTorch can twin.")
     p.add_argument("workloads", nargs="*", metavar="WORKLOAD",
-                   help="workload names or config files (default: all three)")
+                   help="workload names or config files (default: all of them)")
     p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
     p.add_argument("--steps", type=int, default=10, help="timed steps per configuration (default 10)")
     p.add_argument("--quick", action="store_true", help="--warmup 2 --steps 5")
+    p.add_argument("--sync-bn", choices=["on", "off"],
+                   help="SyncBN for SyncTower's 2 towers (default: on for resnet20, off otherwise);"
+                   " PyTorch's DDP keeps local BN either way (torch 1.13's SyncBatchNorm is CUDA-only)")
     p.add_argument("--out", help="results prefix (default benchmarks/results/peers-<time>-<host>);"
                    " writes PREFIX.csv, PREFIX.json and the runs' logs under PREFIX/")
     a = p.parse_args(argv)
@@ -131,23 +142,32 @@ def run_logged(cmd, log_path, what):
 
 
 def data_overrides(config_file):
-    """A synthetic captcha set only as large as the timed steps need (8 global batches), so that a
-    20,000-image config does not spend minutes generating images no step reads."""
+    """A synthetic training set (captcha, shapes) only as large as the timed steps need (8 global
+    batches), so that a 20,000-image config does not spend minutes generating images no step
+    reads."""
     with open(config_file) as f:
         cfg = yaml.safe_load(f) or {}
     train = (cfg.get("data") or {}).get("train") or {}
     batch = (cfg.get("training") or {}).get("batchSize")
-    if train.get("type") == "captcha" and batch:
+    if train.get("type") in ("captcha", "shapes") and batch:
         return ["--set", f"data.train.size={8 * int(batch)}"]
     return []
 
 
-def synctower_two_towers(config_file, a, work):
+def sync_bn(workload, a):
+    """Whether SyncTower's 2 towers run SyncBN for this workload."""
+    if a.sync_bn:
+        return a.sync_bn == "on"
+    return workload in SYNC_BN_WORKLOADS
+
+
+def synctower_two_towers(config_file, a, work, sync):
     """samples/s of `scale --towers 2` (strong scaling: the config's batch is the global batch) and
     the run directory the PyTorch twin is built from."""
     scale_dir = os.path.join(work, "scale")
     shutil.rmtree(scale_dir, ignore_errors=True)
-    cmd = [SYNCTOWER, "scale", "--config", config_file, "--towers", "2", "--sync-bn", "off",
+    cmd = [SYNCTOWER, "scale", "--config", config_file, "--towers", "2",
+           "--sync-bn", "on" if sync else "off",
            "--steps", str(a.warmup + a.steps), "--warmup", str(a.warmup), "--no-progress",
            "--run-dir", scale_dir, "--set", "doctor=false", *data_overrides(config_file)]
     run_logged(cmd, os.path.join(work, "synctower-2-towers.log"), "synctower scale --towers 2")
@@ -161,7 +181,7 @@ def synctower_two_towers(config_file, a, work):
                 global_batch=int(row["global_batch"])), os.path.join(scale_dir, runs[0])
 
 
-def synctower_step(config_file, a, work, towers=1):
+def synctower_step(config_file, a, work, towers=1, sync=False):
     """samples/s of `bench step [--towers N]` (N towers as threads stepping together on one batch,
     as PyTorch's step is timed), read from its 'samples/s X | ms/step median Y ...' line; the other
     lines of its output (tables, a profile) are left alone."""
@@ -169,7 +189,7 @@ def synctower_step(config_file, a, work, towers=1):
            "--iterations", str(a.steps), "--report-every", str(a.steps),
            *data_overrides(config_file)]
     if towers > 1:
-        cmd += ["--towers", str(towers)]
+        cmd += ["--towers", str(towers), "--set", f"bn.sync={'true' if sync else 'false'}"]
     log = f"synctower-{towers}-tower{'s' if towers > 1 else ''}-step.log"
     text = run_logged(cmd, os.path.join(work, log), f"synctower bench step --towers {towers}")
     found = re.search(r"^samples/s\s+([\d.]+)\s*\|\s*ms/step median\s+([\d.]+)", text, re.M)
@@ -215,8 +235,11 @@ def compare(workload, a, prefix, cores):
     os.makedirs(work, exist_ok=True)
     before = load()
     started = time.time()
-    print(f"[{name}] {os.path.relpath(config_file, ROOT)}: SyncTower 2 towers ...", flush=True)
-    two, run_dir = synctower_two_towers(config_file, a, work)
+    sync = sync_bn(workload, a)
+    bn = "SyncBN" if sync else "local BN"
+    print(f"[{name}] {os.path.relpath(config_file, ROOT)}: SyncTower 2 towers ({bn}) ...",
+          flush=True)
+    two, run_dir = synctower_two_towers(config_file, a, work, sync)
     from torch_model import Twin, read_run  # after the run directory exists; imports torch
     run = read_run(run_dir)
     twin = Twin(run)
@@ -227,8 +250,8 @@ def compare(workload, a, prefix, cores):
     print(f"[{name}] parameters: SyncTower {run['trainable']:,}, PyTorch {twin.parameter_count():,}"
           " (equal); SyncTower 1 tower ...", flush=True)
     one = synctower_step(config_file, a, work)
-    print(f"[{name}] SyncTower 2 towers, one step ...", flush=True)
-    two_step = synctower_step(config_file, a, work, towers=2)
+    print(f"[{name}] SyncTower 2 towers ({bn}), one step ...", flush=True)
+    two_step = synctower_step(config_file, a, work, towers=2, sync=sync)
     batch = two["global_batch"]
     if one.get("batch", batch) != batch:
         die(f"[{name}] bench step used batch {one['batch']}, scale {batch}")
@@ -239,6 +262,7 @@ def compare(workload, a, prefix, cores):
     best = max(torch_rows, key=lambda r: r["samples_per_s"])
     row = dict(workload=name, config=os.path.relpath(config_file, ROOT), batch=batch,
                input=run["input_shape"], parameters=run["trainable"],
+               synctower_2_towers_bn=bn, pytorch_ddp_bn="local BN",
                optimizer=run["optimizer"], synctower_1_tower=one, synctower_2_towers=two_step,
                synctower_2_towers_trainer=two,
                pytorch=torch_rows,
@@ -247,7 +271,7 @@ def compare(workload, a, prefix, cores):
                ratio_2_towers=two_step["samples_per_s"] / best["samples_per_s"],
                load_before=before, load_after=load(), seconds=round(time.time() - started, 1))
     print(f"[{name}] SyncTower {one['samples_per_s']:.1f} (1 tower) / {two_step['samples_per_s']:.1f}"
-          f" (2 towers) samples/s; PyTorch best {best['samples_per_s']:.1f} ({label(best)});"
+          f" (2 towers, {bn}) samples/s; PyTorch best {best['samples_per_s']:.1f} ({label(best)});"
           f" ratio {row['ratio_1_tower']:.2f}x / {row['ratio_2_towers']:.2f}x", flush=True)
     return row
 
@@ -266,7 +290,8 @@ def table(rows, cores):
     for r in rows:
         cells = [r["workload"], str(r["batch"]), f"{r['parameters']:,}",
                  f"{r['synctower_1_tower']['samples_per_s']:.1f}",
-                 f"{r['synctower_2_towers']['samples_per_s']:.1f}",
+                 f"{r['synctower_2_towers']['samples_per_s']:.1f}"
+                 + (" (SyncBN)" if r["synctower_2_towers_bn"] == "SyncBN" else ""),
                  f"{r['synctower_2_towers_trainer']['samples_per_s']:.1f}",
                  *[f"{t['samples_per_s']:.1f}" for t in r["pytorch"]],
                  f"{r['pytorch_best']['samples_per_s']:.1f} ({r['pytorch_best']['label']})",
@@ -281,7 +306,8 @@ def write_csv(path, rows):
               "synctower_2_towers_trainer_samples_per_s",
               "pytorch_1p_all_threads_samples_per_s", "pytorch_1p_1t_samples_per_s",
               "pytorch_ddp_samples_per_s", "pytorch_best", "pytorch_best_samples_per_s",
-              "ratio_1_tower", "ratio_2_towers", "load_before_1min", "load_after_1min"]
+              "ratio_1_tower", "ratio_2_towers", "load_before_1min", "load_after_1min",
+              "synctower_2_towers_bn"]
     with open(path, "w", newline="") as f:
         w = csv.writer(f)
         w.writerow(fields)
@@ -295,7 +321,7 @@ def write_csv(path, rows):
                         *[round(x["samples_per_s"], 1) if x else "" for x in t],
                         r["pytorch_best"]["label"], round(r["pytorch_best"]["samples_per_s"], 1),
                         round(r["ratio_1_tower"], 3), round(r["ratio_2_towers"], 3),
-                        r["load_before"][0], r["load_after"][0]])
+                        r["load_before"][0], r["load_after"][0], r["synctower_2_towers_bn"]])
 
 
 def main(argv=None):
@@ -325,6 +351,9 @@ def main(argv=None):
           f" start, up to {busiest}{' (busy machine)' if busiest > 0.5 * m['cores'] else ''}")
     print(table(rows, m["cores"]))
     print("ratio = SyncTower samples/s / PyTorch's best configuration's (> 1: SyncTower faster)")
+    if any(r["synctower_2_towers_bn"] == "SyncBN" for r in rows):
+        print("(SyncBN): SyncTower's 2 towers synchronize BN statistics; PyTorch's DDP keeps BN local"
+              " (torch 1.13's SyncBatchNorm runs only on CUDA), which communicates less")
     with open(prefix + ".json", "w") as f:
         json.dump(dict(machine=m, torch=t, allocator=allocator(), warmup=a.warmup, steps=a.steps, load_start=start_load,
                        rows=rows), f, indent=1)

@@ -9,6 +9,11 @@ here: whatever SyncTower resolved is what PyTorch gets.
 
 Layout: SyncTower computes in NHWC, PyTorch in NCHW. The layers, parameter counts and arithmetic are
 the same; only the order of the flattened features differs, which changes no cost.
+
+Residual networks: a `type: residual` block becomes a module computing main(x) + shortcut(x) (then a
+ReLU), and a `model.preset` (resnet18/34/50, resnet20/56) becomes torchvision's own ResNet module
+tree (torchvision.models.resnet's BasicBlock and Bottleneck) at the preset's width, stem and class
+count, as SyncTower's presets are defined (README "Residual networks").
 """
 import re
 
@@ -88,7 +93,11 @@ class Twin:
             raise ConfigMismatch(f"bn.ghostBatch {bn['ghostBatch']}: ghost BN has no PyTorch twin here")
         self.input_shape = run["input_shape"]
         self.output_shape = run["output_shape"]
-        self.model = sequential(config["model"]["layers"], config.get("bn", {}), self.input_shape)
+        if config["model"].get("preset"):
+            self.model = preset(config["model"], config.get("bn", {}), self.input_shape)
+        else:
+            self.model, _ = sequential(config["model"]["layers"], config.get("bn", {}),
+                                       self.input_shape)
         self.model.to(self.dtype)
 
     def parameter_count(self):
@@ -117,13 +126,14 @@ class Twin:
         return x, y
 
 
-def sequential(layers_cfg, bn, input_shape):
-    """Threads the per-sample shape through the layers as SyncTower's ModelFactory does."""
+def sequential(layers_cfg, bn, input_shape, where_prefix="model.layers"):
+    """Threads the per-sample shape through the layers as SyncTower's ModelFactory does; returns the
+    nn.Sequential and the output shape."""
     shape = list(input_shape)
     layers = []
     for index, layer in enumerate(layers_cfg):
         kind = layer["type"]
-        where = f"model.layers[{index}] ({kind})"
+        where = f"{where_prefix}[{index}] ({kind})"
         if layer.get("trainable", True) is False:
             raise ConfigMismatch(f"{where}: trainable: false is not reproduced by the PyTorch twin")
         if kind == "conv2d":
@@ -134,15 +144,12 @@ def sequential(layers_cfg, bn, input_shape):
                     raise ConfigMismatch(
                         f"{where}: padding same with stride {s}, kernel {k}: PyTorch 1.13 pads"
                         " symmetrically only for stride 1 and odd kernels")
-                layers.append(nn.Conv2d(cin, layer["filters"], k, s, padding=k // 2,
-                                        bias=layer.get("bias", True)))
-                h, w = (h + s - 1) // s, (w + s - 1) // s
-            else:
-                # valid, or an integer: PyTorch's own padding=p on every side.
-                p = 0 if pad == "valid" else int(pad)
-                layers.append(nn.Conv2d(cin, layer["filters"], k, s, padding=p,
-                                        bias=layer.get("bias", True)))
-                h, w = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+                pad = k // 2
+            elif pad == "valid":
+                pad = 0
+            layers.append(nn.Conv2d(cin, layer["filters"], k, s, padding=int(pad),
+                                    bias=layer.get("bias", True)))
+            h, w = (h + 2 * pad - k) // s + 1, (w + 2 * pad - k) // s + 1
             shape = [layer["filters"], h, w]
         elif kind == "dense":
             features = 1
@@ -153,24 +160,23 @@ def sequential(layers_cfg, bn, input_shape):
             layers.append(nn.Linear(features, layer["units"], bias=layer.get("bias", True)))
             shape = [layer["units"]]
         elif kind == "batchnorm":
-            decay, eps = layer.get("decay", bn.get("decay")), layer.get("epsilon", bn.get("epsilon"))
-            if decay is None or eps is None:
-                raise ConfigMismatch(f"{where}: no BN decay/epsilon in the layer or the bn: section")
-            bn_class = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
-            layers.append(bn_class(shape[0], eps=eps, momentum=1 - decay))
+            layers.append(batchnorm(layer, bn, shape, where))
         elif kind == "relu":
             layers.append(nn.ReLU())
         elif kind in ("maxpool2d", "avgpool2d"):
             size = layer["size"]
             stride = layer.get("stride", size)
-            p = layer.get("padding", 0)
-            pool = nn.MaxPool2d if kind == "maxpool2d" else nn.AvgPool2d
-            layers.append(pool(size, stride, padding=p))
+            pad = layer.get("padding", 0)
+            layers.append(nn.MaxPool2d(size, stride, pad) if kind == "maxpool2d"
+                          else nn.AvgPool2d(size, stride, pad, count_include_pad=True))
             c, h, w = shape
-            shape = [c, (h + 2 * p - size) // stride + 1, (w + 2 * p - size) // stride + 1]
+            shape = [c, (h + 2 * pad - size) // stride + 1, (w + 2 * pad - size) // stride + 1]
         elif kind == "globalavgpool":
             layers.append(nn.Sequential(nn.AdaptiveAvgPool2d(1), nn.Flatten()))
             shape = [shape[0]]
+        elif kind == "residual":
+            layers.append(Residual(layer, bn, shape, where))
+            shape = layers[-1].output_shape
         elif kind == "dropout":
             layers.append(nn.Dropout(layer["rate"]))
         elif kind == "flatten":
@@ -184,7 +190,98 @@ def sequential(layers_cfg, bn, input_shape):
             shape = list(layer["shape"])
         else:
             raise ConfigMismatch(f"{where}: layer type '{kind}' has no PyTorch twin here")
-    return nn.Sequential(*layers)
+    return nn.Sequential(*layers), shape
+
+
+def batchnorm(layer, bn, shape, where):
+    """nn.BatchNorm2d/1d with SyncTower's epsilon and momentum = 1 - decay."""
+    decay, eps = layer.get("decay", bn.get("decay")), layer.get("epsilon", bn.get("epsilon"))
+    if decay is None or eps is None:
+        raise ConfigMismatch(f"{where}: no BN decay/epsilon in the layer or the bn: section")
+    bn_class = nn.BatchNorm2d if len(shape) == 3 else nn.BatchNorm1d
+    return bn_class(shape[0], eps=eps, momentum=1 - decay)
+
+
+class Residual(nn.Module):
+    """A `type: residual` block: main(x) + shortcut(x) (an empty shortcut is the identity), then a
+    ReLU unless reluAfterAdd: false."""
+
+    def __init__(self, layer, bn, shape, where):
+        super().__init__()
+        unknown = set(layer) - {"type", "name", "layers", "shortcut", "reluAfterAdd"}
+        if unknown:
+            raise ConfigMismatch(f"{where}: residual settings {sorted(unknown)} have no PyTorch twin"
+                                 " here")
+        self.main, out = sequential(layer["layers"], bn, shape, f"{where}.layers")
+        self.shortcut, short = sequential(layer.get("shortcut") or [], bn, shape,
+                                          f"{where}.shortcut")
+        if out != short:
+            raise ConfigMismatch(f"{where}: main branch gives {out}, shortcut {short}")
+        self.relu = layer.get("reluAfterAdd", True)
+        self.output_shape = out
+
+    def forward(self, x):
+        y = self.main(x) + self.shortcut(x)
+        return F.relu(y) if self.relu else y
+
+
+# name -> (block, blocks per stage, default base width, CIFAR stem); torchvision's resnet18/34/50
+# and He et al. 2016's CIFAR nets (3x3 stem, no max pool, three stages, projection shortcuts).
+PRESETS = {
+    "resnet18": ("basic", [2, 2, 2, 2], 64, False),
+    "resnet34": ("basic", [3, 4, 6, 3], 64, False),
+    "resnet50": ("bottleneck", [3, 4, 6, 3], 64, False),
+    "resnet20": ("basic", [3, 3, 3], 16, True),
+    "resnet56": ("basic", [9, 9, 9], 16, True),
+}
+
+
+def preset(model_cfg, bn, input_shape):
+    """torchvision's ResNet module tree for `model: {preset: ..., width: ..., classes: ...}`, built
+    from torchvision's BasicBlock and Bottleneck (torchvision's ResNet class fixes width 64)."""
+    try:
+        from torchvision.models.resnet import BasicBlock, Bottleneck, conv1x1
+    except ImportError as e:
+        raise ConfigMismatch(f"model.preset {model_cfg.get('preset')} needs torchvision ({e}):"
+                             " sudo apt-get install -y python3-torchvision") from e
+
+    name = model_cfg["preset"]
+    if name not in PRESETS:
+        raise ConfigMismatch(f"model.preset {name} has no PyTorch twin here ({', '.join(PRESETS)})")
+    kind, blocks, default_width, cifar = PRESETS[name]
+    block = BasicBlock if kind == "basic" else Bottleneck
+    width = model_cfg.get("width", default_width)
+    classes = model_cfg["classes"]
+    decay, eps = bn.get("decay"), bn.get("epsilon")
+    if decay is None or eps is None:
+        raise ConfigMismatch("model.preset: no BN decay/epsilon in the bn: section")
+    if input_shape[0] != 3 and not cifar:
+        raise ConfigMismatch(f"model.preset {name}: input {input_shape}, expected 3 channels")
+
+    def norm(c):
+        return nn.BatchNorm2d(c, eps=eps, momentum=1 - decay)
+
+    stem_in = input_shape[0]
+    if cifar:
+        stem = [nn.Conv2d(stem_in, width, 3, 1, 1, bias=False), norm(width), nn.ReLU()]
+    else:
+        stem = [nn.Conv2d(stem_in, width, 7, 2, 3, bias=False), norm(width), nn.ReLU(),
+                nn.MaxPool2d(3, 2, 1)]
+    stages = []
+    inplanes = width
+    for i, n in enumerate(blocks):
+        planes = width * 2 ** i
+        stride = 1 if i == 0 else 2
+        for b in range(n):
+            downsample = None
+            if b == 0 and (stride != 1 or inplanes != planes * block.expansion):
+                downsample = nn.Sequential(conv1x1(inplanes, planes * block.expansion, stride),
+                                           norm(planes * block.expansion))
+            stages.append(block(inplanes, planes, stride if b == 0 else 1, downsample,
+                                norm_layer=norm))
+            inplanes = planes * block.expansion
+    return nn.Sequential(*stem, *stages, nn.AdaptiveAvgPool2d(1), nn.Flatten(),
+                         nn.Linear(inplanes, classes))
 
 
 def make_optimizer(spec, parameters):

@@ -73,6 +73,7 @@ public final class BatchNorm implements UnionStatisticsLayer {
   private final double decay;
   private final double epsilon;
   private final boolean trainable;
+  private final ParamSpec.Init gammaInit;
   private final DataType dtype;
   private final PerBatchSize<Buffers> buffers;
 
@@ -116,7 +117,23 @@ public final class BatchNorm implements UnionStatisticsLayer {
       final double epsilon,
       final boolean trainable,
       final DataType dtype) {
-    this(name, in, decay, epsilon, trainable, dtype, dtype == DataType.FLOAT);
+    this(name, in, decay, epsilon, trainable, ParamSpec.Init.ONES, dtype, dtype == DataType.FLOAT);
+  }
+
+  /**
+   * A BN whose scale gamma starts at {@code gammaInit}: {@link ParamSpec.Init#ONES} (the usual) or
+   * {@link ParamSpec.Init#ZEROS} (the last BN of a residual block under zero-init residual, Goyal
+   * et al. 2017).
+   */
+  public BatchNorm(
+      final String name,
+      final Shape in,
+      final double decay,
+      final double epsilon,
+      final boolean trainable,
+      final ParamSpec.Init gammaInit,
+      final DataType dtype) {
+    this(name, in, decay, epsilon, trainable, gammaInit, dtype, dtype == DataType.FLOAT);
   }
 
   /**
@@ -131,6 +148,18 @@ public final class BatchNorm implements UnionStatisticsLayer {
       final boolean trainable,
       final DataType dtype,
       final boolean fusedPasses) {
+    this(name, in, decay, epsilon, trainable, ParamSpec.Init.ONES, dtype, fusedPasses);
+  }
+
+  private BatchNorm(
+      final String name,
+      final Shape in,
+      final double decay,
+      final double epsilon,
+      final boolean trainable,
+      final ParamSpec.Init gammaInit,
+      final DataType dtype,
+      final boolean fusedPasses) {
     if (in.rank() != 1 && !in.isImage()) {
       throw new ShapeException(name, "batchnorm needs an image (C,H,W) or a vector, got " + in);
     }
@@ -140,6 +169,9 @@ public final class BatchNorm implements UnionStatisticsLayer {
     if (!(epsilon > 0)) {
       throw new ShapeException(name, "epsilon must be > 0, got " + epsilon);
     }
+    if (gammaInit != ParamSpec.Init.ONES && gammaInit != ParamSpec.Init.ZEROS) {
+      throw new ShapeException(name, "gamma starts at ONES or ZEROS, not " + gammaInit);
+    }
     this.name = name;
     this.in = in;
     this.channels = in.last();
@@ -147,6 +179,7 @@ public final class BatchNorm implements UnionStatisticsLayer {
     this.decay = decay;
     this.epsilon = epsilon;
     this.trainable = trainable;
+    this.gammaInit = gammaInit;
     this.dtype = dtype;
     this.buffers = new PerBatchSize<>(Buffers::new);
     this.fused = fusedPasses && dtype == DataType.FLOAT;
@@ -220,7 +253,7 @@ public final class BatchNorm implements UnionStatisticsLayer {
   public List<ParamSpec> tensors() {
     final long[] c = {channels};
     return List.of(
-        new ParamSpec("weight", c, ParamSpec.Kind.PARAMETER, trainable, ParamSpec.Init.ONES),
+        new ParamSpec("weight", c, ParamSpec.Kind.PARAMETER, trainable, gammaInit),
         new ParamSpec("bias", c, ParamSpec.Kind.PARAMETER, trainable, ParamSpec.Init.ZEROS),
         new ParamSpec("running_mean", c, ParamSpec.Kind.STATE, false, ParamSpec.Init.ZEROS),
         new ParamSpec("running_var", c, ParamSpec.Kind.STATE, false, ParamSpec.Init.ONES));

@@ -142,9 +142,13 @@ public final class ConfigLoader {
     RunNames.problem(name).ifPresent(p -> root.problem("name", p));
     final long seed = root.integer("seed", 42L, 0, Long.MAX_VALUE);
     final int towers = root.integer("towers", 1, 1, 1024);
-    final RunConfig.Bn bn = readBn(root.child("bn"), towers);
-    final RunConfig.Model model = readModel(root.child("model"));
+    final ConfigNode bnNode = root.child("bn");
+    final RunConfig.Bn bn = readBn(bnNode, towers);
+    // The model section keeps its place in config.yaml but is read after the data, whose class
+    // count a preset's head defaults to.
+    final ConfigNode modelNode = root.child("model");
     final RunConfig.Data data = readData(root.child("data"));
+    final RunConfig.Model model = readModel(modelNode, data.train(), bnDefaulted(bnNode));
     final RunConfig.Training training = readTraining(root.child("training"));
     final RunConfig.Checkpointing checkpoint = readCheckpoint(root.child("checkpoint"));
     final RunConfig.Failure failure = readFailure(root.child("failure"));
@@ -292,13 +296,33 @@ public final class ConfigLoader {
           "batchnorm",
           "residual");
 
-  private static RunConfig.Model readModel(final ConfigNode n) {
-    final String dtype = n.choice("dtype", "float32", Set.of("float32", "float64"));
-    final List<ConfigNode> entries = n.children("layers");
-    if (entries.isEmpty()) {
-      n.problem("layers", "the model needs at least one layer; see configs/quickstart.yaml");
+  /** The settings {@code bn.defaulted} lists (written by {@link #readBn}). */
+  private static List<String> bnDefaulted(final ConfigNode bn) {
+    final List<String> defaulted = new ArrayList<>();
+    if (bn.resolved().get("defaulted") instanceof List<?> list) {
+      list.forEach(setting -> defaulted.add(String.valueOf(setting)));
     }
-    final List<LayerSpec> layers = readLayers(entries, false);
+    return defaulted;
+  }
+
+  /**
+   * @param train the training dataset (null when invalid): a preset's default class count
+   * @param bnDefaulted the bn settings left to their default, which a preset sets to PyTorch's
+   */
+  private static RunConfig.Model readModel(
+      final ConfigNode n, final DatasetSpec train, final List<String> bnDefaulted) {
+    final String dtype = n.choice("dtype", "float32", Set.of("float32", "float64"));
+    final boolean preset = n.has("preset");
+    final List<LayerSpec> layers = new ArrayList<>(readPreset(n, train, bnDefaulted));
+    final List<ConfigNode> entries = preset ? List.of() : n.children("layers");
+    if (entries.isEmpty() && !preset) {
+      n.problem(
+          "layers",
+          "the model needs at least one layer, or a preset ("
+              + String.join(", ", ResNetPresets.Preset.configNames())
+              + "); see configs/quickstart.yaml and configs/resnet20-cifar.yaml");
+    }
+    layers.addAll(readLayers(entries, false));
     if (n.has("input")) {
       n.allow("input");
       n.problem("input", "the input shape comes from the dataset; remove 'input'");
@@ -328,7 +352,7 @@ public final class ConfigLoader {
   private static LayerSpec readLayer(final ConfigNode l, final boolean insideBlock) {
     final String type = l.choice("type", null, LAYER_TYPES);
     if (type == null) {
-      if (!l.has("type")) {
+      if (!l.has("type") || l.isEmpty("type")) { // an empty type is absent, not a wrong one
         l.problem("type", "required; one of " + LAYER_TYPES);
       }
       return null;
@@ -393,7 +417,10 @@ public final class ConfigLoader {
             layerName,
             decay == null ? Double.NaN : decay,
             eps == null ? Double.NaN : eps,
-            trainable);
+            trainable,
+            l.choice("gammaInit", "ones", Set.of("ones", "zeros")).equals("zeros")
+                ? ParamSpec.Init.ZEROS
+                : ParamSpec.Init.ONES);
       }
     };
   }
@@ -419,6 +446,31 @@ public final class ConfigLoader {
     // Empty or missing: the identity.
     final List<LayerSpec> shortcut = readLayers(l.children("shortcut"), true);
     return new LayerSpec.Residual(name, layers, shortcut, l.bool("reluAfterAdd", true));
+  }
+
+  /**
+   * The layers of {@code model.preset} (see {@link PresetReader}); empty, after checking that no
+   * preset option is given, when the model has no preset.
+   */
+  private static List<LayerSpec> readPreset(
+      final ConfigNode n, final DatasetSpec train, final List<String> bnDefaulted) {
+    if (!n.has("preset")) {
+      for (final String option : List.of("classes", "width", "zeroInitResidual")) {
+        if (n.has(option)) {
+          n.allow(option);
+          n.problem(option, "an option of 'preset'; set model.preset or remove '" + option + "'");
+        }
+      }
+      return List.of();
+    }
+    if (n.has("layers")) {
+      n.allow("layers");
+      n.problem(
+          "preset",
+          "a model is either a preset or a list of layers, not both; remove 'layers' to use"
+              + " the preset, or 'preset' (and its options) to use the layers");
+    }
+    return PresetReader.read(n, train, bnDefaulted);
   }
 
   /**

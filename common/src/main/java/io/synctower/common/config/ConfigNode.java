@@ -87,6 +87,11 @@ public final class ConfigNode {
     return values.containsKey(name);
   }
 
+  /** Whether the key is given without a value ({@code type:} or {@code type: ~}). */
+  public boolean isEmpty(final String name) {
+    return values.containsKey(name) && values.get(name) == null;
+  }
+
   /** Marks a key as valid here without reading it (handled elsewhere). */
   public void allow(final String name) {
     known.add(name);

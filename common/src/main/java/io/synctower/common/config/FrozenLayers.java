@@ -54,7 +54,7 @@ final class FrozenLayers {
       return new LayerSpec.Dense(d.name(), d.units(), d.bias(), d.init(), false);
     }
     if (spec instanceof LayerSpec.BatchNorm b) {
-      return new LayerSpec.BatchNorm(b.name(), b.decay(), b.epsilon(), false);
+      return new LayerSpec.BatchNorm(b.name(), b.decay(), b.epsilon(), false, b.gammaInit());
     }
     return spec;
   }

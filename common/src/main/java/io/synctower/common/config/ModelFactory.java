@@ -336,6 +336,7 @@ public final class ModelFactory {
         Double.isNaN(b.decay()) ? defaultDecay : b.decay(),
         Double.isNaN(b.epsilon()) ? defaultEpsilon : b.epsilon(),
         b.trainable(),
+        b.gammaInit(),
         dtype);
   }
 }

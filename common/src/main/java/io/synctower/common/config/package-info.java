@@ -9,7 +9,8 @@
  * io.synctower.common.config.ConfigException} (key, value, fix); and the factories that turn the
  * config's specs into objects: {@link io.synctower.common.config.ModelFactory} (layer specs to a
  * {@link io.synctower.common.nn.Model}, checking that shapes flow) and {@link
- * io.synctower.common.config.DatasetFactory}.
+ * io.synctower.common.config.DatasetFactory}; and {@link io.synctower.common.config.ResNetPresets},
+ * the layer specs of the ResNets a {@code model.preset} names (read by {@code PresetReader}).
  *
  * <pre>{@code
  * RunConfig config = ConfigLoader.load(path, overrides);   // throws ConfigException, all problems

@@ -97,7 +97,28 @@ public sealed interface LayerSpec {
 
   record Reshape(String name, List<Integer> shape) implements LayerSpec {}
 
-  /** Batch norm; NaN decay/epsilon mean "the {@code bn:} section's value". */
-  record BatchNorm(String name, double decay, double epsilon, boolean trainable)
-      implements LayerSpec {}
+  /**
+   * Batch norm; NaN decay/epsilon mean "the {@code bn:} section's value". {@code gammaInit} is the
+   * initial scale gamma: {@link ParamSpec.Init#ONES} (the usual; null means it too) or {@link
+   * ParamSpec.Init#ZEROS}, which makes the last BN of a residual block start as a zero branch, so
+   * the block starts as its shortcut (Goyal et al. 2017, "zero-init residual").
+   */
+  record BatchNorm(
+      String name, double decay, double epsilon, boolean trainable, ParamSpec.Init gammaInit)
+      implements LayerSpec {
+    public BatchNorm {
+      if (gammaInit == null) {
+        gammaInit = ParamSpec.Init.ONES;
+      }
+      if (gammaInit != ParamSpec.Init.ONES && gammaInit != ParamSpec.Init.ZEROS) {
+        throw new IllegalArgumentException("BN gamma starts at ONES or ZEROS, not " + gammaInit);
+      }
+    }
+
+    /** A BN whose gamma starts at 1. */
+    public BatchNorm(
+        final String name, final double decay, final double epsilon, final boolean trainable) {
+      this(name, decay, epsilon, trainable, ParamSpec.Init.ONES);
+    }
+  }
 }

@@ -11,6 +11,7 @@ import io.synctower.common.nn.Shape;
 import io.synctower.worker.assembly.TrainingData;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 
@@ -121,12 +122,18 @@ public final class Preflight {
             config.model().dtype(),
             config.bn().decay(),
             config.bn().epsilon());
+    final String preset = preset(config);
     for (final ModelFactory.LayerProblem p : shapes.problems()) {
-      problems.add(describe(p));
+      problems.add(preset == null ? describe(p) : describeInPreset(preset, p));
     }
     if (shapes.output() != null) {
       outputMismatch(shapes.output(), data.train())
-          .ifPresent(m -> problems.add("model.layers: " + m));
+          .ifPresent(
+              m ->
+                  problems.add(
+                      preset == null
+                          ? "model.layers: " + m
+                          : presetOutputMismatch(preset, shapes.output(), data.train())));
     }
     final Normalization norm = data.normalization();
     final int channels = data.train().sampleShape().channels();
@@ -243,6 +250,60 @@ public final class Preflight {
             + k
             + " classes; "
             + fix);
+  }
+
+  /** The {@code model.preset} the config names, or null for a model of listed layers. */
+  private static String preset(final RunConfig config) {
+    return config.resolved().get("model") instanceof Map<?, ?> model && model.get("preset") != null
+        ? String.valueOf(model.get("preset"))
+        : null;
+  }
+
+  /** A preset's head against the labels: the fix is {@code model.classes}, not a layer. */
+  private static String presetOutputMismatch(
+      final String preset, final Shape output, final Dataset dataset) {
+    final int p = dataset.labelPositions();
+    final int k = dataset.numClasses();
+    if (p != 1) {
+      return "model.preset: "
+          + preset
+          + " classifies one label per image, but "
+          + dataset.describe()
+          + " has "
+          + p
+          + " label positions; use model.layers ending in a dense layer of "
+          + (p * k)
+          + " units and reshape: ["
+          + p
+          + ", "
+          + k
+          + "]";
+    }
+    return "model.classes: "
+        + preset
+        + " outputs "
+        + output
+        + " per sample but "
+        + dataset.describe()
+        + " has "
+        + k
+        + " classes; set model.classes: "
+        + k
+        + " (or leave it out where the config tells the data's class count)";
+  }
+
+  /** A layer of a preset: named by its torchvision module name, as there is no layer list. */
+  private static String describeInPreset(final String preset, final ModelFactory.LayerProblem p) {
+    return "model.preset ("
+        + preset
+        + ") layer "
+        + p.name()
+        + " ("
+        + p.type()
+        + ")"
+        + (p.input() == null ? "" : " with input " + p.input())
+        + ": "
+        + p.problem();
   }
 
   private static String describe(final ModelFactory.LayerProblem p) {

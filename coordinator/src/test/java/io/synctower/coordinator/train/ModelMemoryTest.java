@@ -107,11 +107,13 @@ class ModelMemoryTest {
     for (final Path file : files) {
       final RunConfig c = ConfigLoader.load(file, Map.of());
       final var train = c.data().train();
-      // The sample shape without reading the data (MNIST's IDX files need not be here).
+      // The sample shape without reading the data (MNIST's IDX files and image folders need not
+      // be here).
       final Shape input =
           switch (train.type()) {
             case "captcha" -> Shape.image(train.height(), train.width(), 1);
             case "idx" -> Shape.image(28, 28, 1);
+            case "images" -> Shape.image(train.height(), train.width(), train.channels());
             default -> TrainingData.load(c, file.getParent()).inputShape();
           };
       final long bytes = ModelMemory.of(c, input).bytes(c.towers());

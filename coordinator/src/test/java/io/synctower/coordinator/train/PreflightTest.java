@@ -128,6 +128,33 @@ class PreflightTest {
         "dense layer of 40 units and reshape: [4, 10]");
   }
 
+  private static final String PRESET =
+      """
+      model:
+        preset: resnet20
+        width: 2
+        classes: 7
+      data:
+        train: {type: idx, images: x.idx, labels: y.idx, classes: 7}
+      training:
+        batchSize: 8
+      """;
+
+  @Test
+  void aPresetWhoseClassesDoNotMatchTheLabelsNamesModelClassesAndTheCount() {
+    assertEquals(List.of(), problems(PRESET.replaceFirst("classes: 7", "classes: 10")));
+    assertOne(
+        problems(PRESET),
+        "model.classes: resnet20 outputs [7] per sample",
+        "tiny(5x5x1, n=32) has 10 classes",
+        "set model.classes: 10");
+    assertOne(
+        problems(PRESET, new TrainingData(new Tiny(32, 4, 10), null, null)),
+        "model.preset: resnet20 classifies one label per image",
+        "4 label positions",
+        "use model.layers");
+  }
+
   @Test
   void aBatchLargerThanTheTrainingSetIsNamedWithTheLargestThatFits() {
     assertOne(
