@@ -70,7 +70,8 @@ public final class OpEngines {
       engine = onednn ? ONEDNN : LOOPS;
     } else if (layer instanceof Dropout) {
       engine = backward ? LOOPS : "Java (mask) + " + LOOPS;
-    } else if (layer instanceof Reshape) {
+    } else if (layer instanceof Reshape
+        || (layer instanceof ResidualJunction.Part part && part.ops(backward).equals("view"))) {
       engine = "none";
     } else if (layer instanceof UnionStatisticsLayer) {
       // The per-channel sums as GEMMs (float32 blocks, their sums added by a float64 GEMM, which
@@ -81,7 +82,7 @@ public final class OpEngines {
               + " gemm + "
               + (onednn ? ONEDNN + " batchnorm + " + LOOPS : LOOPS);
     } else {
-      // Relu, Flatten, GlobalAvgPool.
+      // Relu, Flatten, GlobalAvgPool, a residual block's add.
       engine = LOOPS;
     }
     return new Engine(ops, engine);
@@ -118,6 +119,9 @@ public final class OpEngines {
     }
     if (layer instanceof Reshape) {
       return "view";
+    }
+    if (layer instanceof ResidualJunction.Part part) {
+      return part.ops(backward);
     }
     if (layer instanceof UnionStatisticsLayer) {
       return dtype == DataType.FLOAT

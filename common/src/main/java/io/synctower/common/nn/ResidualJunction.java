@@ -62,6 +62,12 @@ public final class ResidualJunction {
     this.inputGradient = new PerBatchSize<>(n -> Nd4j.create(this.dtype, this.input.withBatch(n)));
   }
 
+  /** A junction layer, as the profile's op table names its work in each direction. */
+  interface Part extends Layer {
+    /** The ND4J ops of one call, {@code view} where it only hands a reference on. */
+    String ops(boolean backward);
+  }
+
   /** The layer that starts the block (before the main layers). */
   public Layer fork() {
     return new ResidualFork();
@@ -128,7 +134,12 @@ public final class ResidualJunction {
   }
 
   /** Starts the block: keeps x for the shortcut; backward adds both branches' dL/dx. */
-  private final class ResidualFork implements Layer {
+  private final class ResidualFork implements Part {
+    @Override
+    public String ops(final boolean backward) {
+      return backward ? "add" : "view";
+    }
+
     @Override
     public String name() {
       return block + ".fork";
@@ -160,7 +171,12 @@ public final class ResidualJunction {
   }
 
   /** Between the branches: keeps the main output, gives x to the shortcut layers. */
-  private final class ResidualShortcut implements Layer {
+  private final class ResidualShortcut implements Part {
+    @Override
+    public String ops(final boolean backward) {
+      return "view";
+    }
+
     private final Shape mainOutput;
 
     ResidualShortcut(final Shape mainOutput) {
@@ -198,7 +214,12 @@ public final class ResidualJunction {
   }
 
   /** Ends the block: main + shortcut. */
-  private final class ResidualAdd implements Layer {
+  private final class ResidualAdd implements Part {
+    @Override
+    public String ops(final boolean backward) {
+      return backward ? "assign" : "add";
+    }
+
     @Override
     public String name() {
       return block + ".add";

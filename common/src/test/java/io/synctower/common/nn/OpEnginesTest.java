@@ -31,4 +31,21 @@ class OpEnginesTest {
         new OpEngines.Engine("reduce_mean_bp", "libnd4j loops"),
         OpEngines.of(gap, f32, "", true, true));
   }
+
+  @Test
+  void shouldNameTheResidualJunctionsOps() {
+    final DataType f32 = DataType.FLOAT;
+    final ResidualJunction junction = new ResidualJunction("layer1.0", IMAGE, f32);
+    final Layer fork = junction.fork();
+    final Layer shortcut = junction.shortcut(IMAGE);
+    final Layer add = junction.add(IMAGE);
+    assertEquals(new OpEngines.Engine("view", "none"), OpEngines.of(fork, f32, "", true, false));
+    assertEquals(
+        new OpEngines.Engine("add", "libnd4j loops"), OpEngines.of(fork, f32, "", true, true));
+    assertEquals(new OpEngines.Engine("view", "none"), OpEngines.of(shortcut, f32, "", true, true));
+    assertEquals(
+        new OpEngines.Engine("add", "libnd4j loops"), OpEngines.of(add, f32, "", true, false));
+    assertEquals(
+        new OpEngines.Engine("assign", "libnd4j loops"), OpEngines.of(add, f32, "", true, true));
+  }
 }

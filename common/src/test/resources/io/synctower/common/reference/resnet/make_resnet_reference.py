@@ -14,8 +14,9 @@ The models are torchvision's own ResNet (torchvision.models.resnet.ResNet, Basic
 its _make_layer, forward and module names), at a reduced base width so the files stay small:
   - resnet18-w4: resnet18's topology (ImageNet stem: 7x7/2 conv, 3x3/2 max pool; basic blocks
     [2, 2, 2, 2]) with base width 4 instead of 64 (stages 4, 8, 16, 32);
-  - resnet50-w4: resnet50's topology (ImageNet stem; bottleneck blocks [3, 4, 6, 3], expansion 4)
-    with base width 4 (stages 4, 8, 16, 32; block outputs 16, 32, 64, 128);
+  - resnet50-w2: resnet50's topology (ImageNet stem; bottleneck blocks [3, 4, 6, 3], expansion 4)
+    with base width 2 (stages 2, 4, 8, 16; block outputs 8, 16, 32, 64): the widest model's files
+    would be 3.5 MB at width 4, 0.9 MB here;
   - resnet20-w4: He et al.'s CIFAR ResNet-20 (3x3/1 stem conv, no max pool; basic blocks [3, 3, 3])
     with base width 4 (stages 4, 8, 16), projection shortcuts (1x1 conv + BN) where the shape
     changes, as torchvision's _make_layer builds them.
@@ -93,7 +94,7 @@ class ReducedResNet(ResNet):
 
 MODELS = {
     "resnet18-w4": lambda: ReducedResNet(BasicBlock, [2, 2, 2, 2], 4, CLASSES, "imagenet"),
-    "resnet50-w4": lambda: ReducedResNet(Bottleneck, [3, 4, 6, 3], 4, CLASSES, "imagenet"),
+    "resnet50-w2": lambda: ReducedResNet(Bottleneck, [3, 4, 6, 3], 2, CLASSES, "imagenet"),
     "resnet20-w4": lambda: ReducedResNet(BasicBlock, [3, 3, 3], 4, CLASSES, "cifar"),
 }
 
