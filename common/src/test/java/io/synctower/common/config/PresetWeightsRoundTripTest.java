@@ -27,8 +27,8 @@ import org.nd4j.linalg.api.buffer.DataType;
  * A torchvision-named {@code .npz} loaded into a preset and exported again is the same file's
  * tensors: keys and their order, dtypes, shapes and bytes ({@code num_batches_tracked} written as
  * int64 0). Two sources: the float64 state_dicts torch itself wrote for the reference test ({@code
- * reference/resnet/<preset>-w4-weights.npz}, {@code make_resnet_reference.py}), and a float32 file
- * in torchvision's key order and shapes as torchvision listed them ({@code
+ * reference/resnet/<preset>-w<width>-weights.npz}, {@code make_resnet_reference.py}), and a float32
+ * file in torchvision's key order and shapes as torchvision listed them ({@code
  * presets/resnet18-w8-c10.txt}, {@code make_preset_keys.py}) with seeded random values and a 0
  * counter after each BN's four tensors, where torchvision puts it.
  */
@@ -47,13 +47,15 @@ class PresetWeightsRoundTripTest {
   @TempDir Path dir;
 
   @ParameterizedTest
-  @ValueSource(strings = {"resnet18", "resnet50", "resnet20"})
-  void aStateDictTorchWroteLoadsIntoThePresetAndExportsByteForByte(final String preset)
+  @ValueSource(strings = {"resnet18-w4", "resnet50-w2", "resnet20-w4"})
+  void aStateDictTorchWroteLoadsIntoThePresetAndExportsByteForByte(final String reference)
       throws Exception {
+    final String preset = reference.substring(0, reference.indexOf('-'));
+    final int width = Integer.parseInt(reference.substring(reference.indexOf("-w") + 2));
     final Path input =
         Path.of(
             getClass()
-                .getResource("/io/synctower/common/reference/resnet/" + preset + "-w4-weights.npz")
+                .getResource("/io/synctower/common/reference/resnet/" + reference + "-weights.npz")
                 .toURI());
     final Map<String, NpyArray> file = Npz.read(input);
     final List<String> counters =
@@ -63,7 +65,7 @@ class PresetWeightsRoundTripTest {
     assertEquals(
         Map.of("resnet18", 20, "resnet50", 53, "resnet20", 21).get(preset), counters.size());
 
-    final ImportReport report = roundTrip(input, preset, 4, DataType.DOUBLE);
+    final ImportReport report = roundTrip(input, preset, width, DataType.DOUBLE);
 
     assertEquals(counters, report.ignored());
     assertEquals(
