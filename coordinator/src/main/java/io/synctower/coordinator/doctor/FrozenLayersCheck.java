@@ -104,7 +104,9 @@ final class FrozenLayersCheck implements Check {
               + " and train gamma and beta, so the frozen backbone's features drift (seed 002)."
               + " Fine-tuning BN on purpose is fine; freezing the backbone with them left out"
               + " usually is not.",
-          "set trainable: false on " + String.join(", ", trainableInBackbone),
+          "set trainable: false on "
+              + String.join(", ", trainableInBackbone)
+              + " (or add them to model.frozen: a preset's layers take no per-layer keys)",
           table);
     }
     return Finding.ok(

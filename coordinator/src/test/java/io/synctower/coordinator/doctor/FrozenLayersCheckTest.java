@@ -62,7 +62,10 @@ class FrozenLayersCheckTest {
     assertTrue(
         f.measured().startsWith("bn1 trainable inside a frozen backbone (conv1, conv2 frozen)"),
         f.measured());
-    assertEquals("set trainable: false on bn1", f.fix());
+    assertEquals(
+        "set trainable: false on bn1 (or add them to model.frozen: a preset's layers take no"
+            + " per-layer keys)",
+        f.fix());
   }
 
   @Test

@@ -148,6 +148,9 @@ class ResidualDoctorTest {
                 "layer1.0.bn1 trainable inside a frozen backbone (layer1.0.conv1,"
                     + " layer1.0.conv2, layer1.0.downsample.0 frozen)"),
         f.measured());
-    assertEquals("set trainable: false on layer1.0.bn1", f.fix());
+    assertEquals(
+        "set trainable: false on layer1.0.bn1 (or add them to model.frozen: a preset's layers take no"
+            + " per-layer keys)",
+        f.fix());
   }
 }
