@@ -118,4 +118,46 @@ class FrozenLayersTest {
         false,
         ((LayerSpec.Conv2d) ((LayerSpec.Residual) whole.get(0)).layers().get(0)).trainable());
   }
+
+  @Test
+  void shouldNameTheLayersAfterAResidualBlockAsTheBuiltModelDoes() {
+    // The block becomes 8 flat layers (fork, 2 main, shortcut, 2 shortcut, add, relu), so
+    // the layers after it are not at their spec index in the model's name list.
+    final LayerSpec.Residual block =
+        new LayerSpec.Residual(
+            "layer1.0",
+            List.of(
+                new LayerSpec.Conv2d(null, 2, 3, 1, Padding.SAME, false, null, true),
+                new LayerSpec.BatchNorm(null, Double.NaN, Double.NaN, true)),
+            List.of(
+                new LayerSpec.Conv2d(null, 2, 1, 1, Padding.VALID, false, null, true),
+                new LayerSpec.BatchNorm(null, Double.NaN, Double.NaN, true)),
+            true);
+    final List<LayerSpec> specs =
+        List.of(
+            new LayerSpec.Conv2d("conv1", 2, 3, 1, Padding.SAME, false, null, true),
+            block,
+            new LayerSpec.GlobalAvgPool("avgpool"),
+            new LayerSpec.Dense("fc", 3, true, null, true));
+    final ConfigNode node = ConfigNode.root(Map.of(), new ConfigNode.Problems());
+
+    final List<LayerSpec> head = FrozenLayers.apply(specs, List.of("fc"), node);
+    assertEquals(false, ((LayerSpec.Dense) head.get(3)).trainable(), "fc");
+    assertTrue(((LayerSpec.Conv2d) head.get(0)).trainable(), "conv1");
+    final LayerSpec.Residual r = (LayerSpec.Residual) head.get(1);
+    assertTrue(((LayerSpec.Conv2d) r.layers().get(0)).trainable(), "layer1.0.conv1");
+    assertTrue(((LayerSpec.BatchNorm) r.shortcut().get(1)).trainable(), "layer1.0.downsample.1");
+
+    final List<LayerSpec> stem = FrozenLayers.apply(specs, List.of("conv1"), node);
+    assertEquals(false, ((LayerSpec.Conv2d) stem.get(0)).trainable(), "conv1");
+    assertTrue(((LayerSpec.Dense) stem.get(3)).trainable(), "fc");
+    assertTrue(node.problems().isEmpty());
+
+    final List<LayerSpec> inner = FrozenLayers.apply(specs, List.of("layer1.0.bn1"), node);
+    final LayerSpec.Residual ri = (LayerSpec.Residual) inner.get(1);
+    assertEquals(false, ((LayerSpec.BatchNorm) ri.layers().get(1)).trainable(), "layer1.0.bn1");
+    assertTrue(((LayerSpec.BatchNorm) ri.shortcut().get(1)).trainable(), "downsample.1");
+    assertTrue(((LayerSpec.Dense) inner.get(3)).trainable(), "fc");
+    assertTrue(node.problems().isEmpty());
+  }
 }
