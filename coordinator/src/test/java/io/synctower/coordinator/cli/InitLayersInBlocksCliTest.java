@@ -1,16 +1,11 @@
 package io.synctower.coordinator.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.synctower.common.data.NpyArray;
-import io.synctower.common.data.Npz;
-import io.synctower.common.nn.LayerNames;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -54,45 +49,11 @@ class InitLayersInBlocksCliTest {
 
   @Test
   void loadsAndFreezesSingleLayersInsideABlockByTheirFullNames() throws Exception {
-    final Path config = dir.resolve("c.yaml");
-    Files.writeString(config, CONFIG);
-    final Path pretrained = dir.resolve("pretrained.npz");
-    final CliRun pretrain =
-        CliRun.train(
-            config, dir.resolve("a"), "--steps", "3", "--export-weights", pretrained.toString());
-    assertEquals(0, pretrain.code(), pretrain.all());
-
-    final Path finetuned = dir.resolve("finetuned.npz");
-    final CliRun finetune =
-        CliRun.train(
-            config,
-            dir.resolve("b"),
-            "--seed",
-            "4",
-            "--steps",
-            "3",
-            "--init-weights",
-            pretrained.toString(),
-            "--init-layers",
-            String.join(",", INNER),
-            "--set",
-            "model.frozen=[" + String.join(", ", INNER) + "]",
-            "--export-weights",
-            finetuned.toString());
-    assertEquals(0, finetune.code(), finetune.all());
+    final LoadAndFreeze r = LoadAndFreeze.run(dir, CONFIG, INNER);
     // layer1.0.conv1's weight and bias, layer1.0.downsample.1's four tensors.
-    assertTrue(finetune.out().contains("6 tensors loaded"), finetune.all());
-
-    final Map<String, NpyArray> before = Npz.read(pretrained);
-    final Map<String, NpyArray> after = Npz.read(finetuned);
-    for (final String key : before.keySet()) {
-      if (LayerNames.matchesAny(LayerNames.layerOf(key), INNER)) {
-        assertEquals(before.get(key), after.get(key), key + ": loaded and frozen");
-      } else if (!key.endsWith("num_batches_tracked")) {
-        // Another seed, neither loaded nor frozen: the block's other layers included.
-        assertNotEquals(before.get(key), after.get(key), key + ": neither loaded nor frozen");
-      }
-    }
+    assertTrue(r.finetune().out().contains("6 tensors loaded"), r.finetune().all());
+    // Another seed, neither loaded nor frozen: the block's other layers included.
+    r.assertOnlySelectedLayersKept();
   }
 
   @Test

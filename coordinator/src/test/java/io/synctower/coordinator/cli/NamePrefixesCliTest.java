@@ -1,16 +1,11 @@
 package io.synctower.coordinator.cli;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
-import static org.junit.jupiter.api.Assertions.assertNotEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
-import io.synctower.common.data.NpyArray;
-import io.synctower.common.data.Npz;
-import io.synctower.common.nn.LayerNames;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -48,49 +43,15 @@ class NamePrefixesCliTest {
 
   @Test
   void loadsAndFreezesEveryLayerUnderAPrefixAndNothingBeyondADotBoundary() throws Exception {
-    final Path config = dir.resolve("c.yaml");
-    Files.writeString(config, CONFIG);
-    final Path pretrained = dir.resolve("pretrained.npz");
-    final CliRun pretrain =
-        CliRun.train(
-            config, dir.resolve("a"), "--steps", "3", "--export-weights", pretrained.toString());
-    assertEquals(0, pretrain.code(), pretrain.all());
-
-    final Path finetuned = dir.resolve("finetuned.npz");
-    final CliRun finetune =
-        CliRun.train(
-            config,
-            dir.resolve("b"),
-            "--seed",
-            "4",
-            "--steps",
-            "3",
-            "--init-weights",
-            pretrained.toString(),
-            "--init-layers",
-            "conv1,bn1,layer1",
-            "--set",
-            "model.frozen=[conv1, bn1, layer1]",
-            "--export-weights",
-            finetuned.toString());
-    assertEquals(0, finetune.code(), finetune.all());
-    assertTrue(finetune.out().contains("12 tensors loaded"), finetune.all());
+    final LoadAndFreeze r = LoadAndFreeze.run(dir, CONFIG, List.of("conv1", "bn1", "layer1"));
+    assertTrue(r.finetune().out().contains("12 tensors loaded"), r.finetune().all());
     assertTrue(
         Files.readString(dir.resolve("b/config.yaml"))
             .contains("frozen:\n  - conv1\n  - bn1\n  - layer1"),
         Files.readString(dir.resolve("b/config.yaml")));
 
-    final Map<String, NpyArray> before = Npz.read(pretrained);
-    final Map<String, NpyArray> after = Npz.read(finetuned);
-    final List<String> prefixes = List.of("conv1", "bn1", "layer1");
-    for (final String key : before.keySet()) {
-      if (LayerNames.matchesAny(LayerNames.layerOf(key), prefixes)) {
-        assertEquals(before.get(key), after.get(key), key + ": loaded and frozen");
-      } else if (!key.endsWith("num_batches_tracked")) {
-        // layer10 is outside the prefix layer1: neither loaded nor frozen.
-        assertNotEquals(before.get(key), after.get(key), key + ": neither loaded nor frozen");
-      }
-    }
+    // layer10 is outside the prefix layer1: neither loaded nor frozen.
+    r.assertOnlySelectedLayersKept();
   }
 
   @Test
