@@ -1,8 +1,12 @@
 package io.synctower.coordinator.train;
 
 import io.synctower.common.config.RunConfig;
+import io.synctower.common.nn.LayerSpec;
 import io.synctower.coordinator.towers.Towers;
 import java.util.Locale;
+import java.util.Set;
+import java.util.TreeSet;
+import java.util.stream.Collectors;
 
 /** The start-of-run lines that say what each tower gets and which BN mode is in force. */
 final class TowerPlanFormat {
@@ -46,11 +50,28 @@ final class TowerPlanFormat {
         Locale.ROOT,
         "%s; moving statistics (decay %s) updated every step from the whole global batch%s",
         stats,
-        bn.decay(),
+        decays(config),
         bn.preciseBatches() > 0
             ? "; replaced at every epoch end by precise BN over "
                 + bn.preciseBatches()
                 + " batches (bn.preciseBatches)"
             : "");
+  }
+
+  /**
+   * The decay the BN layers train with: a layer's own where its spec sets one (a preset's PyTorch
+   * value, a {@code decay:} on the layer), else the {@code bn} section's; several values are
+   * listed.
+   */
+  static String decays(final RunConfig config) {
+    final Set<Double> decays = new TreeSet<>();
+    for (final LayerSpec spec : LayerSpec.leaves(config.model().layers())) {
+      if (spec instanceof LayerSpec.BatchNorm b) {
+        decays.add(Double.isNaN(b.decay()) ? config.bn().decay() : b.decay());
+      }
+    }
+    return decays.isEmpty()
+        ? String.valueOf(config.bn().decay())
+        : decays.stream().map(String::valueOf).collect(Collectors.joining(", "));
   }
 }
