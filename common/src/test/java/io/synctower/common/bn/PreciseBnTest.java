@@ -66,36 +66,6 @@ class PreciseBnTest {
     return Nd4j.createFromArray(v).reshape(n, 3);
   }
 
-  /** Mean and unbiased variance per column over the rows of all {@code blocks}. */
-  private static double[][] population(final List<double[][]> blocks) {
-    final int c = blocks.get(0)[0].length;
-    final double[] mean = new double[c];
-    final double[] var = new double[c];
-    long n = 0;
-    for (final double[][] b : blocks) {
-      for (final double[] row : b) {
-        for (int j = 0; j < c; j++) {
-          mean[j] += row[j];
-        }
-        n++;
-      }
-    }
-    for (int j = 0; j < c; j++) {
-      mean[j] /= n;
-    }
-    for (final double[][] b : blocks) {
-      for (final double[] row : b) {
-        for (int j = 0; j < c; j++) {
-          var[j] += (row[j] - mean[j]) * (row[j] - mean[j]);
-        }
-      }
-    }
-    for (int j = 0; j < c; j++) {
-      var[j] /= n - 1;
-    }
-    return new double[][] {mean, var};
-  }
-
   private static double[][] inputOf(final Model m, final int bnLayer) {
     return m.lastOutputs().get(bnLayer - 1).toDoubleMatrix();
   }
@@ -114,12 +84,12 @@ class PreciseBnTest {
       precise.accumulate();
       in1.add(inputOf(m, BN1));
       in2.add(inputOf(m, BN2));
-      batchMeans2.add(population(List.<double[][]>of(inputOf(m, BN2)))[0]);
+      batchMeans2.add(PopulationStatistics.of(List.<double[][]>of(inputOf(m, BN2)))[0]);
     }
     precise.apply();
 
-    final double[][] p1 = population(in1);
-    final double[][] p2 = population(in2);
+    final double[][] p1 = PopulationStatistics.of(in1);
+    final double[][] p2 = PopulationStatistics.of(in2);
     assertArrayEquals(p1[0], m.tensor("bn1.running_mean").toDoubleVector(), 1e-10);
     assertArrayEquals(p1[1], m.tensor("bn1.running_var").toDoubleVector(), 1e-10);
     assertArrayEquals(p2[0], m.tensor("bn2.running_mean").toDoubleVector(), 1e-10);
@@ -173,7 +143,7 @@ class PreciseBnTest {
       assertEquals(states.get(0), states.get(1), "every tower applies the same values");
       final Model shape = model();
       shape.state().assign(states.get(0));
-      final double[][] p = population(all);
+      final double[][] p = PopulationStatistics.of(all);
       assertArrayEquals(p[0], shape.tensor("bn2.running_mean").toDoubleVector(), 1e-10);
       assertArrayEquals(p[1], shape.tensor("bn2.running_var").toDoubleVector(), 1e-10);
     } finally {

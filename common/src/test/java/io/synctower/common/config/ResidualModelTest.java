@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.synctower.common.bn.PopulationStatistics;
 import io.synctower.common.bn.PreciseBn;
 import io.synctower.common.nn.GradientCheck;
 import io.synctower.common.nn.Layer;
@@ -280,40 +281,10 @@ class ResidualModelTest {
     precise.apply();
     for (int k = 0; k < bns.size(); k++) {
       final String name = m.layers().get(bns.get(k)).name();
-      final double[][] p = population(seen.get(k));
+      final double[][] p = PopulationStatistics.of(seen.get(k));
       assertArrayEquals(p[0], m.tensor(name + ".running_mean").toDoubleVector(), 1e-10, name);
       assertArrayEquals(p[1], m.tensor(name + ".running_var").toDoubleVector(), 1e-10, name);
     }
-  }
-
-  /** Mean and unbiased variance per column over the rows of all {@code blocks}. */
-  private static double[][] population(final List<double[][]> blocks) {
-    final int c = blocks.get(0)[0].length;
-    final double[] mean = new double[c];
-    final double[] var = new double[c];
-    long n = 0;
-    for (final double[][] b : blocks) {
-      for (final double[] row : b) {
-        for (int j = 0; j < c; j++) {
-          mean[j] += row[j];
-        }
-        n++;
-      }
-    }
-    for (int j = 0; j < c; j++) {
-      mean[j] /= n;
-    }
-    for (final double[][] b : blocks) {
-      for (final double[] row : b) {
-        for (int j = 0; j < c; j++) {
-          var[j] += (row[j] - mean[j]) * (row[j] - mean[j]);
-        }
-      }
-    }
-    for (int j = 0; j < c; j++) {
-      var[j] /= n - 1;
-    }
-    return new double[][] {mean, var};
   }
 
   @Test
