@@ -2,20 +2,26 @@
 step in both, and the ratio. Run it through compare.sh (it checks for Debian's python3-torch).
 
 For each workload (a SyncTower config), in this order:
-  1. `synctower scale --towers 2 --sync-bn off` (`on` for the resnet20 workload or with --sync-bn on):
-     the trainer with 2 towers (threads of one JVM), the
-     config's global batch split over them, warm-up steps left out; its run directory records the
-     resolved configuration and the model's parameter count, which the PyTorch twin is built from;
-  2. `synctower bench step` and `bench step --towers 2`: the training step of 1 tower, and of 2
-     towers as threads (the batch split over them, each on half the cores, with the gradient
-     all-reduce), on one batch after warm-up (median), timed as PyTorch's step is; step 1's
-     figure (the trainer loop, data pipeline included) is printed beside them, not used in a ratio;
-  3. PyTorch (torch_step.py, one interpreter per configuration): 1 process with every core's thread,
+  1. `synctower bench step`: the training step of 1 tower on one batch after warm-up (median),
+     timed as PyTorch's step is;
+  2. `synctower scale --towers 2 --sync-bn off` (`on` for the resnet20 workload or with --sync-bn on):
+     the trainer with 2 towers (threads of one JVM), the config's global batch split over them,
+     as many warm-up steps left out as step 1 needed; its run directory records the resolved
+     configuration and the model's parameter count, which the PyTorch twin is built from; its
+     figure (the trainer loop, data pipeline included) is printed beside the others, not used in
+     a ratio;
+  3. `synctower bench step --towers 2`: 2 towers as threads (the batch split over them, each on
+     half the cores, with the gradient all-reduce), timed as step 1;
+  4. PyTorch (torch_step.py, one interpreter per configuration): 1 process with every core's thread,
      1 process with 1 thread, and DistributedDataParallel over gloo with 2 processes, each
-     cores/2 threads, the global batch split over them; same warm-up and timed steps, medians.
+     cores/2 threads, the global batch split over them; same warm-up rule and timed steps, medians.
      PyTorch's DDP keeps BN local even when SyncTower's towers run SyncBN: torch 1.13's
      SyncBatchNorm runs only on CUDA tensors. Local BN communicates less, so that yardstick
      favours PyTorch.
+Warm-up, both sides: at least --warmup steps and --warmup-seconds (default 10 s). The JVM compiles
+the step's code during its first seconds on the same cores, so SyncTower's first steps are up to
+2-5x slower now and then; PyTorch needs no such time but gets the same rule. A training run is
+thousands of steps: the steady state is its throughput.
 Both run under the same glibc allocator settings (compare.sh exports bin/synctower's), so both
 reuse freed native memory instead of faulting it in again every step.
 The twin's trainable parameter count must equal SyncTower's, or the run stops: a comparison of two
@@ -63,9 +69,12 @@ def parse_args(argv=None):
         + "; or the path of any SyncTower config whose layers PyTorch can twin.")
     p.add_argument("workloads", nargs="*", metavar="WORKLOAD",
                    help="workload names or config files (default: all of them)")
-    p.add_argument("--warmup", type=int, default=3, help="untimed steps first (default 3)")
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first, at least (default 3)")
+    p.add_argument("--warmup-seconds", type=float, default=10.0,
+                   help="untimed seconds first, at least (default 10): the JVM's compilation time")
     p.add_argument("--steps", type=int, default=10, help="timed steps per configuration (default 10)")
-    p.add_argument("--quick", action="store_true", help="--warmup 2 --steps 5")
+    p.add_argument("--quick", action="store_true",
+                   help="--warmup 2 --warmup-seconds 5 --steps 5")
     p.add_argument("--sync-bn", choices=["on", "off"],
                    help="SyncBN for SyncTower's 2 towers (default: on for resnet20, off otherwise);"
                    " PyTorch's DDP keeps local BN either way (torch 1.13's SyncBatchNorm is CUDA-only)")
@@ -73,9 +82,11 @@ def parse_args(argv=None):
                    " writes PREFIX.csv, PREFIX.json and the runs' logs under PREFIX/")
     a = p.parse_args(argv)
     if a.quick:
-        a.warmup, a.steps = 2, 5
+        a.warmup, a.warmup_seconds, a.steps = 2, 5.0, 5
     if a.warmup < 1 or a.steps < 3:
         p.error(f"--warmup {a.warmup} --steps {a.steps}: need at least 1 warm-up and 3 timed steps")
+    if not a.warmup_seconds >= 0:
+        p.error(f"--warmup-seconds {a.warmup_seconds}: must be >= 0")
     a.workloads = a.workloads or list(WORKLOADS)
     return a
 
@@ -161,14 +172,14 @@ def sync_bn(workload, a):
     return workload in SYNC_BN_WORKLOADS
 
 
-def synctower_two_towers(config_file, a, work, sync):
-    """samples/s of `scale --towers 2` (strong scaling: the config's batch is the global batch) and
-    the run directory the PyTorch twin is built from."""
+def synctower_two_towers(config_file, a, work, sync, warmup):
+    """samples/s of `scale --towers 2` (strong scaling: the config's batch is the global batch),
+    its first `warmup` steps untimed, and the run directory the PyTorch twin is built from."""
     scale_dir = os.path.join(work, "scale")
     shutil.rmtree(scale_dir, ignore_errors=True)
     cmd = [SYNCTOWER, "scale", "--config", config_file, "--towers", "2",
            "--sync-bn", "on" if sync else "off",
-           "--steps", str(a.warmup + a.steps), "--warmup", str(a.warmup), "--no-progress",
+           "--steps", str(warmup + a.steps), "--warmup", str(warmup), "--no-progress",
            "--run-dir", scale_dir, "--set", "doctor=false", *data_overrides(config_file)]
     run_logged(cmd, os.path.join(work, "synctower-2-towers.log"), "synctower scale --towers 2")
     with open(os.path.join(scale_dir, "scaling.csv")) as f:
@@ -186,6 +197,7 @@ def synctower_step(config_file, a, work, towers=1, sync=False):
     as PyTorch's step is timed), read from its 'samples/s X | ms/step median Y ...' line; the other
     lines of its output (tables, a profile) are left alone."""
     cmd = [SYNCTOWER, "bench", "step", "--config", config_file, "--warmup", str(a.warmup),
+           "--warmup-seconds", str(a.warmup_seconds),
            "--iterations", str(a.steps), "--report-every", str(a.steps),
            *data_overrides(config_file)]
     if towers > 1:
@@ -198,7 +210,11 @@ def synctower_step(config_file, a, work, towers=1, sync=False):
                  f" ({work}/{log})")
     header = re.search(r"^bench step: .*?, batch (\d+)\b.*?native (\S+?),", text, re.M)
     split = re.search(r"= forward ([\d.]+) \+ backward ([\d.]+) \+ optimizer ([\d.]+)", text)
-    out = dict(samples_per_s=float(found.group(1)), ms_median=float(found.group(2)))
+    warmed = re.search(r"^warm-up: (\d+) steps in ([\d.]+) s", text, re.M)
+    if not warmed:
+        die(f"no 'warm-up: N steps in S s' line in the output of bench step ({work}/{log})")
+    out = dict(samples_per_s=float(found.group(1)), ms_median=float(found.group(2)),
+               warmup_steps=int(warmed.group(1)), warmup_s=float(warmed.group(2)))
     if header:
         out.update(batch=int(header.group(1)), native=header.group(2))
     if split:
@@ -211,7 +227,8 @@ def pytorch(run_dir, batch, processes, threads, a, work):
     name = f"pytorch-{processes}p-{threads}t"
     cmd = [sys.executable, os.path.join(HERE, "torch_step.py"), "--run-dir", run_dir,
            "--batch", str(batch), "--threads", str(threads), "--processes", str(processes),
-           "--warmup", str(a.warmup), "--steps", str(a.steps)]
+           "--warmup", str(a.warmup), "--warmup-seconds", str(a.warmup_seconds),
+           "--steps", str(a.steps)]
     text = run_logged(cmd, os.path.join(work, name + ".log"), f"PyTorch {name}")
     lines = [l for l in text.splitlines() if l.startswith("{")]
     if not lines:
@@ -237,9 +254,11 @@ def compare(workload, a, prefix, cores):
     started = time.time()
     sync = sync_bn(workload, a)
     bn = "SyncBN" if sync else "local BN"
-    print(f"[{name}] {os.path.relpath(config_file, ROOT)}: SyncTower 2 towers ({bn}) ...",
-          flush=True)
-    two, run_dir = synctower_two_towers(config_file, a, work, sync)
+    print(f"[{name}] {os.path.relpath(config_file, ROOT)}: SyncTower 1 tower ...", flush=True)
+    one = synctower_step(config_file, a, work)
+    print(f"[{name}] SyncTower 2 towers ({bn}), trainer loop, {one['warmup_steps']} warm-up"
+          " steps ...", flush=True)
+    two, run_dir = synctower_two_towers(config_file, a, work, sync, one["warmup_steps"])
     from torch_model import Twin, read_run  # after the run directory exists; imports torch
     run = read_run(run_dir)
     twin = Twin(run)
@@ -248,9 +267,7 @@ def compare(workload, a, prefix, cores):
                  f" parameters, SyncTower {run['trainable']:,} ({run_dir}/train.log): the models"
                  " differ, so their speeds cannot be compared; fix benchmarks/peers/torch_model.py")
     print(f"[{name}] parameters: SyncTower {run['trainable']:,}, PyTorch {twin.parameter_count():,}"
-          " (equal); SyncTower 1 tower ...", flush=True)
-    one = synctower_step(config_file, a, work)
-    print(f"[{name}] SyncTower 2 towers ({bn}), one step ...", flush=True)
+          f" (equal); SyncTower 2 towers ({bn}), one step ...", flush=True)
     two_step = synctower_step(config_file, a, work, towers=2, sync=sync)
     batch = two["global_batch"]
     if one.get("batch", batch) != batch:
@@ -336,7 +353,8 @@ def main(argv=None):
     start_load = load()
     print(f"peers: {m['cpu']} ({m['simd']}), {m['cores']} cores; load average {start_load}"
           f" (uptime); torch {t['version']} (default {t['threads']} thread(s), oneDNN"
-          f" {'on' if t['mkldnn'] else 'off'}); {a.warmup} warm-up + {a.steps} timed steps each",
+          f" {'on' if t['mkldnn'] else 'off'}); warm-up of at least {a.warmup} steps and"
+          f" {a.warmup_seconds:g} s, then {a.steps} timed steps each",
           flush=True)
     print(f"peers: allocator for both: {allocator()}", flush=True)
     if start_load[0] > 0.5 * m["cores"]:
@@ -355,7 +373,8 @@ def main(argv=None):
         print("(SyncBN): SyncTower's 2 towers synchronize BN statistics; PyTorch's DDP keeps BN local"
               " (torch 1.13's SyncBatchNorm runs only on CUDA), which communicates less")
     with open(prefix + ".json", "w") as f:
-        json.dump(dict(machine=m, torch=t, allocator=allocator(), warmup=a.warmup, steps=a.steps, load_start=start_load,
+        json.dump(dict(machine=m, torch=t, allocator=allocator(), warmup=a.warmup,
+                       warmup_seconds=a.warmup_seconds, steps=a.steps, load_start=start_load,
                        rows=rows), f, indent=1)
     write_csv(prefix + ".csv", rows)
     print(f"results: {os.path.relpath(prefix, ROOT)}.csv, .json; logs under"

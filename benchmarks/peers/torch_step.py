@@ -30,36 +30,53 @@ def parse_args(argv=None):
     p.add_argument("--batch", type=int, required=True, help="global batch size")
     p.add_argument("--threads", type=int, required=True, help="torch threads per process")
     p.add_argument("--processes", type=int, default=1, help="1: plain; >1: DDP over gloo")
-    p.add_argument("--warmup", type=int, default=3)
+    p.add_argument("--warmup", type=int, default=3, help="untimed steps first, at least")
+    p.add_argument("--warmup-seconds", type=float, default=0.0,
+                   help="untimed seconds first, at least (as `synctower bench step`'s)")
     p.add_argument("--steps", type=int, default=10)
     p.add_argument("--seed", type=int, default=42)
     return p.parse_args(argv)
 
 
-def timed_steps(twin, model, batch, a, rank, barrier):
-    """Per-step seconds of a.steps steps after a.warmup untimed ones, and the last loss."""
+def warming(i, started, a, agree):
+    """Whether step i is still a warm-up step: at least a.warmup steps and a.warmup_seconds, the
+    rule of SyncTower's bench step. agree(flag) makes every DDP rank take rank 0's decision (their
+    collectives must pair up); identity for one process."""
+    if i < a.warmup:
+        return True
+    return agree(time.perf_counter() - started < a.warmup_seconds)
+
+
+def timed_steps(twin, model, batch, a, rank, barrier, agree=lambda flag: flag):
+    """Per-step seconds of a.steps steps after the untimed warm-up steps, the last loss and the
+    number of warm-up steps."""
     torch.manual_seed(a.seed + rank)  # dropout masks differ per rank, as per tower in SyncTower
     x, y = twin.synthetic_batch(batch, a.seed + rank)
     opt = twin.optimizer(model.parameters())
     model.train()
     times = []
     loss = None
-    for i in range(a.warmup + a.steps):
-        if i == a.warmup:
+    started = time.perf_counter()
+    warmed = None
+    i = 0
+    while len(times) < a.steps:
+        if warmed is None and not warming(i, started, a, agree):
+            warmed = i
             barrier()
         t0 = time.perf_counter()
         opt.zero_grad(set_to_none=True)
         loss = twin.loss(model(x), y)
         loss.backward()
         opt.step()
-        if i >= a.warmup:
+        if warmed is not None:
             times.append(time.perf_counter() - t0)
-    return times, float(loss)
+        i += 1
+    return times, float(loss), warmed
 
 
-def result(a, times, loss):
+def result(a, times, loss, warmed):
     median = statistics.median(times)
-    return dict(processes=a.processes, threads=a.threads, batch=a.batch, warmup=a.warmup,
+    return dict(processes=a.processes, threads=a.threads, batch=a.batch, warmup=warmed,
                 steps=len(times), ms_median=median * 1e3,
                 ms_p10=sorted(times)[len(times) // 10] * 1e3,
                 ms_p90=sorted(times)[min(len(times) - 1, (9 * len(times)) // 10)] * 1e3,
@@ -69,8 +86,8 @@ def result(a, times, loss):
 def single(a, run):
     torch.set_num_threads(a.threads)
     twin = Twin(run)
-    times, loss = timed_steps(twin, twin.model, a.batch, a, 0, lambda: None)
-    return result(a, times, loss)
+    times, loss, warmed = timed_steps(twin, twin.model, a.batch, a, 0, lambda: None)
+    return result(a, times, loss, warmed)
 
 
 def ddp_worker(rank, a, run, port, queue):
@@ -82,11 +99,19 @@ def ddp_worker(rank, a, run, port, queue):
         twin = Twin(run)
         # broadcast_buffers=True (the default) as a DDP user gets it; BN stays local per process.
         model = torch.nn.parallel.DistributedDataParallel(twin.model)
-        times, loss = timed_steps(twin, model, a.batch // a.processes, a, rank, dist.barrier)
+        times, loss, warmed = timed_steps(twin, model, a.batch // a.processes, a, rank,
+                                          dist.barrier, agree=rank0_decides)
         if rank == 0:
-            queue.put(result(a, times, loss))
+            queue.put(result(a, times, loss, warmed))
     finally:
         dist.destroy_process_group()
+
+
+def rank0_decides(flag):
+    """Rank 0's flag on every rank (one tiny broadcast per warm-up step, untimed)."""
+    t = torch.tensor([1 if flag else 0])
+    dist.broadcast(t, 0)
+    return bool(t.item())
 
 
 def free_port():

@@ -59,8 +59,18 @@ final class BenchCommand implements Runnable {
   static final class Step implements Callable<Integer> {
     @Mixin ConfigOptions configOptions = new ConfigOptions();
 
-    @Option(names = "--warmup", description = "Untimed steps first (default: ${DEFAULT-VALUE}).")
-    int warmup = 3;
+    @Option(
+        names = "--warmup",
+        description = "Untimed steps first, at least (default: ${DEFAULT-VALUE}).")
+    int warmup = WarmUp.DEFAULT_STEPS;
+
+    @Option(
+        names = "--warmup-seconds",
+        description =
+            "Untimed seconds first, at least (default: ${DEFAULT-VALUE}): the JVM compiles the"
+                + " step's code in its first seconds, which distorts the first steps' times;"
+                + " 0 for --warmup steps only.")
+    double warmupSeconds = WarmUp.DEFAULT_SECONDS;
 
     @Option(names = "--iterations", description = "Timed steps (default: ${DEFAULT-VALUE}).")
     int iterations = 10;
@@ -87,8 +97,9 @@ final class BenchCommand implements Runnable {
         extra.put("training.batchSize", batch.toString());
       }
       final RunConfig config = configOptions.load(extra);
+      final WarmUp warmUp = warmUp();
       if (config.towers() > 1) {
-        return benchTowers(config);
+        return benchTowers(config, warmUp);
       }
       final TrainingData data = TrainingData.load(config, configOptions.base());
       final Model model = Replicas.newModel(config, data);
@@ -125,9 +136,8 @@ final class BenchCommand implements Runnable {
           Runtime.getRuntime().availableProcessors());
       System.out.println(NativeMemoryReuse.describe(System.getenv()));
       final double lr = config.training().optimizer().lr();
-      for (int i = 0; i < warmup; i++) {
-        tower.trainStep(x, labels, ctx.at(i, 0, n), lr);
-      }
+      final int warmed =
+          warmUp.run(i -> tower.trainStep(x, labels, ctx.at(i, 0, n), lr), System.out);
       final DescriptiveStatistics forward = new DescriptiveStatistics();
       final DescriptiveStatistics backward = new DescriptiveStatistics();
       final DescriptiveStatistics optimizer = new DescriptiveStatistics();
@@ -155,7 +165,7 @@ final class BenchCommand implements Runnable {
         if (layerTimes != null) {
           layerTimes.beginStep();
         }
-        final StepResult r = tower.trainStep(x, labels, ctx.at(warmup + i, 0, n), lr);
+        final StepResult r = tower.trainStep(x, labels, ctx.at(warmed + i, 0, n), lr);
         forward.addValue(r.times().forwardNanos() / 1e6);
         backward.addValue(r.times().backwardNanos() / 1e6);
         optimizer.addValue(r.times().optimizerNanos() / 1e6);
@@ -197,8 +207,18 @@ final class BenchCommand implements Runnable {
       return 0;
     }
 
+    private WarmUp warmUp() {
+      try {
+        return new WarmUp(warmup, warmupSeconds);
+      } catch (IllegalArgumentException e) {
+        throw new ConfigException(
+            warmup < 0 ? "--warmup" : "--warmup-seconds", List.of(e.getMessage()));
+      }
+    }
+
     /** {@code --towers N}: N tower threads of one step ({@link BenchTowers}). */
-    private int benchTowers(final RunConfig config) throws InterruptedException {
+    private int benchTowers(final RunConfig config, final WarmUp warmUp)
+        throws InterruptedException {
       if (profile) {
         throw new ConfigException(
             "--profile",
@@ -221,7 +241,7 @@ final class BenchCommand implements Runnable {
       final BenchTowers towers =
           new BenchTowers(config, TrainingData.load(config, configOptions.base()));
       try {
-        return towers.run(warmup, iterations, reportEvery, System.out);
+        return towers.run(warmUp, iterations, reportEvery, System.out);
       } finally {
         towers.close();
       }

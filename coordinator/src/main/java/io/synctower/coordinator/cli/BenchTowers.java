@@ -104,7 +104,7 @@ final class BenchTowers {
   }
 
   /** Runs warm-up and timed steps and prints the figures; returns the exit code. */
-  int run(final int warmup, final int iterations, final int reportEvery, final PrintStream out)
+  int run(final WarmUp warmUp, final int iterations, final int reportEvery, final PrintStream out)
       throws InterruptedException {
     final int n = towers.size();
     final int batch = config.training().batchSize();
@@ -125,9 +125,7 @@ final class BenchTowers {
             ? Integer.toString(cores.perTower())
             : "OMP_NUM_THREADS=" + System.getenv("OMP_NUM_THREADS"));
     out.println(NativeMemoryReuse.describe(System.getenv()));
-    for (int i = 0; i < warmup; i++) {
-      step(i);
-    }
+    final int warmed = warmUp.run(this::step, out);
     final DescriptiveStatistics total = new DescriptiveStatistics();
     final DescriptiveStatistics forward = new DescriptiveStatistics();
     final DescriptiveStatistics backward = new DescriptiveStatistics();
@@ -138,7 +136,7 @@ final class BenchTowers {
     final long cpu0 = ProcessCpu.nanos();
     for (int i = 0; i < iterations; i++) {
       final long t0 = System.nanoTime();
-      final StepResult r = step(warmup + i);
+      final StepResult r = step(warmed + i);
       total.addValue((System.nanoTime() - t0) / 1e6);
       forward.addValue(r.times().forwardNanos() / 1e6);
       backward.addValue(r.times().backwardNanos() / 1e6);

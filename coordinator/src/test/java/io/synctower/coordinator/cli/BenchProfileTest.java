@@ -42,6 +42,8 @@ class BenchProfileTest {
             "16",
             "--warmup",
             "1",
+            "--warmup-seconds",
+            "0",
             "--iterations",
             "3",
             "--profile");

@@ -22,6 +22,8 @@ class BenchTowersTest {
       "16",
       "--warmup",
       "1",
+      "--warmup-seconds",
+      "0",
       "--iterations",
       "2"
     };
