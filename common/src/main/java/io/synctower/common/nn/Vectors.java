@@ -16,17 +16,22 @@ public final class Vectors {
 
   /** Copies {@code v} (1-D, FLOAT or DOUBLE) into {@code out[0 .. length)}. */
   public static void read(final INDArray v, final double[] out) {
+    read(v, out, 0);
+  }
+
+  /** Copies {@code v} (1-D, FLOAT or DOUBLE) into {@code out[at .. at + length)}. */
+  public static void read(final INDArray v, final double[] out, final int at) {
     final ByteBuffer bytes = HostMemory.read(v);
     final long offset = v.offset();
     final long stride = v.length() > 1 ? v.stride(v.rank() - 1) : 1;
     final int n = (int) v.length();
     if (v.dataType() == DataType.DOUBLE) {
       for (int i = 0; i < n; i++) {
-        out[i] = bytes.getDouble((int) ((offset + i * stride) * 8));
+        out[at + i] = bytes.getDouble((int) ((offset + i * stride) * 8));
       }
     } else if (v.dataType() == DataType.FLOAT) {
       for (int i = 0; i < n; i++) {
-        out[i] = bytes.getFloat((int) ((offset + i * stride) * 4));
+        out[at + i] = bytes.getFloat((int) ((offset + i * stride) * 4));
       }
     } else {
       throw new IllegalArgumentException("unsupported data type " + v.dataType());

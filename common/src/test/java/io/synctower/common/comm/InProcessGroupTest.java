@@ -255,4 +255,107 @@ class InProcessGroupTest {
       assertThrows(CollectiveAbortedException.class, () -> group.member(1).barrier());
     }
   }
+
+  /** As {@link #reference}, in float: every addition rounded to float, as ND4J adds floats. */
+  private static float[] floatReference(final int n, final int length, final int salt) {
+    final float[][] b = new float[n][];
+    for (int r = 0; r < n; r++) {
+      b[r] = floats(values(r, length, salt));
+    }
+    final float[] result = new float[length];
+    for (int c = 0; c < n; c++) {
+      for (long i = Chunks.start(length, n, c); i < Chunks.start(length, n, c + 1); i++) {
+        float acc = b[c][(int) i];
+        for (int k = 1; k < n; k++) {
+          acc += b[(c + k) % n][(int) i];
+        }
+        result[(int) i] = acc;
+      }
+    }
+    return result;
+  }
+
+  private static float[] floats(final double[] v) {
+    final float[] f = new float[v.length];
+    for (int i = 0; i < v.length; i++) {
+      f[i] = (float) v[i];
+    }
+    return f;
+  }
+
+  /**
+   * Both paths, small (one barrier, summed in Java) and large (three barriers, summed by ND4J), in
+   * float and double, on both sides of the threshold: the same bits as the reference order. In
+   * float with 3 or more members a sum kept in double between additions would differ.
+   */
+  @ParameterizedTest(name = "{0} members, length {1}")
+  @CsvSource({"3, 257", "4, 4096", "3, 8192", "3, 8193", "5, 20011"})
+  void smallAndLargeAllReducesGiveTheReferenceBitsInFloatAndDouble(final int n, final int length)
+      throws Exception {
+    final InProcessGroup group = new InProcessGroup(n);
+    final List<Object[]> results =
+        onMembers(
+            n,
+            rank -> {
+              final INDArray d = Nd4j.createFromArray(values(rank, length, 5));
+              final INDArray f = Nd4j.createFromArray(floats(values(rank, length, 5)));
+              group.member(rank).allReduceSum(d);
+              group.member(rank).allReduceSum(f);
+              return new Object[] {d.toDoubleVector(), f.toFloatVector()};
+            });
+    final double[] expected = reference(n, length, 5);
+    final float[] expectedFloat = floatReference(n, length, 5);
+    for (int r = 0; r < n; r++) {
+      assertArrayEquals(expected, (double[]) results.get(r)[0], 0.0, "member " + r + ", double");
+      assertArrayEquals(
+          expectedFloat, (float[]) results.get(r)[1], 0.0f, "member " + r + ", float");
+    }
+  }
+
+  /**
+   * The one-barrier path lets a member start its next call while a slower member still reads the
+   * last one's values: many calls in a row, small and large ones, broadcasts and barriers mixed,
+   * new values every call and members delayed at random, must each give the reference result.
+   */
+  @Test
+  void backToBackCallsWithRandomDelaysShouldNotMixTheirValues() throws Exception {
+    final int n = 3;
+    final int calls = 400;
+    final InProcessGroup group = new InProcessGroup(n);
+    final List<String> problems =
+        onMembers(
+            n,
+            rank -> {
+              final Random delays = new Random(rank);
+              final Collective c = group.member(rank);
+              for (int call = 0; call < calls; call++) {
+                if (delays.nextInt(8) == 0) {
+                  Thread.onSpinWait();
+                  try {
+                    Thread.sleep(0, delays.nextInt(200_000));
+                  } catch (InterruptedException e) {
+                    throw new IllegalStateException(e);
+                  }
+                }
+                final int length = call % 7 == 6 ? 9000 : 1 + call % 50;
+                final INDArray a = Nd4j.createFromArray(values(rank, length, call));
+                if (call % 11 == 5) {
+                  c.broadcast(a, call % n);
+                  if (!java.util.Arrays.equals(
+                      values(call % n, length, call), a.toDoubleVector())) {
+                    return "call " + call + ": broadcast";
+                  }
+                } else if (call % 13 == 7) {
+                  c.barrier();
+                } else {
+                  c.allReduceSum(a);
+                  if (!java.util.Arrays.equals(reference(n, length, call), a.toDoubleVector())) {
+                    return "call " + call + ": all-reduce of " + length;
+                  }
+                }
+              }
+              return "";
+            });
+    assertEquals(List.of("", "", ""), problems);
+  }
 }
