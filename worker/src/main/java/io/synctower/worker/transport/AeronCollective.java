@@ -74,8 +74,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * Buffers are owned by the caller, read and overwritten in place, and not referenced after a call
  * returns. Sending copies straight from the tensor's memory into the Aeron log (no intermediate
- * buffer); receiving adds or copies straight from the log into the tensor (no reassembly), or into
- * this member's scratch memory for the direct exchange (at most {@link #SMALL_ROUND_BYTES} per
+ * buffer); receiving adds or copies straight from the log into the tensor (no reassembly; the add
+ * passes 4 KiB blocks through two small arrays so that it runs in SIMD, see {@link ElementAdd}), or
+ * into this member's scratch memory for the direct exchange (at most {@link #SMALL_ROUND_BYTES} per
  * peer, allocated once). Nothing is allocated per call or per message on the steady path.
  *
  * <h2>Wire format</h2>
