@@ -43,6 +43,12 @@ final class BenchAllReduce implements Callable<Integer> {
   int towers;
 
   @Option(
+      names = "--min-bytes",
+      defaultValue = "4096",
+      description = "Smallest size (default 4 KiB); sizes grow x4 from it.")
+  long minBytes;
+
+  @Option(
       names = "--max-bytes",
       defaultValue = "67108864",
       description = "Largest size (default 64 MiB).")
@@ -95,6 +101,8 @@ final class BenchAllReduce implements Callable<Integer> {
                     kind.name(),
                     "--towers",
                     "" + towers,
+                    "--min-bytes",
+                    "" + minBytes,
                     "--max-bytes",
                     "" + maxBytes,
                     "--member",
@@ -158,7 +166,7 @@ final class BenchAllReduce implements Callable<Integer> {
             new AeronCollective(
                 c.aeron(), kind, endpoints, 0, rank, runKey, null, Duration.ofSeconds(60))) {
       collective.connect();
-      return AllReduceBenchmark.run(collective, 4 << 10, maxBytes, 4);
+      return AllReduceBenchmark.run(collective, minBytes, maxBytes, 4);
     }
   }
 

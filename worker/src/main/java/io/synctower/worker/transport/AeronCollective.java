@@ -74,8 +74,9 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  *
  * Buffers are owned by the caller, read and overwritten in place, and not referenced after a call
  * returns. Sending copies straight from the tensor's memory into the Aeron log (no intermediate
- * buffer); receiving adds or copies straight from the log into the tensor (no reassembly), or into
- * this member's scratch memory for the direct exchange (at most {@link #SMALL_ROUND_BYTES} per
+ * buffer); receiving adds or copies straight from the log into the tensor (no reassembly; the add
+ * passes 4 KiB blocks through two small arrays so that it runs in SIMD, see {@link ElementAdd}), or
+ * into this member's scratch memory for the direct exchange (at most {@link #SMALL_ROUND_BYTES} per
  * peer, allocated once). Nothing is allocated per call or per message on the steady path.
  *
  * <h2>Wire format</h2>
@@ -124,6 +125,17 @@ public final class AeronCollective implements Collective, AutoCloseable {
    */
   static final int MAX_MESSAGE_BYTES = 256 << 10;
 
+  /**
+   * Yields per back-pressured offer before the idle strategy takes over. A back-pressured IPC
+   * publisher waits for the media driver's conductor, the only thread that raises its limit; a
+   * spinning member holds a core the conductor needs. 2 processes on 2 cores, IPC, 16 MiB terms:
+   * spinning, about one 1 MiB all-reduce in eight (one per 8 MiB window) took ~2 ms instead of
+   * ~0.14, and at 4 MiB every second one, often enough to make that the median; yielding at once
+   * cut those tails (1 MiB p90 1.5-2.7 ms down to 0.5-0.65). Bounded, so a receiver that is really
+   * stalled is waited for with the idle strategy's parks (20,000 yields: ~10 ms).
+   */
+  static final int BACK_PRESSURE_YIELDS = 20_000;
+
   /** Fragments per poll: up to 4 MiB per poll with 64 KiB IPC fragments. */
   private static final int FRAGMENT_LIMIT = 64;
 
@@ -161,6 +173,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private final MessageHeaderDecoder headerDecoder = new MessageHeaderDecoder();
   private final ReduceFrameDecoder frameDecoder = new ReduceFrameDecoder();
   private final UnsafeBuffer payload = new UnsafeBuffer(0, 0);
+  // IEEE addition is commutative, so term + acc is the same value as acc + term: only the
+  // association, fixed by the chunk order, decides the bits.
+  private final ElementAdd adder = new ElementAdd();
   private final AtomicReference<Throwable> abortCause = new AtomicReference<>();
   private final INDArray[] single = new INDArray[1];
 
@@ -585,21 +600,26 @@ public final class AeronCollective implements Collective, AutoCloseable {
   /*
    * Step s = 0 .. 2N-3 (reduce-scatter for s < N-1, then all-gather): rank r sends chunk
    * X(s) = (r - s) mod N to r+1 and receives chunk Y(s) = (r - s - 1) mod N from r-1 (adding for
-   * s < N-1, copying after). X(s+1) = Y(s): a step sends what the previous one received, so step s
-   * is sent only once step s-1 has been received completely (awaitStep).
+   * s < N-1, copying after). X(s+1) = Y(s): a step sends what the previous one received. Pipelined
+   * by message: each message of step s (elements E of a buffer) is offered as soon as the message
+   * of step s-1 that ends at or after E's end has been applied (sendRange / awaitReceived), not once
+   * all of step s-1 has: the forward reads what the add just wrote while it is still in cache, and
+   * the next step starts while the previous one is still arriving. Chunk boundaries and message
+   * lengths are the same on every member, so E is exactly what the predecessor's message covered.
    *
    * Fragments of a later step t > s from r-1 are applied as soon as they arrive, possibly while
-   * step s is still being offered. They never touch the chunk being sent:
+   * step s is still being offered. They never touch elements that are yet to be sent:
    *  - Y(t) = X(s) (mod N) only for t = s + N - 1 (t - s < N for t <= 2N-3, s >= 0).
-   *  - For r-1 to send step t at all, it must have received step t-1 from r-2, which needed step
-   *    t-2 from r-3, ..., back to step t-(N-1) = s from r itself, complete. So while r is still
-   *    offering step s, no fragment of step s+N-1 exists; every other t >= s targets another chunk.
-   *    (N = 2: Y(s+1) = X(s) is exactly this case: r-1 copies back the chunk r sent at step 0 only
-   *    after receiving all of it, and r has finished offering it by then.)
-   * And an early fragment finds its chunk in the state it needs: an add at step t < N-1 needs this
-   * member's own values in Y(t), which no earlier step wrote (Y(t') = Y(t) only for t' = t - N < 0);
-   * a copy at t >= N-1 overwrites Y(t) after the add of step t-N and the send of step t-N+1 into
-   * which it was consumed, both complete by the same chain argument.
+   *  - For r-1 to send elements E at step t at all, it must have applied E of step t-1 from r-2,
+   *    which needed E of step t-2 from r-3, ..., back to E of step t-(N-1) = s from r itself,
+   *    complete. So a fragment of step s+N-1 covering E exists only after r has offered E at step
+   *    s; every other t >= s targets another chunk. (N = 2: Y(s+1) = X(s) is exactly this case:
+   *    r-1 copies back elements r sent at step 0 only after receiving them, and r has finished
+   *    offering them by then.)
+   * And an early fragment finds its elements in the state it needs: an add at step t < N-1 needs
+   * this member's own values in Y(t), which no earlier step wrote (Y(t') = Y(t) only for
+   * t' = t - N < 0); a copy at t >= N-1 overwrites E of Y(t) after the add of step t-N and the send
+   * of step t-N+1 into which E was consumed, both complete by the same chain argument.
    * Fragments of the next round stay in the log (ABORT) until this member starts that round.
    */
   private void ringAllReduce() {
@@ -609,10 +629,15 @@ public final class AeronCollective implements Collective, AutoCloseable {
     setPlan(predecessor, PLAN_RING);
     final int steps = 2 * size - 2;
     for (int s = 0; s < steps; s++) {
-      awaitStep(predecessor, s);
       final int chunk = Math.floorMod(rank - s, size);
       for (int i = 0; i < bufferCount; i++) {
-        sendRange(successor, s, i, chunkStart(i, chunk), chunkStart(i, chunk + 1));
+        sendRange(
+            successor,
+            s,
+            i,
+            chunkStart(i, chunk),
+            chunkStart(i, chunk + 1),
+            s > 0 ? predecessor : null);
       }
     }
     awaitPeers();
@@ -658,9 +683,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
           final int q = (c + k) % size;
           final long term = q == rank ? own : peers[q].scratchAddress + scratchOffset[i] + lo * es;
           if (isDouble[i]) {
-            addDoubles(null, term, acc, n);
+            adder.addDoubles(null, term, acc, n);
           } else {
-            addFloats(null, term, acc, n);
+            adder.addFloats(null, term, acc, n);
           }
         }
         if (acc != own) {
@@ -676,6 +701,16 @@ public final class AeronCollective implements Collective, AutoCloseable {
 
   /** Offers elements [lo, hi) of buffer i to rank q, in messages, straight from tensor memory. */
   private void sendRange(final int q, final int phase, final int i, final long lo, final long hi) {
+    sendRange(q, phase, i, lo, hi, null);
+  }
+
+  /**
+   * As {@link #sendRange(int, int, int, long, long)}; with {@code from} non-null (the ring), each
+   * message waits until {@code from}'s step {@code phase - 1} has been applied through its last
+   * element.
+   */
+  private void sendRange(
+      final int q, final int phase, final int i, final long lo, final long hi, final Peer from) {
     final int es = elementSize(i);
     final int maxElements =
         (Math.min(outbox[q].maxMessageLength(), MAX_MESSAGE_BYTES) - FRAME_HEADER_LENGTH) / es;
@@ -683,6 +718,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
     for (long first = lo; first < hi; ) {
       final int count = (int) Math.min(maxElements, hi - first);
       final int bytes = count * es;
+      if (from != null) {
+        awaitReceived(from, phase - 1, i, first + count);
+      }
       frameEncoder.elementOffset(first).count(count);
       payload.wrap(address[i] + first * es, bytes);
       offer(q, bytes);
@@ -698,6 +736,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
     final ExclusivePublication pub = outbox[q];
     long notConnectedSince = 0; // 0: connected at the last attempt
     boolean waited = false;
+    int yields = 0;
     while (true) {
       final long result =
           bytes == 0
@@ -746,6 +785,12 @@ public final class AeronCollective implements Collective, AutoCloseable {
       final int work = poll();
       if (work == 0) {
         checkWaiting(q);
+        if (waited && notConnectedSince == 0 && yields < BACK_PRESSURE_YIELDS) {
+          // Only the driver's conductor raises the limit: give it this core now, not after a spin.
+          yields++;
+          Thread.yield();
+          continue;
+        }
       } else if (abortCause.get() != null) {
         throw aborted();
       }
@@ -770,8 +815,13 @@ public final class AeronCollective implements Collective, AutoCloseable {
     return work;
   }
 
-  private void awaitStep(final Peer p, final int step) {
-    while (p.step < step) {
+  /**
+   * Waits until p has delivered its segment (step, buffer i) through element {@code end}: p is past
+   * that step, or past that buffer in it, or its next expected element there is at least {@code
+   * end} (p.next moves at the end of each applied message).
+   */
+  private void awaitReceived(final Peer p, final int step, final int i, final long end) {
+    while (p.step < step || (p.step == step && (p.buffer < i || (p.buffer == i && p.next < end)))) {
       final int work = poll();
       if (work == 0) {
         checkWaiting(p.rank);
@@ -991,9 +1041,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
     if (!p.add) {
       UnsafeApi.copyMemory(srcArray, src, null, p.messageTarget, bytes);
     } else if (p.elementSize == 8) {
-      addDoubles(srcArray, src, p.messageTarget, bytes >> 3);
+      adder.addDoubles(srcArray, src, p.messageTarget, bytes >> 3);
     } else {
-      addFloats(srcArray, src, p.messageTarget, bytes >> 2);
+      adder.addFloats(srcArray, src, p.messageTarget, bytes >> 2);
     }
     p.messageTarget += bytes;
     p.messageRemaining -= bytes;
@@ -1281,32 +1331,6 @@ public final class AeronCollective implements Collective, AutoCloseable {
 
   private String describe(final Peer p) {
     return channels.describe(p.rank);
-  }
-
-  // ---------------------------------------------------------------------------------------------
-  // Element loops. Plain int-counted loops over raw addresses: C2 vectorizes them (bounds-checked
-  // UnsafeBuffer accessors would not be). IEEE addition is commutative, so term + acc is the same
-  // value as acc + term: only the association, fixed above, decides the bits.
-  // ---------------------------------------------------------------------------------------------
-
-  /** dst[k] = src[k] + dst[k] for n floats; src in {@code srcArray} (null: off heap). */
-  static void addFloats(final Object srcArray, final long src, final long dst, final int n) {
-    for (int k = 0; k < n; k++) {
-      final long o = ((long) k) << 2;
-      UnsafeApi.putFloat(
-          null, dst + o, UnsafeApi.getFloat(srcArray, src + o) + UnsafeApi.getFloat(null, dst + o));
-    }
-  }
-
-  /** dst[k] = src[k] + dst[k] for n doubles. */
-  static void addDoubles(final Object srcArray, final long src, final long dst, final int n) {
-    for (int k = 0; k < n; k++) {
-      final long o = ((long) k) << 3;
-      UnsafeApi.putDouble(
-          null,
-          dst + o,
-          UnsafeApi.getDouble(srcArray, src + o) + UnsafeApi.getDouble(null, dst + o));
-    }
   }
 
   /** Receive state of one peer's stream (its image in this member's inbox). */

@@ -33,6 +33,7 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
 import org.junit.jupiter.params.provider.EnumSource;
 import org.junit.jupiter.params.provider.MethodSource;
+import org.junit.jupiter.params.provider.ValueSource;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
 import org.nd4j.linalg.factory.Nd4j;
@@ -514,6 +515,47 @@ class AeronCollectiveTest {
                 return in;
               });
       assertRoundsEqual(inProcess(n, round, 5), actual, kind + " 64 KiB term");
+      for (final AeronCollective m : group.members) {
+        assertTrue(m.backPressureWaits() > 0, "no back pressure on rank " + m.rank());
+      }
+    }
+  }
+
+  /**
+   * The ring forwards each message as soon as the same elements of the previous step arrived, so
+   * steps overlap: with a tiny term and small MTU (many messages, constant back pressure), several
+   * buffers of both types and back-to-back rounds, every member still equals InProcessGroup.
+   */
+  @ParameterizedTest(name = "{0} members")
+  @ValueSource(ints = {2, 3, 4})
+  void shouldStayExactWhenRingStepsOverlapUnderBackPressure(final int n) throws Exception {
+    final List<List<Spec>> rounds =
+        List.of(
+            List.of(f(200_003), d(50_001), f(3)),
+            List.of(d(120_007)),
+            List.of(f(7), f(90_001), d(64_000)));
+    try (AeronGroup group =
+        AeronGroup.start(
+            TransportKind.IPC,
+            n,
+            c -> c.withMtu(4096).withTermLength(64 << 10),
+            Duration.ofSeconds(60))) {
+      final List<List<INDArray[]>> byMember =
+          group.onMembers(
+              m -> {
+                final List<INDArray[]> out = new ArrayList<>();
+                for (int k = 0; k < rounds.size(); k++) {
+                  final INDArray[] in = inputs(m.rank(), rounds.get(k), 60 + k);
+                  m.allReduceSum(in);
+                  out.add(in);
+                }
+                return out;
+              });
+      for (int k = 0; k < rounds.size(); k++) {
+        final int round = k;
+        final List<INDArray[]> actual = byMember.stream().map(l -> l.get(round)).toList();
+        assertRoundsEqual(inProcess(n, rounds.get(k), 60 + k), actual, n + " members, round " + k);
+      }
       for (final AeronCollective m : group.members) {
         assertTrue(m.backPressureWaits() > 0, "no back pressure on rank " + m.rank());
       }
