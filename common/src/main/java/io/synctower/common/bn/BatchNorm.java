@@ -443,6 +443,12 @@ public final class BatchNorm implements UnionStatisticsLayer {
             NDArrayIndex.all());
   }
 
+  /** Only reads dy: the sums and the dx passes read it, never write it. */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     final int n = (int) dy.size(0);
