@@ -287,10 +287,9 @@ public final class BatchNorm implements UnionStatisticsLayer {
   public INDArray forward(final INDArray x, final StepContext ctx) {
     final int n = (int) x.size(0);
     final Buffers b = buffers.get(n);
-    final INDArray x2 = x.reshape('c', (long) n * rowsPerSample, channels);
-    b.input2 = x2;
+    final INDArray x2 = b.input.rows(x);
     if (!usesBatchStatistics(ctx)) {
-      normalizeWithMovingStatistics(b, x2);
+      normalizeWithMovingStatistics(b, x);
       return b.y;
     }
     Vectors.read(movingMean, shift);
@@ -358,7 +357,7 @@ public final class BatchNorm implements UnionStatisticsLayer {
           coefficientC[c] = gammaHost[c] * invStd[c];
         }
         Vectors.write(coefficientC, b.vectorC);
-        final INDArray x4 = rowsOf(asRows4(x2), r0, r1);
+        final INDArray x4 = rowsOf(b.input.rows4(x), r0, r1);
         affine.apply(x4, b.vectorB, b.vectorA, b.zeros, rowsOf(b.xhat4, r0, r1));
         affine.apply(x4, b.vectorB, b.vectorC, beta, rowsOf(b.y4, r0, r1));
         continue;
@@ -392,7 +391,8 @@ public final class BatchNorm implements UnionStatisticsLayer {
     Vectors.write(unionHost, unionPartials);
   }
 
-  private void normalizeWithMovingStatistics(final Buffers b, final INDArray x2) {
+  private void normalizeWithMovingStatistics(final Buffers b, final INDArray x) {
+    final INDArray x2 = b.input.rows(x);
     Vectors.read(movingMean, shift);
     Vectors.read(movingVar, movingHost);
     Vectors.read(gamma, gammaHost);
@@ -406,7 +406,7 @@ public final class BatchNorm implements UnionStatisticsLayer {
     Vectors.write(coefficientA, b.vectorA);
     if (usesFusedOps() && movingMean.dataType() == dtype) {
       // One pass, y = (x - moving mean) * a + beta: no cancellation for large means either.
-      affine.apply(asRows4(x2), movingMean, b.vectorA, beta, b.y4);
+      affine.apply(b.input.rows4(x), movingMean, b.vectorA, beta, b.y4);
       return;
     }
     Vectors.write(coefficientB, b.vectorB);
@@ -419,9 +419,34 @@ public final class BatchNorm implements UnionStatisticsLayer {
     return fused && gamma.dataType() == dtype && beta.dataType() == dtype;
   }
 
-  /** A {@code [rows, C]} matrix as the {@code [rows, 1, 1, C]} view {@link FusedAffine} takes. */
-  private INDArray asRows4(final INDArray m) {
-    return m.reshape('c', m.size(0), 1, 1, channels);
+  /**
+   * The {@code [rows, C]} and {@code [rows, 1, 1, C]} views of the last array given, rebuilt only
+   * when another array comes: a layer's input and dy are the neighbours' buffers, the same arrays
+   * every step, and each reshape costs ND4J about 6 us.
+   */
+  private final class CachedViews {
+    private INDArray of;
+    private INDArray rows;
+    private INDArray rows4;
+
+    /** {@code a} ({@code [n, ..., C]}, c order, contiguous) as {@code [rows, C]}, a view. */
+    INDArray rows(final INDArray a) {
+      if (a != of) {
+        of = a;
+        rows = a.reshape('c', a.length() / channels, channels);
+        rows4 = null;
+      }
+      return rows;
+    }
+
+    /** {@code a} as the {@code [rows, 1, 1, C]} view {@link FusedAffine} takes. */
+    INDArray rows4(final INDArray a) {
+      final INDArray m = rows(a);
+      if (rows4 == null) {
+        rows4 = m.reshape('c', m.size(0), 1, 1, channels);
+      }
+      return rows4;
+    }
   }
 
   /** {@code value} rounded to this layer's type (the identity for float64). */
@@ -443,11 +468,17 @@ public final class BatchNorm implements UnionStatisticsLayer {
             NDArrayIndex.all());
   }
 
+  /** Only reads dy: the sums and the dx passes read it, never write it. */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     final int n = (int) dy.size(0);
     final Buffers b = buffers.get(n);
-    final INDArray dy2 = dy.reshape('c', (long) n * rowsPerSample, channels);
+    final INDArray dy2 = b.gradient.rows(dy);
     if (!usesBatchStatistics(ctx)) {
       // Frozen or inference: y = a x + b with constants, so dx = a dy (vectorA from forward).
       Nd4j.exec(new BroadcastMulOp(dy2, b.vectorA, b.dx2, 1));
@@ -612,7 +643,8 @@ public final class BatchNorm implements UnionStatisticsLayer {
     double[][] groupMean = new double[0][];
     double[][] groupInvStd = new double[0][];
     double[] groupCount = new double[0];
-    INDArray input2;
+    final CachedViews input = new CachedViews();
+    final CachedViews gradient = new CachedViews();
 
     Buffers(final int n) {
       this.n = n;

@@ -23,7 +23,8 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  * blocks * C]} (c order): column {@code (b, c)} then holds rows {@code b, b + blocks, b + 2 blocks,
  * ...} of channel c, so one GEMM {@code view^T x ones[BLOCK_ROWS, 1]} (a streaming matrix-vector
  * product) yields every block's sum at once. The remaining {@code rows mod BLOCK_ROWS} rows get
- * their own GEMM. Every buffer is allocated here, once per shape; a call allocates no ND4J memory.
+ * their own GEMM. Every buffer is allocated here, once per shape; a call allocates no ND4J memory,
+ * and no views for a matrix among the last four summed.
  */
 final class ChannelSums {
   /**
@@ -61,6 +62,18 @@ final class ChannelSums {
   private final INDArray remainderPart;
   private final INDArray doubleOnes;
   private final INDArray total;
+
+  /**
+   * The block and remainder views of the last {@link #VIEWS} matrices summed, by identity: a layer
+   * sums the same few buffers every step (its input, its scratch), and creating the two views costs
+   * about 12 us a call (ND4J builds shape information), a tenth of a small layer's sum.
+   */
+  private static final int VIEWS = 4;
+
+  private final INDArray[] viewed = new INDArray[VIEWS];
+  private final INDArray[] mainViews = new INDArray[VIEWS];
+  private final INDArray[] restViews = new INDArray[VIEWS];
+  private int nextSlot;
 
   ChannelSums(final long rows, final int channels, final DataType dtype) {
     this.rows = rows;
@@ -107,19 +120,37 @@ final class ChannelSums {
               + ", got "
               + m.shapeInfoToString());
     }
+    final int slot = slotOf(m);
     if (blocks > 0) {
-      final INDArray main =
-          m.get(NDArrayIndex.interval(0, mainRows), NDArrayIndex.all())
-              .reshape('c', blockRows, blocks * channels);
-      Nd4j.gemm(main, ones, blockSums, true, false, 1.0, 0.0);
+      Nd4j.gemm(mainViews[slot], ones, blockSums, true, false, 1.0, 0.0);
       blockPart.assign(blockSumsByRow);
     }
     if (remainderRows > 0) {
-      final INDArray rest = m.get(NDArrayIndex.interval(mainRows, rows), NDArrayIndex.all());
-      Nd4j.gemm(rest, remainderOnes, remainderSums, true, false, 1.0, 0.0);
+      Nd4j.gemm(restViews[slot], remainderOnes, remainderSums, true, false, 1.0, 0.0);
       remainderPart.assign(remainderSumsAsRow);
     }
     Nd4j.gemm(doubleOnes, blockSumsAsDouble, total, false, false, 1.0, 0.0);
     Vectors.read(total, out);
+  }
+
+  /** The slot holding {@code m}'s views, creating them (in the oldest slot) on a miss. */
+  private int slotOf(final INDArray m) {
+    for (int i = 0; i < VIEWS; i++) {
+      if (viewed[i] == m) {
+        return i;
+      }
+    }
+    final int slot = nextSlot;
+    nextSlot = (nextSlot + 1) % VIEWS;
+    viewed[slot] = m;
+    // Views, never copies: the block view regroups whole rows of a c-order contiguous matrix.
+    mainViews[slot] =
+        blocks > 0
+            ? m.get(NDArrayIndex.interval(0, mainRows), NDArrayIndex.all())
+                .reshape('c', blockRows, blocks * channels)
+            : null;
+    restViews[slot] =
+        remainderRows > 0 ? m.get(NDArrayIndex.interval(mainRows, rows), NDArrayIndex.all()) : null;
+    return slot;
   }
 }

@@ -70,6 +70,7 @@ public final class ModelFactory {
     final Set<String> names = new HashSet<>();
     Shape shape = input;
     ResidualJunction junction = null;
+    int forkIndex = -1;
     for (int i = 0; i < entries.size(); i++) {
       final FlatLayers.Entry e = entries.get(i);
       if (e.problem() != null) {
@@ -82,10 +83,11 @@ public final class ModelFactory {
       switch (e.part()) {
         case FORK -> {
           junction = new ResidualJunction(e.block(), shape, dtype);
+          forkIndex = layers.size();
           layer = junction.fork();
         }
         case SHORTCUT -> layer = junction.shortcut(shape);
-        case ADD -> layer = junction.add(shape);
+        case ADD -> layer = junction.add(shape, layers.subList(forkIndex + 1, layers.size()));
         default ->
             layer = create(e.spec(), e.name(), shape, dtype, i, defaultDecay, defaultEpsilon);
       }

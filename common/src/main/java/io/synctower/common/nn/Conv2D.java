@@ -175,6 +175,12 @@ public final class Conv2D implements Layer {
     return b.y[0];
   }
 
+  /** Only reads dy: conv2d_bp (or the weight-gradient GEMM) takes it as an input. */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     final Buffers b = buffers.get((int) dy.size(0));

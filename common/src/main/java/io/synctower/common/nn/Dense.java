@@ -109,6 +109,12 @@ public final class Dense implements Layer {
     return b.y;
   }
 
+  /** Only reads dy: the GEMMs and the bias column sum take it as an input. */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     final Buffers b = buffers.get((int) dy.size(0));

@@ -64,6 +64,12 @@ public final class Flatten implements Layer {
     return b.flat;
   }
 
+  /** Only reads dy: a copy from dy, or a view of it for the next layer (which says for itself). */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     if (!in.isImage()) {

@@ -61,6 +61,12 @@ public final class GlobalAvgPool implements Layer {
     return b.y[0];
   }
 
+  /** Only reads dy: reduce_mean_bp takes it as an input. */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     final Buffers b = buffers.get((int) dy.size(0));

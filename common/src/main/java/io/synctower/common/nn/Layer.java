@@ -63,6 +63,16 @@ public interface Layer {
   INDArray backward(INDArray dy, StepContext ctx);
 
   /**
+   * Whether {@link #backward} may write into the {@code dy} it is given (the contract allows it).
+   * False promises that backward only reads dy, so a caller may hand the same dy to another reader
+   * ({@link ResidualJunction} gives a block's dL/dout to both branches without a copy). True by
+   * default, the safe answer for a layer that does not say.
+   */
+  default boolean mayOverwriteGradient() {
+    return true;
+  }
+
+  /**
    * Backward pass for a caller that does not need dL/dx: writes the parameter gradients like {@link
    * #backward} and nothing else is promised. {@link Model#backward} calls it for its first layer
    * that runs backward, whose input gradient nobody reads; a layer overrides it where skipping

@@ -90,6 +90,12 @@ abstract sealed class Pool2D implements Layer permits MaxPool2D, AvgPool2D {
     return b.y[0];
   }
 
+  /** Only reads dy: the pooling _bp op takes it as an input. */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     final Buffers b = buffers.get((int) dy.size(0));

@@ -50,6 +50,12 @@ public final class Relu implements Layer {
     return b.y[0];
   }
 
+  /** Only reads dy: dx = step(x), then dx *= dy. */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     final Buffers b = buffers.get((int) dy.size(0));

@@ -52,6 +52,12 @@ public final class Reshape implements Layer {
     return x.reshape('c', out.withBatch(x.size(0)));
   }
 
+  /** Only reads dy: a view of dy for the next layer (which says for itself). */
+  @Override
+  public boolean mayOverwriteGradient() {
+    return false;
+  }
+
   @Override
   public INDArray backward(final INDArray dy, final StepContext ctx) {
     return dy.reshape('c', in.withBatch(dy.size(0)));

@@ -1,5 +1,6 @@
 package io.synctower.common.nn;
 
+import java.util.List;
 import java.util.Objects;
 import org.nd4j.linalg.api.buffer.DataType;
 import org.nd4j.linalg.api.ndarray.INDArray;
@@ -21,12 +22,14 @@ import org.nd4j.linalg.factory.Nd4j;
  *       {@code add} writes main + shortcut into its own buffer. x is the previous layer's output,
  *       which by the {@link Layer} contract stays unchanged until that layer's backward, so both
  *       branches may read it.
- *   <li>backward (reverse order): {@code add} copies dy into its own buffer for the main branch
- *       (both branches need dy, and a layer's backward may overwrite the dy it is given) and hands
- *       dy itself to the shortcut layers; {@code shortcut} keeps the shortcut branch's dL/dx and
- *       hands the copy to the main layers; {@code fork} returns main's dL/dx + shortcut's dL/dx in
- *       its own buffer. The shortcut's dL/dx is a buffer of a shortcut layer, or for the identity
- *       the dy given to {@code add}: no main layer writes either before {@code fork} reads it.
+ *   <li>backward (reverse order): {@code add} hands dy itself to the shortcut layers and, for the
+ *       main branch, a copy in its own buffer (both branches need dy, and a layer's backward may
+ *       overwrite the dy it is given), or dy itself when every branch layer only reads its dy
+ *       ({@link Layer#mayOverwriteGradient()}; {@link #add(Shape, List)} is told the layers);
+ *       {@code shortcut} keeps the shortcut branch's dL/dx and hands the copy (or dy) to the main
+ *       layers; {@code fork} returns main's dL/dx + shortcut's dL/dx in its own buffer. The
+ *       shortcut's dL/dx is a buffer of a shortcut layer, or for the identity the dy given to
+ *       {@code add}: no main layer writes either before {@code fork} reads it.
  * </ul>
  *
  * <p>The model's backward may stop inside a block (a frozen prefix: it stops at the first layer
@@ -45,7 +48,11 @@ public final class ResidualJunction {
   private INDArray mainOut;
   // Set by the shortcut's backward, read by the fork's: the shortcut branch's dL/dx.
   private INDArray shortcutGradient;
+  // Set by the add's backward when the branches share dL/dout: the dy it was given.
+  private INDArray sharedGradient;
   private PerBatchSize<INDArray> mainGradient;
+  // Whether both branches get the add's dy itself (no branch layer writes into its dy).
+  private boolean shareGradient;
   private final PerBatchSize<INDArray> sum;
   private final PerBatchSize<INDArray> inputGradient;
 
@@ -85,20 +92,45 @@ public final class ResidualJunction {
   }
 
   /**
-   * The layer that ends the block (after the shortcut layers).
+   * The layer that ends the block (after the shortcut layers), for branches whose layers are not
+   * known here: its backward copies dL/dout for the main branch.
    *
    * @param shortcutOutput the shortcut branch's per-sample output shape (the block's input for an
    *     identity shortcut)
    * @throws ShapeException naming the block, both shapes and the fix when the branches differ
    */
   public Layer add(final Shape shortcutOutput) {
+    return add(shortcutOutput, null);
+  }
+
+  /**
+   * The layer that ends the block, given every layer of both branches ({@code branchLayers}, the
+   * junction's own shortcut layer may be among them). When none of them writes into the dy its
+   * backward is given ({@link Layer#mayOverwriteGradient()} false for all), the add's backward
+   * hands dL/dout itself to both branches instead of a copy: both only read it.
+   *
+   * @param branchLayers the main and shortcut layers, or null when not known (then it copies)
+   * @throws ShapeException naming the block, both shapes and the fix when the branches differ
+   */
+  public Layer add(final Shape shortcutOutput, final List<Layer> branchLayers) {
     if (output == null) {
       throw new IllegalStateException("create the shortcut layer before the add layer");
     }
     if (!output.equals(shortcutOutput)) {
       throw new ShapeException(block, mismatch(output, shortcutOutput));
     }
+    shareGradient = branchLayers != null && readOnlyGradient(branchLayers);
     return new ResidualAdd();
+  }
+
+  /** Whether no layer in {@code layers} writes into the dy its backward is given. */
+  private static boolean readOnlyGradient(final List<Layer> layers) {
+    for (final Layer layer : layers) {
+      if (layer.mayOverwriteGradient()) {
+        return false;
+      }
+    }
+    return true;
   }
 
   /** The problem and the fix when the main branch's output is not the shortcut's. */
@@ -162,6 +194,11 @@ public final class ResidualJunction {
       return in;
     }
 
+    @Override
+    public boolean mayOverwriteGradient() {
+      return false;
+    }
+
     /** Returns {@code dy + dShortcut} in a buffer of its own. */
     @Override
     public INDArray backward(final INDArray dy, final StepContext ctx) {
@@ -205,11 +242,20 @@ public final class ResidualJunction {
       return x;
     }
 
-    /** Keeps {@code dy} (the shortcut's dL/dx) and returns the add layer's copy of dL/dout. */
+    /**
+     * Keeps {@code dy} (the shortcut's dL/dx) and returns dL/dout for the main branch: the add
+     * layer's copy, or the add's dy itself when the branches share it.
+     */
     @Override
     public INDArray backward(final INDArray dy, final StepContext ctx) {
       shortcutGradient = dy;
-      return mainGradient.get((int) dy.size(0));
+      return shareGradient ? sharedGradient : mainGradient.get((int) dy.size(0));
+    }
+
+    /** The junction layers never write into the dy they are given. */
+    @Override
+    public boolean mayOverwriteGradient() {
+      return false;
     }
   }
 
@@ -217,7 +263,10 @@ public final class ResidualJunction {
   private final class ResidualAdd implements Part {
     @Override
     public String ops(final boolean backward) {
-      return backward ? "assign" : "add";
+      if (!backward) {
+        return "add";
+      }
+      return shareGradient ? "view" : "assign";
     }
 
     @Override
@@ -241,11 +290,23 @@ public final class ResidualJunction {
       return mainOut.add(shortcut, sum.get((int) shortcut.size(0)));
     }
 
-    /** Copies {@code dy} for the main branch and returns {@code dy} itself to the shortcut's. */
+    /**
+     * Returns {@code dy} itself to the shortcut's layers and keeps it for the main branch, copied
+     * unless the branches share it (no branch layer writes into its dy).
+     */
     @Override
     public INDArray backward(final INDArray dy, final StepContext ctx) {
-      mainGradient.get((int) dy.size(0)).assign(dy);
+      if (shareGradient) {
+        sharedGradient = dy;
+      } else {
+        mainGradient.get((int) dy.size(0)).assign(dy);
+      }
       return dy;
+    }
+
+    @Override
+    public boolean mayOverwriteGradient() {
+      return false;
     }
   }
 }

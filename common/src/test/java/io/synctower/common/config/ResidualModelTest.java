@@ -325,6 +325,63 @@ class ResidualModelTest {
                     "layer1.0.downsample.1.weight")));
   }
 
+  /** A residual block {@code b}: dense (W = 2 I, 3 units) then {@code extra}, identity shortcut. */
+  private static Model doubledDenseBlock(final List<LayerSpec> extra) {
+    final List<LayerSpec> main = new ArrayList<>();
+    main.add(new LayerSpec.Dense("fc", 3, false, ParamSpec.Init.ZEROS, true));
+    main.addAll(extra);
+    final Model m =
+        ModelFactory.build(
+            List.of(new LayerSpec.Residual("b", main, List.of(), false)),
+            Shape.flat(3),
+            F64,
+            0.9,
+            1e-3);
+    m.tensor("b.fc.weight").assign(Nd4j.eye(3).muli(2));
+    return m;
+  }
+
+  /** The ops the profile names for the block's add layer in the backward. */
+  private static String addBackwardOps(final Model m) {
+    final Layer add = m.layers().get(m.layers().size() - 1);
+    return io.synctower.common.nn.OpEngines.of(add, F64, "", true, true).ops();
+  }
+
+  @Test
+  void theAddShouldHandDlDoutToBothBranchesWithoutACopyWhenNoBranchLayerWritesIntoIt() {
+    final Model m = doubledDenseBlock(List.of(new LayerSpec.Relu(null)));
+    final INDArray x = GradientCheck.random(5, 4, 3);
+    final StepContext ctx = StepContext.training(1, 0, 4);
+    m.forward(x, ctx);
+    final List<Layer> layers = m.layers(); // fork, fc, relu, shortcut, add
+    final INDArray dy = GradientCheck.random(6, 4, 3);
+    final INDArray toShortcut = layers.get(4).backward(dy, ctx);
+    final INDArray toMain = layers.get(3).backward(toShortcut, ctx);
+    assertTrue(toShortcut == dy && toMain == dy, "both branches get dL/dout itself");
+    assertEquals("view", addBackwardOps(m));
+    // dL/dx = 2 dy step(2x) + dy, and the caller's dy is left as it was.
+    final INDArray expected = dy.mul(x.gt(0).castTo(F64)).muli(2).addi(dy);
+    final INDArray dyBefore = dy.dup();
+    assertArrayEquals(vector(expected), vector(inputGradient(m, dy, ctx)), 0.0);
+    assertArrayEquals(vector(dyBefore), vector(dy), 0.0, "dy unchanged");
+  }
+
+  @Test
+  void theAddShouldCopyDlDoutForTheMainBranchWhenABranchLayerWritesIntoIt() {
+    // Dropout's backward masks its dy in place: shared, it would mask the shortcut's share too.
+    final Model m = doubledDenseBlock(List.of(new LayerSpec.Dropout(null, 0.5)));
+    final INDArray x = GradientCheck.random(5, 16, 3).addi(3); // no zeros: the mask is y/2x - 1/2
+    final StepContext ctx = StepContext.training(1, 0, 16);
+    final INDArray y = m.forward(x, ctx).dup();
+    final INDArray mask = y.sub(x).divi(x.mul(2));
+    assertTrue(mask.minNumber().doubleValue() == 0 && mask.maxNumber().doubleValue() > 1);
+    assertEquals("assign", addBackwardOps(m));
+    final INDArray dy = GradientCheck.random(6, 16, 3);
+    // dL/dx = 2 mask dy + dy; a shared dy would give 2 mask dy + mask dy.
+    final INDArray expected = dy.mul(mask).muli(2).addi(dy);
+    assertArrayEquals(vector(expected), vector(inputGradient(m, dy.dup(), ctx)), 1e-12);
+  }
+
   private static double[] vector(final INDArray a) {
     return a.dup('c').reshape(a.length()).toDoubleVector();
   }
