@@ -3,8 +3,8 @@
 # the ratio, in one run (README "Performance"). A benchmark, never part of the tests.
 #
 #   sudo apt-get install -y python3-torch python3-yaml     # Debian 12's PyTorch (1.13, oneDNN), once
-#   benchmarks/peers/compare.sh                             # all three workloads, ~10 min on 2 cores
-#   benchmarks/peers/compare.sh --quick quickstart          # one workload, fewer steps
+#   benchmarks/peers/compare.sh                             # all four workloads, ~7 min on 2 cores
+#   benchmarks/peers/compare.sh --quick quickstart          # one workload, shorter warm-up, fewer steps
 #   benchmarks/peers/compare.sh --help
 #
 # Debian's torch is a package of Debian's own python3, so this runs /usr/bin/python3 (override with
