@@ -229,28 +229,42 @@ class AeronCollectiveTest {
     return rounds;
   }
 
+  /**
+   * Runs {@code rounds} back to back on every member (round k's inputs from seed {@code seed + k})
+   * and checks each round's results against the in-process group's, bit for bit.
+   */
+  private static void assertRoundsAsInProcess(
+      final AeronGroup group,
+      final int n,
+      final List<List<Spec>> rounds,
+      final int seed,
+      final String what)
+      throws Exception {
+    final List<List<INDArray[]>> byMember =
+        group.onMembers(
+            m -> {
+              final List<INDArray[]> out = new ArrayList<>();
+              for (int k = 0; k < rounds.size(); k++) {
+                final INDArray[] in = inputs(m.rank(), rounds.get(k), seed + k);
+                m.allReduceSum(in);
+                out.add(in);
+              }
+              return out;
+            });
+    for (int k = 0; k < rounds.size(); k++) {
+      final int round = k;
+      final List<INDArray[]> actual = byMember.stream().map(l -> l.get(round)).toList();
+      assertRoundsEqual(inProcess(n, rounds.get(k), seed + k), actual, what + "round " + k);
+    }
+  }
+
   @ParameterizedTest(name = "{0}, {1} members")
   @MethodSource("transportsAndSizes")
   void shouldStayExactOverBackToBackRoundsOfVaryingSizes(final TransportKind kind, final int n)
       throws Exception {
     final List<List<Spec>> rounds = randomRounds(24);
     try (AeronGroup group = AeronGroup.start(kind, n)) {
-      final List<List<INDArray[]>> byMember =
-          group.onMembers(
-              m -> {
-                final List<INDArray[]> out = new ArrayList<>();
-                for (int k = 0; k < rounds.size(); k++) {
-                  final INDArray[] in = inputs(m.rank(), rounds.get(k), 100 + k);
-                  m.allReduceSum(in);
-                  out.add(in);
-                }
-                return out;
-              });
-      for (int k = 0; k < rounds.size(); k++) {
-        final int round = k;
-        final List<INDArray[]> actual = byMember.stream().map(l -> l.get(round)).toList();
-        assertRoundsEqual(inProcess(n, rounds.get(k), 100 + k), actual, "round " + k);
-      }
+      assertRoundsAsInProcess(group, n, rounds, 100, "");
       assertEquals(rounds.size(), group.members.get(0).round());
     }
   }
@@ -540,22 +554,7 @@ class AeronCollectiveTest {
             n,
             c -> c.withMtu(4096).withTermLength(64 << 10),
             Duration.ofSeconds(60))) {
-      final List<List<INDArray[]>> byMember =
-          group.onMembers(
-              m -> {
-                final List<INDArray[]> out = new ArrayList<>();
-                for (int k = 0; k < rounds.size(); k++) {
-                  final INDArray[] in = inputs(m.rank(), rounds.get(k), 60 + k);
-                  m.allReduceSum(in);
-                  out.add(in);
-                }
-                return out;
-              });
-      for (int k = 0; k < rounds.size(); k++) {
-        final int round = k;
-        final List<INDArray[]> actual = byMember.stream().map(l -> l.get(round)).toList();
-        assertRoundsEqual(inProcess(n, rounds.get(k), 60 + k), actual, n + " members, round " + k);
-      }
+      assertRoundsAsInProcess(group, n, rounds, 60, n + " members, ");
       for (final AeronCollective m : group.members) {
         assertTrue(m.backPressureWaits() > 0, "no back pressure on rank " + m.rank());
       }
