@@ -179,7 +179,8 @@ def synctower_two_towers(config_file, a, work, sync, warmup):
     shutil.rmtree(scale_dir, ignore_errors=True)
     cmd = [SYNCTOWER, "scale", "--config", config_file, "--towers", "2",
            "--sync-bn", "on" if sync else "off",
-           "--steps", str(warmup + a.steps), "--warmup", str(warmup), "--no-progress",
+           "--steps", str(warmup + a.steps), "--warmup", str(warmup),
+           "--warmup-seconds", str(a.warmup_seconds), "--no-progress",
            "--run-dir", scale_dir, "--set", "doctor=false", *data_overrides(config_file)]
     run_logged(cmd, os.path.join(work, "synctower-2-towers.log"), "synctower scale --towers 2")
     with open(os.path.join(scale_dir, "scaling.csv")) as f:

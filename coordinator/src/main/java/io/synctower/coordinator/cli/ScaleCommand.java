@@ -1,5 +1,6 @@
 package io.synctower.coordinator.cli;
 
+import io.synctower.common.checkpoint.FileTrees;
 import io.synctower.common.config.ConfigException;
 import io.synctower.common.config.RunConfig;
 import io.synctower.coordinator.experiments.BnMode;
@@ -12,7 +13,10 @@ import io.synctower.coordinator.train.Preflight;
 import io.synctower.coordinator.train.Trainer;
 import io.synctower.worker.assembly.TrainingData;
 import io.synctower.worker.transport.TransportKind;
+import java.io.IOException;
+import java.io.OutputStream;
 import java.io.PrintStream;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.LocalDateTime;
 import java.time.format.DateTimeFormatter;
@@ -110,6 +114,17 @@ final class ScaleCommand implements Callable<Integer> {
   int warmup;
 
   @Option(
+      names = "--warmup-seconds",
+      defaultValue = "10",
+      description = {
+        "With --transport threads: untimed runs of the first run's configuration for at least",
+        "this many seconds before the sweep, discarded (default ${DEFAULT-VALUE}; 0: none). All runs",
+        "share one JVM, which compiles the step's code during its first seconds: without this the",
+        "first run pays for it alone and the later tower counts look faster than they are."
+      })
+  double warmupSeconds;
+
+  @Option(
       names = "--run-dir",
       paramLabel = "DIR",
       description = "Where to write (default: runs/scale-<name>-<timestamp>).")
@@ -142,6 +157,7 @@ final class ScaleCommand implements Callable<Integer> {
     final TrainingData data = checked.data();
     final ScalePlan plan =
         new ScalePlan(ScalePlan.parseTowers(towers), bnModes(base), mode, steps, warmup);
+    final WarmUp jvmWarmUp = jvmWarmUp();
     final List<String> problems = plan.problems(base);
     if (!problems.isEmpty()) {
       throw new ConfigException("the scale command's options", problems);
@@ -176,13 +192,7 @@ final class ScaleCommand implements Callable<Integer> {
             Runtime.getRuntime().availableProcessors());
     final ScaleRunner.RunExecutor executor =
         transport == Transport.THREADS
-            ? (c, d, log) -> {
-              try (Trainer trainer =
-                  new Trainer(
-                      c, data, new Trainer.Options(d, !noProgress, log, configOptions.base()))) {
-                return TrainCommand.trainAndExamine(trainer);
-              }
-            }
+            ? threadsExecutor(data, configOptions, !noProgress)
             : (c, d, log) -> trainWithWorkers(c, data, d, log, configOptions.base());
     System.out.printf(
         Locale.ROOT,
@@ -201,6 +211,9 @@ final class ScaleCommand implements Callable<Integer> {
           setup.maxTowers(),
           setup.cores());
     }
+    if (transport == Transport.THREADS && warmupSeconds > 0) {
+      warmUpJvm(jvmWarmUp, configs.get(runs.get(0)), threadsExecutor(data, configOptions, false));
+    }
     final ScaleExperiment.Outcome outcome =
         new ScaleExperiment(
                 setup, new ScaleRunner(plan, configs::get, executor, System.out), System.out)
@@ -208,6 +221,57 @@ final class ScaleCommand implements Callable<Integer> {
     System.out.println("scaling.csv: " + outcome.csv());
     System.out.println("report: " + outcome.report());
     return 0;
+  }
+
+  /**
+   * {@code --warmup-seconds} as a {@link WarmUp} of at least one run, or the reason it is refused.
+   */
+  private WarmUp jvmWarmUp() {
+    try {
+      return new WarmUp(1, warmupSeconds);
+    } catch (IllegalArgumentException e) {
+      throw new ConfigException("--warmup-seconds", List.of(e.getMessage()));
+    }
+  }
+
+  /** Runs of the sweep with towers as threads of this JVM, through the ordinary trainer. */
+  private static ScaleRunner.RunExecutor threadsExecutor(
+      final TrainingData data, final ConfigOptions configOptions, final boolean progress) {
+    return (c, d, log) -> {
+      try (Trainer trainer =
+          new Trainer(c, data, new Trainer.Options(d, progress, log, configOptions.base()))) {
+        return TrainCommand.trainAndExamine(trainer);
+      }
+    };
+  }
+
+  /**
+   * Untimed runs of {@code first} (the sweep's first run, towers as threads) until {@code warmUp}
+   * is over, in a scratch directory deleted afterwards: the sweep's runs then all start with the
+   * step's code compiled.
+   */
+  private static void warmUpJvm(
+      final WarmUp warmUp, final RunConfig first, final ScaleRunner.RunExecutor executor)
+      throws InterruptedException, IOException {
+    System.out.printf(
+        Locale.ROOT,
+        "scale: warming up the JVM for at least %s s with untimed runs of the first run's"
+            + " configuration (discarded)%n",
+        warmUp.seconds());
+    final long start = System.nanoTime();
+    final Path scratch = Files.createTempDirectory("synctower-scale-warm-up-");
+    final int runs;
+    try (PrintStream discard = new PrintStream(OutputStream.nullOutputStream())) {
+      runs = warmUp.runQuietly(i -> executor.train(first, scratch.resolve("run-" + i), discard));
+    } finally {
+      FileTrees.delete(scratch);
+    }
+    System.out.printf(
+        Locale.ROOT,
+        "scale: JVM warm-up: %d untimed run%s in %.1f s%n",
+        runs,
+        runs == 1 ? "" : "s",
+        (System.nanoTime() - start) / 1e9);
   }
 
   /** One run of the sweep with a worker process per tower, started and stopped like launch. */

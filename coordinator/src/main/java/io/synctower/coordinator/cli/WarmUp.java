@@ -41,21 +41,33 @@ record WarmUp(int minSteps, double minSeconds) {
   /** Runs the warm-up steps, prints how many it took, and returns that count. */
   int run(final Step step, final PrintStream out) throws InterruptedException {
     final long start = System.nanoTime();
-    final long minNanos = (long) (minSeconds * 1e9);
-    int steps = 0;
-    while (steps < minSteps || System.nanoTime() - start < minNanos) {
-      step.run(steps);
-      steps++;
-    }
+    final int steps = runQuietly(step);
     out.printf(
         Locale.ROOT,
         "warm-up: %d steps in %.1f s (at least %d steps and %s s, untimed)%n",
         steps,
         (System.nanoTime() - start) / 1e9,
         minSteps,
-        minSeconds == Math.rint(minSeconds)
-            ? Long.toString((long) minSeconds)
-            : Double.toString(minSeconds));
+        seconds());
     return steps;
+  }
+
+  /** Runs the warm-up steps and returns how many it took. */
+  int runQuietly(final Step step) throws InterruptedException {
+    final long start = System.nanoTime();
+    final long minNanos = (long) (minSeconds * 1e9);
+    int steps = 0;
+    while (steps < minSteps || System.nanoTime() - start < minNanos) {
+      step.run(steps);
+      steps++;
+    }
+    return steps;
+  }
+
+  /** The seconds as given: {@code 10}, {@code 0.5}. */
+  String seconds() {
+    return minSeconds == Math.rint(minSeconds)
+        ? Long.toString((long) minSeconds)
+        : Double.toString(minSeconds);
   }
 }

@@ -8,6 +8,7 @@ import io.synctower.coordinator.experiments.ScalingCsv;
 import java.awt.image.BufferedImage;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
@@ -49,15 +50,19 @@ class ScaleCommandTest {
 
   @TempDir Path dir;
 
+  /**
+   * {@code scale --config tiny.yaml ARGS}, without the JVM warm-up runs unless ARGS ask for them
+   * (they only cost time here).
+   */
   private CliRun run(final String... args) throws Exception {
     final Path cfg = dir.resolve("tiny.yaml");
     Files.writeString(cfg, CONFIG);
-    final String[] full = new String[args.length + 3];
-    full[0] = "scale";
-    full[1] = "--config";
-    full[2] = cfg.toString();
-    System.arraycopy(args, 0, full, 3, args.length);
-    return CliRun.of(full);
+    final List<String> full = new ArrayList<>(List.of("scale", "--config", cfg.toString()));
+    if (!List.of(args).contains("--warmup-seconds")) {
+      full.addAll(List.of("--warmup-seconds", "0"));
+    }
+    full.addAll(List.of(args));
+    return CliRun.of(full.toArray(String[]::new));
   }
 
   private static double[] losses(final Path stepsCsv) throws Exception {
@@ -194,7 +199,8 @@ class ScaleCommandTest {
         "--towers|1,8|--towers 8: more towers than the global batch of 6",
         "--mode|sideways|'sideways'",
         "--sync-bn|maybe|'maybe'",
-        "--warmup|60|--warmup 60: must be >= 0 and below --steps 50"
+        "--warmup|60|--warmup 60: must be >= 0 and below --steps 50",
+        "--warmup-seconds|-1|must be a finite number >= 0, got -1.0"
       })
   void shouldRefuseBadInputWithExitCode2NamingTheOptionAndValue(
       final String option, final String value, final String expected) throws Exception {
@@ -203,5 +209,47 @@ class ScaleCommandTest {
     assertTrue(r.err().contains(option), r.err());
     assertTrue(r.err().contains(expected), r.err());
     assertTrue(Files.notExists(dir.resolve("never")), "nothing ran");
+  }
+
+  /**
+   * Towers as threads share one JVM: untimed runs of the first configuration come first, for the
+   * seconds asked, and leave nothing behind; the sweep's own runs are as without them.
+   */
+  @Test
+  void threadsShouldWarmTheJvmUpWithDiscardedRunsOfTheFirstConfiguration() throws Exception {
+    final Path out = dir.resolve("warm");
+    final Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+    final List<Path> scratchBefore = scratchDirectories(tmp);
+    final CliRun r =
+        run(
+            "--towers",
+            "1,2",
+            "--steps",
+            "4",
+            "--warmup",
+            "1",
+            "--warmup-seconds",
+            "0.5",
+            "--run-dir",
+            out.toString(),
+            "--no-progress");
+    assertEquals(0, r.code(), r.out() + r.err());
+    final Matcher m =
+        Pattern.compile("scale: JVM warm-up: (\\d+) untimed runs? in ([\\d.]+) s").matcher(r.out());
+    assertTrue(m.find(), r.out());
+    assertTrue(Integer.parseInt(m.group(1)) >= 1, m.group());
+    assertTrue(Double.parseDouble(m.group(2)) >= 0.5, m.group());
+    assertTrue(r.out().indexOf(m.group()) < r.out().indexOf("[1/2]"), "before the first run");
+    assertEquals(3, Files.readAllLines(out.resolve("scaling.csv")).size(), "header + 2 runs");
+    assertEquals(scratchBefore, scratchDirectories(tmp), "the warm-up runs' directories are gone");
+  }
+
+  private static List<Path> scratchDirectories(final Path tmp) throws Exception {
+    try (Stream<Path> files = Files.list(tmp)) {
+      return files
+          .filter(f -> f.getFileName().toString().startsWith("synctower-scale-warm-up-"))
+          .sorted()
+          .toList();
+    }
   }
 }
