@@ -5,6 +5,7 @@ import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Shape;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
@@ -23,9 +24,10 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * SyncBN forward and backward over an {@link InProcessGroup} of {@value #TOWERS} tower threads: the
  * global batch of {@code shape} split evenly, each tower normalizing with the statistics of the
- * whole batch (two all-reduces of 1 + 2C and 2C float64 values forward, one of 2C backward). The
- * time is one tower's, for the whole group's step; compare with {@code BatchNormBenchmark} {@code
- * local} on the same global shape to see what synchronizing costs on this machine.
+ * whole batch (forward: one all-reduce of the towers' zero-filled slots of 1 + 3C float64 values,
+ * an all-gather; backward: one of 2C). The time is one tower's, for the whole group's step; compare
+ * with {@code BatchNormBenchmark} {@code local} on the same global shape to see what synchronizing
+ * costs on this machine.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -63,7 +65,15 @@ public class SyncBatchNormBenchmark {
       final Collective member = group.member(r);
       towers[r] = new BatchNormFixture(shard, sample, true, 7 + r);
       contexts[r] =
-          new StepContext(true, BnTraining.SYNC, 0, member::allReduceSum, 1, 0, r * shard, d[0]);
+          new StepContext(
+              true,
+              BnTraining.SYNC,
+              0,
+              StatsReducer.of(r, TOWERS, member::allReduceSum),
+              1,
+              0,
+              r * shard,
+              d[0]);
     }
     lockstep =
         new Lockstep(TOWERS, rank -> towers[rank].forwardBackward(contexts[rank]), group::abort);

@@ -9,6 +9,7 @@ import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Model;
 import io.synctower.common.nn.SoftmaxCrossEntropy;
+import io.synctower.common.nn.StatsReducer;
 import io.synctower.common.nn.StepContext;
 import io.synctower.common.optim.OptimizerSpec;
 import java.util.ArrayList;
@@ -143,7 +144,12 @@ class NonFiniteStepTest {
     final INDArray x = batch();
     x.putScalar(new long[] {0, 1, 1, 0}, Double.NaN); // a sample of tower 0's shard
     final InProcessGroup stats = new InProcessGroup(TOWERS);
-    final Run run = step(x, null, r -> stats.member(r)::allReduceSum, BnTraining.SYNC);
+    final Run run =
+        step(
+            x,
+            null,
+            r -> StatsReducer.of(r, TOWERS, stats.member(r)::allReduceSum),
+            BnTraining.SYNC);
     for (int r = 0; r < TOWERS; r++) {
       assertTrue(run.results().get(r).skipped());
       assertEquals(0, run.results().get(r).culprit(), "tower " + r);

@@ -36,6 +36,16 @@ class StepTimingSplitTest {
         Thread.onSpinWait();
       }
     }
+
+    @Override
+    public int groupSize() {
+      return 1;
+    }
+
+    @Override
+    public int groupRank() {
+      return 0;
+    }
   }
 
   private static Tower tower() {
@@ -63,7 +73,7 @@ class StepTimingSplitTest {
       final int callsBefore = slow.calls;
       final StepResult r = tower.trainStep(inputs(), labels, ctx.at(step, 0, BATCH), 0.1);
       final int calls = slow.calls - callsBefore;
-      // Two BN layers: forward reduces (count, sums) and centred sums, backward its two sums.
+      // Two BN layers: forward gathers the towers' partials, backward reduces its two sums.
       assertTrue(calls >= 4, "reductions in step " + step + ": " + calls);
       assertEquals(
           timed.elapsedNanos() - before, r.times().bnReduceNanos(), "this step's share only");

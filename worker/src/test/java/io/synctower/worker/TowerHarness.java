@@ -282,10 +282,13 @@ final class TowerHarness {
       final Collective group = groupLayout.openSyncGroup(syncGroups.forRank(r), r);
       final StatsReducer reducer =
           s.bn() == BnTraining.SYNC
-              ? p -> {
-                reductions.incrementAndGet();
-                group.allReduceSum(p);
-              }
+              ? StatsReducer.of(
+                  group.rank(),
+                  group.size(),
+                  p -> {
+                    reductions.incrementAndGet();
+                    group.allReduceSum(p);
+                  })
               : StatsReducer.LOCAL;
       contexts.add(new StepContext(true, s.bn(), s.ghostBatch(), reducer, 5, 0, 0, 0));
     }

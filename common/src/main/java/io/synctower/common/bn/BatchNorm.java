@@ -39,7 +39,9 @@ import org.nd4j.linalg.indexing.NDArrayIndex;
  *
  * with the sums of the backward also over B (all-reduced for SyncBN), and {@code dgamma = sum(dy
  * x_hat)}, {@code dbeta = sum dy} over this tower's rows only (the gradient all-reduce adds the
- * towers).
+ * towers). SyncBN's forward statistics take one collective per layer: every tower's count, mean and
+ * sums centred on it are gathered and merged in rank order ({@link GroupStatistics}), so a layer
+ * synchronizes twice per step (forward, backward), as PyTorch's SyncBatchNorm does.
  *
  * <p>Statistics are float64 partials {@code (m, S = sum(x - K), Q = sum((x - K)^2))} with the shift
  * K = the moving mean at the start of the step. K is identical on every replica, so partials of
@@ -90,8 +92,10 @@ public final class BatchNorm implements UnionStatisticsLayer {
   private INDArray gammaGrad;
   private INDArray betaGrad;
   private INDArray movingMean;
-  private final INDArray emptyCountAndSums;
-  private final INDArray emptyCentredSums;
+  private final INDArray emptyBackwardSums;
+  // SyncBN's gathered forward partials (GroupStatistics), sized for the sync group.
+  private INDArray gathered;
+  private double[] gatheredHost;
   private INDArray movingVar;
   private INDArray unionPartials;
 
@@ -107,7 +111,6 @@ public final class BatchNorm implements UnionStatisticsLayer {
   private final double[] dbetaHost;
   private final double[] movingHost;
   private final double[] unionHost;
-  private final double[] countAndSums;
   private final double[] centred;
 
   public BatchNorm(
@@ -195,9 +198,7 @@ public final class BatchNorm implements UnionStatisticsLayer {
     this.dbetaHost = new double[channels];
     this.movingHost = new double[channels];
     this.unionHost = new double[partialsLength()];
-    this.countAndSums = new double[1 + channels];
-    this.emptyCountAndSums = Nd4j.create(DataType.DOUBLE, 1 + channels);
-    this.emptyCentredSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
+    this.emptyBackwardSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
     this.centred = new double[2 * channels];
   }
 
@@ -306,23 +307,13 @@ public final class BatchNorm implements UnionStatisticsLayer {
       final double[] mean = b.groupMean[g];
       final double[] invStd = b.groupInvStd[g];
 
-      // Pass 1: count and sum (float64 accumulation), reduced over the sync group -> the mean.
+      // Pass 1: count and sum (float64 accumulation) -> this group's mean, the centre.
       channelSums.sum(xg, sums);
       final double localCount = rows;
-      double m = localCount;
-      if (sync) {
-        countAndSums[0] = localCount;
-        System.arraycopy(sums, 0, countAndSums, 1, channels);
-        Vectors.write(countAndSums, b.countAndSums);
-        ctx.reducer().sumInPlace(b.countAndSums);
-        Vectors.read(b.countAndSums, countAndSums);
-        m = countAndSums[0];
-        System.arraycopy(countAndSums, 1, sums, 0, channels);
-      }
       for (int c = 0; c < channels; c++) {
         // The centre as the layer's type holds it, so the centred sums below are exactly
         // relative to this value (in float32, the rounding of the mean lands in S_c).
-        mean[c] = asStored(m > 0 ? sums[c] / m : shift[c]);
+        mean[c] = asStored(localCount > 0 ? sums[c] / localCount : shift[c]);
       }
 
       // Pass 2: sums centred on that mean; the variance does not cancel catastrophically, and in
@@ -335,11 +326,8 @@ public final class BatchNorm implements UnionStatisticsLayer {
       channelSums.sum(work, sums);
       System.arraycopy(sums, 0, centred, channels, channels);
       addToUnion(localCount, mean);
-      if (sync) {
-        Vectors.write(centred, b.centredSums);
-        ctx.reducer().sumInPlace(b.centredSums);
-        Vectors.read(b.centredSums, centred);
-      }
+      // SyncBN: the sync group's count, centre and centred sums, from every tower's, in one round.
+      final double m = sync ? gatherAndMerge(ctx.reducer(), localCount, mean) : localCount;
       b.groupCount[g] = m;
       for (int c = 0; c < channels; c++) {
         final double s = m > 0 ? centred[c] / m : 0;
@@ -389,6 +377,38 @@ public final class BatchNorm implements UnionStatisticsLayer {
       unionHost[1 + channels + c] += centred[channels + c] + 2 * d * sc + localCount * d * d;
     }
     Vectors.write(unionHost, unionPartials);
+  }
+
+  /**
+   * SyncBN's one forward collective ({@link GroupStatistics}): this tower's count, centre ({@code
+   * centre}) and centred sums ({@link #centred}) into its slot, every tower's slots gathered by one
+   * sum over zero-filled slots, then merged in rank order. Leaves the group's centre in {@code
+   * centre} and its centred sums in {@link #centred}; returns the group's count.
+   */
+  private double gatherAndMerge(
+      final StatsReducer reducer, final double localCount, final double[] centre) {
+    final int members = reducer.groupSize();
+    final INDArray slots = gatherSlots(members);
+    Arrays.fill(gatheredHost, 0);
+    GroupStatistics.put(gatheredHost, reducer.groupRank(), channels, localCount, centre, centred);
+    Vectors.write(gatheredHost, slots);
+    reducer.sumInPlace(slots);
+    Vectors.read(slots, gatheredHost);
+    return GroupStatistics.merge(
+        gatheredHost, members, channels, dtype != DataType.DOUBLE, centre, centred);
+  }
+
+  /**
+   * The float64 vector of {@code members} slots (and its host copy), allocated again only when the
+   * sync group's size changes (an elastic restart), not per step.
+   */
+  private INDArray gatherSlots(final int members) {
+    final int length = members * GroupStatistics.slotLength(channels);
+    if (gathered == null || gathered.length() != length) {
+      gathered = Nd4j.create(DataType.DOUBLE, length);
+      gatheredHost = new double[length];
+    }
+    return gathered;
   }
 
   private void normalizeWithMovingStatistics(final Buffers b, final INDArray x) {
@@ -551,17 +571,16 @@ public final class BatchNorm implements UnionStatisticsLayer {
   }
 
   /**
-   * The forward part of a tower whose shard is empty in a SyncBN step: the same two all-reduces a
-   * tower with samples issues, with zero partials, so the sync group neither hangs nor miscounts.
+   * The forward part of a tower whose shard is empty in a SyncBN step: the same gather a tower with
+   * samples issues, its own slot empty (count 0), so the sync group neither hangs nor miscounts.
    * No-op where the layer would issue no collective (local, ghost, frozen, inference).
    */
   @Override
   public void joinForwardWithoutSamples(final StepContext ctx) {
     if (usesBatchStatistics(ctx) && ctx.bnTraining() == BnTraining.SYNC) {
-      emptyCountAndSums.assign(0);
-      ctx.reducer().sumInPlace(emptyCountAndSums);
-      emptyCentredSums.assign(0);
-      ctx.reducer().sumInPlace(emptyCentredSums);
+      final INDArray slots = gatherSlots(ctx.reducer().groupSize());
+      slots.assign(0);
+      ctx.reducer().sumInPlace(slots);
     }
   }
 
@@ -569,8 +588,8 @@ public final class BatchNorm implements UnionStatisticsLayer {
   @Override
   public void joinBackwardWithoutSamples(final StepContext ctx) {
     if (usesBatchStatistics(ctx) && ctx.bnTraining() == BnTraining.SYNC) {
-      emptyCentredSums.assign(0);
-      ctx.reducer().sumInPlace(emptyCentredSums);
+      emptyBackwardSums.assign(0);
+      ctx.reducer().sumInPlace(emptyBackwardSums);
     }
   }
 
@@ -630,8 +649,6 @@ public final class BatchNorm implements UnionStatisticsLayer {
     final INDArray xhat;
     final INDArray work;
     final Map<Long, ChannelSums> channelSumsByRows = new HashMap<>();
-    final INDArray countAndSums = Nd4j.create(DataType.DOUBLE, 1 + channels);
-    final INDArray centredSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
     final INDArray backwardSums = Nd4j.create(DataType.DOUBLE, 2 * channels);
     final INDArray vectorA = Nd4j.create(dtype, channels);
     final INDArray vectorB = Nd4j.create(dtype, channels);

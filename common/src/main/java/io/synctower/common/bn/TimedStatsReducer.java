@@ -11,7 +11,8 @@ import org.nd4j.linalg.api.ndarray.INDArray;
  * <p>The caller's loop (the tower's own thread):
  *
  * <pre>{@code
- * TimedStatsReducer timed = new TimedStatsReducer(syncGroup::allReduceSum);
+ * TimedStatsReducer timed =
+ *     new TimedStatsReducer(StatsReducer.of(group.rank(), group.size(), group::allReduceSum));
  * StepContext ctx = new StepContext(true, BnTraining.SYNC, 0, timed, seed, 0, 0, batch);
  * long before = timed.elapsedNanos();
  * model.forward(x, ctx);                          // each SyncBN layer calls timed.sumInPlace
@@ -40,6 +41,16 @@ public final class TimedStatsReducer implements StatsReducer {
     } finally {
       elapsedNanos += System.nanoTime() - start;
     }
+  }
+
+  @Override
+  public int groupSize() {
+    return delegate.groupSize();
+  }
+
+  @Override
+  public int groupRank() {
+    return delegate.groupRank();
   }
 
   /** Nanoseconds spent in {@link #sumInPlace} since this reducer was created. */

@@ -174,16 +174,19 @@ final class BnFixture {
     private final CyclicBarrier barrier = new CyclicBarrier(2);
 
     StatsReducer tower(final int t) {
-      return v -> {
-        slots[t] = v.toDoubleVector();
-        await();
-        final double[] sum = new double[slots[0].length];
-        for (int i = 0; i < sum.length; i++) {
-          sum[i] = slots[0][i] + slots[1][i];
-        }
-        await();
-        v.assign(Nd4j.createFromArray(sum));
-      };
+      return StatsReducer.of(
+          t,
+          2,
+          v -> {
+            slots[t] = v.toDoubleVector();
+            await();
+            final double[] sum = new double[slots[0].length];
+            for (int i = 0; i < sum.length; i++) {
+              sum[i] = slots[0][i] + slots[1][i];
+            }
+            await();
+            v.assign(Nd4j.createFromArray(sum));
+          });
     }
 
     private void await() {

@@ -3,6 +3,7 @@ package io.synctower.coordinator.cli;
 import io.synctower.common.backend.LoadedBackend;
 import io.synctower.common.backend.NativeMemoryReuse;
 import io.synctower.common.bn.TimedStatsReducer;
+import io.synctower.common.comm.Collective;
 import io.synctower.common.comm.InProcessGroup;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
@@ -76,10 +77,14 @@ final class BenchTowers {
       assembler.fill(order, offset, size, x, y);
       inputs.add(x);
       labels.add(y);
-      final StatsReducer reducer =
-          assembly.usesSyncGroups()
-              ? new TimedStatsReducer(layout.openSyncGroup(local.forRank(rank), rank)::allReduceSum)
-              : StatsReducer.LOCAL;
+      final StatsReducer reducer;
+      if (assembly.usesSyncGroups()) {
+        final Collective group = layout.openSyncGroup(local.forRank(rank), rank);
+        reducer =
+            new TimedStatsReducer(StatsReducer.of(group.rank(), group.size(), group::allReduceSum));
+      } else {
+        reducer = StatsReducer.LOCAL;
+      }
       contexts.add(
           new StepContext(
               true,

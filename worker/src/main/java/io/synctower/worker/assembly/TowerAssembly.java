@@ -83,7 +83,9 @@ public record TowerAssembly(
     final StatsReducer reducer;
     if (usesSyncGroups()) {
       // Timed, so the step report shows the statistic reductions apart from compute.
-      reducer = new TimedStatsReducer(layout.openSyncGroup(groups, rank)::allReduceSum);
+      final Collective group = layout.openSyncGroup(groups, rank);
+      reducer =
+          new TimedStatsReducer(StatsReducer.of(group.rank(), group.size(), group::allReduceSum));
     } else {
       reducer = StatsReducer.LOCAL;
     }
