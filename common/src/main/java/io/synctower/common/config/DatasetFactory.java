@@ -1,5 +1,6 @@
 package io.synctower.common.config;
 
+import io.synctower.common.data.CachedDataset;
 import io.synctower.common.data.CaptchaDataset;
 import io.synctower.common.data.CifarDataset;
 import io.synctower.common.data.Dataset;
@@ -12,6 +13,8 @@ import java.nio.file.Path;
 
 /**
  * Creates the dataset a {@link DatasetSpec} describes; relative paths resolve against {@code base}.
+ * The synthetic sets, which render each sample from its index, are cached in memory when they fit
+ * ({@link CachedDataset}): every epoch after the first copies instead of rendering.
  */
 public final class DatasetFactory {
   private DatasetFactory() {}
@@ -19,26 +22,28 @@ public final class DatasetFactory {
   public static Dataset create(final DatasetSpec spec, final Path base) {
     return switch (spec.type()) {
       case "captcha" ->
-          CaptchaDataset.builder()
-              .seed(spec.seed())
-              .size(spec.size())
-              .height(spec.height())
-              .width(spec.width())
-              .length(spec.length())
-              .charset(spec.charset())
-              .noise(spec.noise())
-              .build();
+          cached(
+              CaptchaDataset.builder()
+                  .seed(spec.seed())
+                  .size(spec.size())
+                  .height(spec.height())
+                  .width(spec.width())
+                  .length(spec.length())
+                  .charset(spec.charset())
+                  .noise(spec.noise())
+                  .build());
       case "overfit" -> new OverfitDataset(spec.size());
       case "shapes" ->
-          ShapesDataset.builder()
-              .seed(spec.seed())
-              .size(spec.size())
-              .height(spec.height())
-              .width(spec.width())
-              .channels(spec.channels())
-              .classes(spec.classes())
-              .noise(spec.noise())
-              .build();
+          cached(
+              ShapesDataset.builder()
+                  .seed(spec.seed())
+                  .size(spec.size())
+                  .height(spec.height())
+                  .width(spec.width())
+                  .channels(spec.channels())
+                  .classes(spec.classes())
+                  .noise(spec.noise())
+                  .build());
       case "cifar10" ->
           new CifarDataset(
               resolve(base, spec.path()),
@@ -66,6 +71,10 @@ public final class DatasetFactory {
               resolve(base, spec.path()), spec.channels(), spec.height(), spec.width());
       default -> throw new IllegalArgumentException("unknown dataset type " + spec.type());
     };
+  }
+
+  private static Dataset cached(final Dataset rendered) {
+    return CachedDataset.ifItFits(rendered, CachedDataset.budgetBytes());
   }
 
   private static CifarDataset.Part part(final DatasetSpec spec) {
