@@ -113,6 +113,23 @@ public final class StepTimings {
     return rest;
   }
 
+  /**
+   * The timings of the steps after the first {@code seconds} of stepping (summed step wall times):
+   * the steady state once the JVM has compiled the step's code (see {@code WarmUp} in the command
+   * line package), as a new object; this one is unchanged. Empty when every step started within
+   * those seconds.
+   */
+  public StepTimings afterFirstSeconds(final double seconds) {
+    final double millis = seconds * 1e3;
+    double elapsed = 0;
+    int skip = 0;
+    while (skip < wall.getN() && elapsed < millis) {
+      elapsed += wall.getElement(skip);
+      skip++;
+    }
+    return skipFirst(skip);
+  }
+
   public long steps() {
     return wall.getN();
   }

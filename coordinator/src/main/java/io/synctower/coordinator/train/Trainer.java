@@ -20,6 +20,7 @@ import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Locale;
 import java.util.function.Function;
 import me.tongfei.progressbar.ProgressBar;
 
@@ -40,6 +41,16 @@ import me.tongfei.progressbar.ProgressBar;
  * <p>One tower is the same code with a group of one. Close the trainer to stop the tower threads.
  */
 public final class Trainer implements AutoCloseable {
+  /**
+   * The end summary adds a steady-state line for the steps after this many seconds of stepping: on
+   * 2 cores the JVM compiles the step's code for the first few seconds, and a short run's medians
+   * are then mostly compilation (the 400-step quick start on 2 worker processes: 10 s of its 18).
+   */
+  static final double STEADY_AFTER_SECONDS = 10;
+
+  /** ... when at least this many steps follow them, enough for a median. */
+  static final int MIN_STEADY_STEPS = 20;
+
   /** Where output goes and what to do around training. */
   public record Options(Path runDir, boolean progress, PrintStream out, Path dataBase) {
     /** Options of a run whose config names no relative data paths. */
@@ -417,6 +428,15 @@ public final class Trainer implements AutoCloseable {
       console.trainInInference(trainInInference, records.get(records.size() - 1));
     }
     console.line(timings.summary());
+    final StepTimings steady = timings.afterFirstSeconds(STEADY_AFTER_SECONDS);
+    if (steady.steps() >= MIN_STEADY_STEPS && steady.steps() < timings.steps()) {
+      console.line(
+          String.format(
+              Locale.ROOT,
+              "steady state, after the first %d s of steps (the JVM compiling the step's code): %s",
+              (long) STEADY_AFTER_SECONDS,
+              steady.summary()));
+    }
     towers.copyWeightsTo(reference, files.scratchDirectory());
     return new Summary(
         reference, records, step, trainInInference, timings, List.copyOf(losses), restarts);

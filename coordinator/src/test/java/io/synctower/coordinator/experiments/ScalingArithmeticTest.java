@@ -202,4 +202,33 @@ class ScalingArithmeticTest {
     assertEquals(0, steps(10, 4).skipFirst(4).steps());
     assertEquals(2, steps(10, 4).skipFirst(2).steps());
   }
+
+  @Test
+  void theSteadyStateShouldStartWithTheFirstStepAfterTheGivenSecondsOfStepping() {
+    // Five compiling steps of 400 ms (2 s), then ten of 10 ms.
+    final StepTimings t = steps(400, 5);
+    final StepTimings fast = steps(10, 10);
+    for (final double wall : fast.wallMillis()) {
+      t.add(
+          (long) (wall * 1e6),
+          List.of(
+              new Report.StepDone(
+                  1,
+                  0,
+                  0,
+                  new MetricSums(0, 0, 0, 8),
+                  new PhaseTimes(0, (long) (wall * 1e6), 0, 0, 0, 0),
+                  0,
+                  false,
+                  "")));
+    }
+    // Steps 0-4 start before 2 s have passed, step 5 at exactly 2 s: the rest is steady.
+    assertEquals(10, t.afterFirstSeconds(2).steps());
+    assertEquals(10, t.afterFirstSeconds(2).medianMillis(), 1e-9);
+    assertEquals(11, t.afterFirstSeconds(1.5).steps()); // step 4 starts at 1.6 s
+    assertEquals(9, t.afterFirstSeconds(2.005).steps());
+    assertEquals(15, t.afterFirstSeconds(0).steps());
+    assertEquals(0, t.afterFirstSeconds(60).steps());
+    assertEquals(15, t.steps(), "the whole run's timings are unchanged");
+  }
 }
