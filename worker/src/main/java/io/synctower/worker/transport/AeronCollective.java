@@ -20,6 +20,7 @@ import io.synctower.common.protocol.sbe.ReduceFrameDecoder;
 import io.synctower.common.protocol.sbe.ReduceFrameEncoder;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Objects;
@@ -178,6 +179,8 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private final ElementAdd adder = new ElementAdd();
   private final AtomicReference<Throwable> abortCause = new AtomicReference<>();
   private final INDArray[] single = new INDArray[1];
+  // IPC rounds above channels.sharedMemoryMinBytes(): null when off, UDP, or a group of one.
+  private final SharedSlots shared;
 
   // The round in flight (owner thread only).
   private long round;
@@ -197,6 +200,10 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private boolean connected;
   private boolean closed;
   private boolean peersTold;
+  // Shared-memory rounds: pieces published so far; the cursor (buffer, element) of a piece.
+  private long sharedPieces;
+  private int cursorBuffer;
+  private long cursorElement;
 
   private volatile long rejectedFrames;
   private volatile long deferredFrames;
@@ -269,6 +276,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
     this.outbox = new ExclusivePublication[size];
     this.peers = new Peer[size];
     Subscription sub = null;
+    SharedSlots shm = null;
     try {
       sub =
           aeron.addSubscription(
@@ -280,12 +288,28 @@ public final class AeronCollective implements Collective, AutoCloseable {
                   channels.publicationChannel(rank, q), channels.streamId(groupId, q));
         }
       }
+      if (channels.sharedMemoryMinBytes() != DataChannels.SHARED_MEMORY_OFF && size > 1) {
+        final int[] termIds = new int[size];
+        for (int q = 0; q < size; q++) {
+          termIds[q] = q == rank ? 0 : outbox[q].initialTermId();
+        }
+        shm =
+            new SharedSlots(
+                Path.of(aeron.context().aeronDirectoryName()),
+                runKey,
+                groupId,
+                rank,
+                size,
+                channels.sharedPieceBytes(),
+                termIds);
+      }
     } catch (RuntimeException | Error e) {
       CloseHelper.closeAll(outbox);
       CloseHelper.quietClose(sub);
       throw e;
     }
     this.inbox = sub;
+    this.shared = shm;
   }
 
   /**
@@ -380,7 +404,47 @@ public final class AeronCollective implements Collective, AutoCloseable {
         peers[q] = new Peer(q, inbox.imageBySessionId(channels.sessionId(q)));
       }
     }
+    if (shared != null) {
+      mapSharedSlots(deadline);
+    }
     connected = true;
+  }
+
+  /**
+   * Maps every peer's shared-memory file, written by the publication whose image this member
+   * receives (so never a stale file of an earlier incarnation of the group).
+   */
+  private void mapSharedSlots(final long deadline) {
+    idle.reset();
+    for (int q = 0; q < size; q++) {
+      while (q != rank && !shared.mapPeer(q, peers[q].image.initialTermId())) {
+        if (abortCause.get() != null) {
+          throw aborted();
+        }
+        if (System.nanoTime() - deadline > 0) {
+          throw new IllegalStateException(
+              "group "
+                  + groupId
+                  + ", "
+                  + channels.describe(rank)
+                  + ": no shared-memory file from "
+                  + channels.describe(q)
+                  + " at "
+                  + shared.path(q)
+                  + " after "
+                  + Duration.ofNanos(connectTimeoutNs)
+                  + "; do all members use the same media driver (Aeron directory), and the same "
+                  + DataChannels.SHARED_MEMORY_ENV
+                  + "?");
+        }
+        idle.idle();
+      }
+    }
+  }
+
+  /** This member's shared-memory file, or null when the shared-memory path is off. */
+  Path sharedFile() {
+    return shared == null ? null : shared.path(rank);
   }
 
   @Override
@@ -491,7 +555,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
     }
     try {
       startCall();
-      if (totalBytes <= SMALL_ROUND_BYTES) {
+      if (shared != null && totalBytes > channels.sharedMemoryMinBytes()) {
+        sharedAllReduce();
+      } else if (totalBytes <= SMALL_ROUND_BYTES) {
         directAllReduce();
       } else {
         ringAllReduce();
@@ -580,6 +646,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
     abortCause.compareAndSet(null, new IllegalStateException(channels.describe(rank) + " closed"));
     CloseHelper.closeAll(outbox);
     CloseHelper.quietClose(inbox);
+    CloseHelper.quietClose(shared);
     for (final Peer p : peers) {
       if (p != null) {
         p.freeScratch();
@@ -641,6 +708,199 @@ public final class AeronCollective implements Collective, AutoCloseable {
       }
     }
     awaitPeers();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Shared memory (IPC)
+  // ---------------------------------------------------------------------------------------------
+
+  /*
+   * The round's buffers, in order, are cut into pieces of at most sharedPieceBytes (a piece may
+   * span buffers; each buffer's part starts 8-aligned in the slot); every member cuts the same way.
+   * Piece k (counted since the member was created, across rounds): copy this member's elements
+   * into half k & 1 of its slot, publish written = k+1, wait for every peer's written >= k+1, then
+   * compute every element of the piece into the tensor from the N slots: element e of chunk c (of
+   * the whole buffer, Chunks) is ((b_c + b_(c+1)) + ...) + b_(c-1), the same operands in the same
+   * association on every member, so the same bits as the ring and InProcessGroup. Chunk c = rank
+   * starts from the tensor itself (it still holds this member's values: each element is written
+   * once, after it was copied).
+   *
+   * Why two halves and no "done reading" counter: a member overwrites half k & 1 (piece k-2's)
+   * only after its wait in piece k-1 saw every peer's written >= k, and each peer publishes piece
+   * k-1 only after it finished computing piece k-2 (one loop, in order; release/acquire). So
+   * nobody still reads the half, and a member copies piece k while its peers compute piece k-1.
+   */
+  private void sharedAllReduce() {
+    // No peer sends frames this round; frames of it mean a peer took the Aeron path: mismatch.
+    setPlans(PLAN_NONE);
+    final long signature = roundSignature();
+    cursorBuffer = 0;
+    cursorElement = 0;
+    while (true) {
+      while (cursorBuffer < bufferCount && cursorElement >= length[cursorBuffer]) {
+        cursorBuffer++;
+        cursorElement = 0;
+      }
+      if (cursorBuffer == bufferCount) {
+        return;
+      }
+      final long k = sharedPieces;
+      final int h = (int) (k & 1);
+      final int firstBuffer = cursorBuffer;
+      final long firstElement = cursorElement;
+      walkPiece(h, false);
+      shared.publish(h, round, signature, k + 1);
+      sharedPieces = k + 1;
+      awaitWritten(k + 1);
+      checkSharedPiece(h, signature);
+      cursorBuffer = firstBuffer;
+      cursorElement = firstElement;
+      walkPiece(h, true);
+    }
+  }
+
+  /**
+   * The piece from the cursor on: copies this member's elements into half h of its slot, or (with
+   * {@code reduce}) computes them from every member's half h. Leaves the cursor after the piece.
+   */
+  private void walkPiece(final int h, final boolean reduce) {
+    final int pieceBytes = shared.pieceBytes();
+    final long slot = shared.slot(rank, h);
+    int i = cursorBuffer;
+    long next = cursorElement;
+    long used = 0;
+    while (i < bufferCount) {
+      if (next >= length[i]) {
+        i++;
+        next = 0;
+        continue;
+      }
+      final int es = elementSize(i);
+      final long n = Math.min(length[i] - next, (pieceBytes - used) / es);
+      if (n == 0) {
+        break;
+      }
+      if (reduce) {
+        reduceSegment(h, i, next, (int) n, used);
+      } else {
+        UnsafeApi.copyMemory(address[i] + next * es, slot + used, n * es);
+      }
+      used = (used + n * es + 7) & ~7L;
+      next += n;
+    }
+    cursorBuffer = i;
+    cursorElement = next;
+  }
+
+  /** Elements [first, first + n) of buffer i, at {@code offset} in every slot's half h. */
+  private void reduceSegment(
+      final int h, final int i, final long first, final int n, final long offset) {
+    final int es = elementSize(i);
+    final boolean dbl = isDouble[i];
+    for (int c = 0; c < size; c++) {
+      final long lo = Math.max(first, chunkStart(i, c));
+      final long hi = Math.min(first + n, chunkStart(i, c + 1));
+      if (lo >= hi) {
+        continue;
+      }
+      final int m = (int) (hi - lo);
+      final long dst = address[i] + lo * es;
+      final long at = offset + (lo - first) * es;
+      int k = 1;
+      if (c != rank) { // dst = b_c + b_(c+1) in one pass, then the rest as for c = rank
+        final long a = shared.slot(c, h) + at;
+        final long b = shared.slot((c + 1) % size, h) + at;
+        if (dbl) {
+          adder.sumDoubles(a, b, dst, m);
+        } else {
+          adder.sumFloats(a, b, dst, m);
+        }
+        k = 2;
+      }
+      for (; k < size; k++) {
+        final long term = shared.slot((c + k) % size, h) + at;
+        if (dbl) {
+          adder.addDoubles(null, term, dst, m);
+        } else {
+          adder.addFloats(null, term, dst, m);
+        }
+      }
+    }
+  }
+
+  /**
+   * What every member's round must agree on: types, lengths and ranges of its buffers (what the
+   * frames' checks give the Aeron path).
+   */
+  private long roundSignature() {
+    long sig = bufferCount;
+    for (int i = 0; i < bufferCount; i++) {
+      sig = 31 * sig + (isDouble[i] ? 8 : 4);
+      sig = 31 * sig + length[i];
+      sig = 31 * sig + origin[i];
+      sig = 31 * sig + whole[i];
+    }
+    return sig;
+  }
+
+  private void checkSharedPiece(final int h, final long signature) {
+    for (int q = 0; q < size; q++) {
+      if (q != rank && (shared.round(q, h) != round || shared.signature(q, h) != signature)) {
+        throw new IllegalArgumentException(
+            "members disagree on the collective: in round "
+                + round
+                + " (shared memory), "
+                + channels.describe(q)
+                + " wrote a piece of its round "
+                + shared.round(q, h)
+                + (shared.round(q, h) == round
+                    ? " for buffers of other types, lengths or ranges"
+                    : "")
+                + " where "
+                + channels.describe(rank)
+                + " expects one of round "
+                + round
+                + "; every member must make the same calls with buffers of the same lengths and"
+                + " types");
+      }
+    }
+  }
+
+  /**
+   * Waits until every peer has written {@code target} pieces, polling the inbox (abort frames; a
+   * peer that took the Aeron path this round fails as a mismatch) and honouring abort and the stall
+   * timeout like every other wait.
+   */
+  private void awaitWritten(final long target) {
+    int lagging = laggingPeer(target);
+    if (lagging < 0) {
+      return;
+    }
+    while (true) {
+      final int work = poll();
+      if (work > 0 && abortCause.get() != null) {
+        throw aborted();
+      }
+      lagging = laggingPeer(target);
+      if (lagging < 0) {
+        progressed = true;
+        idle.reset();
+        return;
+      }
+      if (work == 0) {
+        checkWaiting(lagging);
+      }
+      idle.idle(work);
+    }
+  }
+
+  private int laggingPeer(final long target) {
+    for (int q = 0; q < size; q++) {
+      if (q != rank && shared.written(q) < target) {
+        return q;
+      }
+    }
+    return -1;
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -1260,6 +1520,9 @@ public final class AeronCollective implements Collective, AutoCloseable {
     abortCause.compareAndSet(null, e);
     final Throwable first = abortCause.get();
     tellPeers(first);
+    if (shared != null) {
+      shared.unlink();
+    }
     if (first != e && e.getCause() != first) { // aborted meanwhile: report the first cause
       final CollectiveAbortedException aborted = aborted();
       aborted.addSuppressed(e);

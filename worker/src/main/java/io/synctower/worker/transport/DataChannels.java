@@ -83,12 +83,32 @@ public final class DataChannels {
    */
   public static final int UDP_RECEIVER_WINDOW = 2 << 20;
 
+  /**
+   * IPC rounds of more than this many bytes (all buffers together) go through shared memory ({@link
+   * SharedSlots}) instead of the Aeron ring: TODO measured.
+   */
+  public static final long IPC_SHARED_MEMORY_MIN_BYTES = 256 << 10;
+
+  /** Bytes of one half of a member's shared slot (it has two): TODO measured. */
+  public static final int SHARED_PIECE_BYTES = 2 << 20;
+
+  /**
+   * Environment variable that switches the IPC shared-memory path: {@code on} (the default) or
+   * {@code off} (every IPC round over the Aeron log, e.g. to compare the two).
+   */
+  public static final String SHARED_MEMORY_ENV = "SYNCTOWER_IPC_SHM";
+
+  /** {@link #sharedMemoryMinBytes()} when the shared-memory path is off. */
+  public static final long SHARED_MEMORY_OFF = Long.MAX_VALUE;
+
   private final TransportKind kind;
   private final List<String> endpoints;
   private final int mtu;
   private final int termLength;
   private final int socketBufferLength;
   private final int receiverWindowLength;
+  private final long sharedMemoryMinBytes;
+  private final int sharedPieceBytes;
 
   private DataChannels(
       final TransportKind kind,
@@ -96,7 +116,9 @@ public final class DataChannels {
       final int mtu,
       final int termLength,
       final int socketBufferLength,
-      final int receiverWindowLength) {
+      final int receiverWindowLength,
+      final long sharedMemoryMinBytes,
+      final int sharedPieceBytes) {
     this.kind = Objects.requireNonNull(kind, "kind");
     this.endpoints = List.copyOf(Objects.requireNonNull(endpoints, "endpoints"));
     if (this.endpoints.isEmpty() || this.endpoints.size() > MAX_GROUP_SIZE) {
@@ -139,10 +161,26 @@ public final class DataChannels {
               + receiverWindowLength
               + ": must be >= 0 (0: the driver's default)");
     }
+    if (sharedMemoryMinBytes != SHARED_MEMORY_OFF && kind != TransportKind.IPC) {
+      throw new IllegalArgumentException(
+          "shared memory for "
+              + kind
+              + ": only IPC members share a host (one media driver); use SHARED_MEMORY_OFF");
+    }
+    if (sharedMemoryMinBytes < 0 || sharedPieceBytes < 4096 || sharedPieceBytes % 4096 != 0) {
+      throw new IllegalArgumentException(
+          "sharedMemoryMinBytes "
+              + sharedMemoryMinBytes
+              + ", sharedPieceBytes "
+              + sharedPieceBytes
+              + ": need minBytes >= 0 and a piece that is a positive multiple of 4096 bytes");
+    }
     this.mtu = mtu;
     this.termLength = termLength;
     this.socketBufferLength = socketBufferLength;
     this.receiverWindowLength = receiverWindowLength;
+    this.sharedMemoryMinBytes = sharedMemoryMinBytes;
+    this.sharedPieceBytes = sharedPieceBytes;
   }
 
   /**
@@ -153,7 +191,15 @@ public final class DataChannels {
    */
   public static DataChannels tuned(final TransportKind kind, final List<String> endpoints) {
     if (kind == TransportKind.IPC) {
-      return new DataChannels(kind, endpoints, IPC_MTU, IPC_TERM_LENGTH, 0, 0);
+      return new DataChannels(
+          kind,
+          endpoints,
+          IPC_MTU,
+          IPC_TERM_LENGTH,
+          0,
+          0,
+          sharedMemoryFromEnvironment(System.getenv(SHARED_MEMORY_ENV)),
+          SHARED_PIECE_BYTES);
     }
     final boolean loopback = endpoints.stream().allMatch(DataChannels::isLoopback);
     return new DataChannels(
@@ -162,7 +208,21 @@ public final class DataChannels {
         loopback ? UDP_LOOPBACK_MTU : UDP_MTU,
         UDP_TERM_LENGTH,
         UDP_SOCKET_BUFFER,
-        UDP_RECEIVER_WINDOW);
+        UDP_RECEIVER_WINDOW,
+        SHARED_MEMORY_OFF,
+        SHARED_PIECE_BYTES);
+  }
+
+  /** {@link #SHARED_MEMORY_ENV}'s value (null: unset) as the IPC threshold. */
+  static long sharedMemoryFromEnvironment(final String value) {
+    if (value == null || value.isEmpty() || value.equalsIgnoreCase("on")) {
+      return IPC_SHARED_MEMORY_MIN_BYTES;
+    }
+    if (value.equalsIgnoreCase("off")) {
+      return SHARED_MEMORY_OFF;
+    }
+    throw new IllegalArgumentException(
+        SHARED_MEMORY_ENV + "='" + value + "': must be 'on' (the default) or 'off'");
   }
 
   /** Literal loopback hosts only (127.x.x.x, ::1, localhost): no name is resolved here. */
@@ -180,19 +240,66 @@ public final class DataChannels {
   /** A copy with another term length (a power of two, 64 KiB .. 1 GiB). */
   public DataChannels withTermLength(final int termLength) {
     return new DataChannels(
-        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+        kind,
+        endpoints,
+        mtu,
+        termLength,
+        socketBufferLength,
+        receiverWindowLength,
+        sharedMemoryMinBytes,
+        sharedPieceBytes);
   }
 
   /** A copy with another MTU (a multiple of 32, 128 .. 65504). */
   public DataChannels withMtu(final int mtu) {
     return new DataChannels(
-        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+        kind,
+        endpoints,
+        mtu,
+        termLength,
+        socketBufferLength,
+        receiverWindowLength,
+        sharedMemoryMinBytes,
+        sharedPieceBytes);
   }
 
   /** A copy with other UDP socket buffer and receiver window lengths (0: driver default). */
   public DataChannels withUdpWindow(final int socketBufferLength, final int receiverWindowLength) {
     return new DataChannels(
-        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+        kind,
+        endpoints,
+        mtu,
+        termLength,
+        socketBufferLength,
+        receiverWindowLength,
+        sharedMemoryMinBytes,
+        sharedPieceBytes);
+  }
+
+  /**
+   * A copy whose all-reduce rounds of more than {@code minBytes} go through shared memory in pieces
+   * of {@code pieceBytes} (IPC only; {@link #SHARED_MEMORY_OFF}: never).
+   */
+  public DataChannels withSharedMemory(final long minBytes, final int pieceBytes) {
+    return new DataChannels(
+        kind,
+        endpoints,
+        mtu,
+        termLength,
+        socketBufferLength,
+        receiverWindowLength,
+        minBytes,
+        pieceBytes);
+  }
+
+  /** Rounds above this many bytes use shared memory; {@link #SHARED_MEMORY_OFF} if never. */
+  public long sharedMemoryMinBytes() {
+    return sharedMemoryMinBytes;
+  }
+
+  /** Bytes of one half of a member's shared slot. */
+  public int sharedPieceBytes() {
+    return sharedPieceBytes;
   }
 
   public TransportKind kind() {
@@ -287,6 +394,9 @@ public final class DataChannels {
         + (kind == TransportKind.UDP
             ? " so-bufs=" + socketBufferLength + " rcv-wnd=" + receiverWindowLength
             : "")
+        + (sharedMemoryMinBytes == SHARED_MEMORY_OFF
+            ? ""
+            : " shm-above=" + sharedMemoryMinBytes + " shm-piece=" + sharedPieceBytes)
         + " members="
         + size();
   }

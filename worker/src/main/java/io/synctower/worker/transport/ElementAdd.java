@@ -77,6 +77,55 @@ final class ElementAdd {
     }
   }
 
+  /**
+   * {@code dst[k] = a[k] + b[k]} for n floats, all three addresses (dst may be a or b): one pass
+   * where a copy of a into dst and an add of b would take two.
+   */
+  void sumFloats(final long a, final long b, final long dst, final int n) {
+    if (n < MIN_BLOCKED_ELEMENTS) {
+      for (int k = 0; k < n; k++) {
+        final long o = ((long) k) << 2;
+        UnsafeApi.putFloat(
+            null, dst + o, UnsafeApi.getFloat(null, a + o) + UnsafeApi.getFloat(null, b + o));
+      }
+      return;
+    }
+    final float[] term = floatTerm;
+    final float[] acc = floatAcc;
+    for (int k = 0; k < n; k += term.length) {
+      final int m = Math.min(term.length, n - k);
+      final long o = ((long) k) << 2;
+      final long bytes = ((long) m) << 2;
+      UnsafeApi.copyMemory(null, a + o, term, FLOAT_BASE, bytes);
+      UnsafeApi.copyMemory(null, b + o, acc, FLOAT_BASE, bytes);
+      addFloatArrays(term, acc, m);
+      UnsafeApi.copyMemory(acc, FLOAT_BASE, null, dst + o, bytes);
+    }
+  }
+
+  /** As {@link #sumFloats} for doubles. */
+  void sumDoubles(final long a, final long b, final long dst, final int n) {
+    if (n < MIN_BLOCKED_ELEMENTS) {
+      for (int k = 0; k < n; k++) {
+        final long o = ((long) k) << 3;
+        UnsafeApi.putDouble(
+            null, dst + o, UnsafeApi.getDouble(null, a + o) + UnsafeApi.getDouble(null, b + o));
+      }
+      return;
+    }
+    final double[] term = doubleTerm;
+    final double[] acc = doubleAcc;
+    for (int k = 0; k < n; k += term.length) {
+      final int m = Math.min(term.length, n - k);
+      final long o = ((long) k) << 3;
+      final long bytes = ((long) m) << 3;
+      UnsafeApi.copyMemory(null, a + o, term, DOUBLE_BASE, bytes);
+      UnsafeApi.copyMemory(null, b + o, acc, DOUBLE_BASE, bytes);
+      addDoubleArrays(term, acc, m);
+      UnsafeApi.copyMemory(acc, DOUBLE_BASE, null, dst + o, bytes);
+    }
+  }
+
   // Term first, as in the scalar loops (the operand order of every addition stays the same).
   private static void addFloatArrays(final float[] term, final float[] acc, final int m) {
     for (int j = 0; j < m; j++) {
