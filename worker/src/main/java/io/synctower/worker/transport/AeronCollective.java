@@ -181,6 +181,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private final INDArray[] single = new INDArray[1];
   // IPC rounds above channels.sharedMemoryMinBytes(): null when off, UDP, or a group of one.
   private final SharedSlots shared;
+  private final IdleStrategy sharedIdle = new BackoffIdleStrategy(20_000, 50, 1_000, 1_000_000);
 
   // The round in flight (owner thread only).
   private long round;
@@ -200,7 +201,7 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private boolean connected;
   private boolean closed;
   private boolean peersTold;
-  // Shared-memory rounds: pieces published so far; the cursor (buffer, element) of a piece.
+  // Shared-memory rounds: pieces done so far; the cursor (buffer, element) in the round.
   private long sharedPieces;
   private int cursorBuffer;
   private long cursorElement;
@@ -716,19 +717,29 @@ public final class AeronCollective implements Collective, AutoCloseable {
 
   /*
    * The round's buffers, in order, are cut into pieces of at most sharedPieceBytes (a piece may
-   * span buffers; each buffer's part starts 8-aligned in the slot); every member cuts the same way.
-   * Piece k (counted since the member was created, across rounds): copy this member's elements
-   * into half k & 1 of its slot, publish written = k+1, wait for every peer's written >= k+1, then
-   * compute every element of the piece into the tensor from the N slots: element e of chunk c (of
-   * the whole buffer, Chunks) is ((b_c + b_(c+1)) + ...) + b_(c-1), the same operands in the same
-   * association on every member, so the same bits as the ring and InProcessGroup. Chunk c = rank
-   * starts from the tensor itself (it still holds this member's values: each element is written
-   * once, after it was copied).
+   * span buffers; each buffer's part starts 8-aligned in the slot); every member cuts the same way,
+   * and element e of a piece sits at the same offset in every member's slot. Piece k (counted since
+   * the member was created, across rounds) uses part k % 3 of each slot, in three steps:
+   *  1. COPY_IN: copy this member's values of the other members' chunks into its slot; publish
+   *     written = 2k+1.
+   *  2. REDUCE (once every peer's written >= 2k+1): compute this member's own chunk r (of the whole
+   *     buffer, Chunks) into the tensor, ((b_r + b_(r+1)) + ...) + b_(r-1), b_r from the tensor
+   *     and the rest from the peers' slots, and mirror the result into its own slot at the same
+   *     offsets (free: step 1 skipped them); publish written = 2k+2.
+   *  3. COPY_OUT (once every peer's written >= 2k+2): copy every other chunk c's result from
+   *     member c's slot into the tensor.
+   * Each chunk is summed once, by its owner, in the fixed order: the same bits as the ring and
+   * InProcessGroup. Per member that moves 4 bytes of memory per byte of the piece (N = 2) where
+   * "every member computes everything" moves 5, and adds half as much.
    *
-   * Why two halves and no "done reading" counter: a member overwrites half k & 1 (piece k-2's)
-   * only after its wait in piece k-1 saw every peer's written >= k, and each peer publishes piece
-   * k-1 only after it finished computing piece k-2 (one loop, in order; release/acquire). So
-   * nobody still reads the half, and a member copies piece k while its peers compute piece k-1.
+   * Pipelined: step 1 of piece k+1 runs before step 3 of piece k, so one wait (written >= 2k+3,
+   * which a peer publishes after its 2k+2) serves step 3 of piece k and step 2 of piece k+1: one
+   * wait per piece, and a member fills the next piece while a slower peer still reduces.
+   *
+   * Why three parts and no "done reading" counter: a member overwrites part (k+1) % 3 (piece
+   * k-2's) in step 1 of piece k+1 after it saw every peer's written >= 2k+1 (or 2k+2 at the end
+   * of a round); each peer publishes 2k+1 only after it finished step 3 of piece k-2, its last
+   * read of that part (one loop, in order; release/acquire). So nobody still reads it.
    */
   private void sharedAllReduce() {
     // No peer sends frames this round; frames of it mean a peer took the Aeron path: mismatch.
@@ -736,38 +747,67 @@ public final class AeronCollective implements Collective, AutoCloseable {
     final long signature = roundSignature();
     cursorBuffer = 0;
     cursorElement = 0;
+    if (!skipEmpty()) {
+      return;
+    }
+    long k = sharedPieces;
+    int pieceBuffer = cursorBuffer;
+    long pieceElement = cursorElement;
+    walkPiece(k, COPY_IN, pieceBuffer, pieceElement);
+    shared.publish(part(k), round, signature, 2 * k + 1);
+    awaitWritten(2 * k + 1);
+    checkSharedPiece(part(k), signature);
     while (true) {
-      while (cursorBuffer < bufferCount && cursorElement >= length[cursorBuffer]) {
-        cursorBuffer++;
-        cursorElement = 0;
+      walkPiece(k, REDUCE, pieceBuffer, pieceElement);
+      shared.publish(part(k), round, signature, 2 * k + 2);
+      final boolean more = skipEmpty();
+      final int nextBuffer = cursorBuffer;
+      final long nextElement = cursorElement;
+      if (more) {
+        walkPiece(k + 1, COPY_IN, nextBuffer, nextElement);
+        shared.publish(part(k + 1), round, signature, 2 * k + 3);
+        awaitWritten(2 * k + 3);
+        checkSharedPiece(part(k + 1), signature);
+      } else {
+        awaitWritten(2 * k + 2);
       }
-      if (cursorBuffer == bufferCount) {
+      walkPiece(k, COPY_OUT, pieceBuffer, pieceElement);
+      if (!more) {
+        sharedPieces = k + 1;
         return;
       }
-      final long k = sharedPieces;
-      final int h = (int) (k & 1);
-      final int firstBuffer = cursorBuffer;
-      final long firstElement = cursorElement;
-      walkPiece(h, false);
-      shared.publish(h, round, signature, k + 1);
-      sharedPieces = k + 1;
-      awaitWritten(k + 1);
-      checkSharedPiece(h, signature);
-      cursorBuffer = firstBuffer;
-      cursorElement = firstElement;
-      walkPiece(h, true);
+      k++;
+      pieceBuffer = nextBuffer;
+      pieceElement = nextElement;
     }
   }
 
+  private static int part(final long piece) {
+    return (int) (piece % 3);
+  }
+
+  /** Moves the cursor past finished and empty buffers; false at the end of the round. */
+  private boolean skipEmpty() {
+    while (cursorBuffer < bufferCount && cursorElement >= length[cursorBuffer]) {
+      cursorBuffer++;
+      cursorElement = 0;
+    }
+    return cursorBuffer < bufferCount;
+  }
+
+  private static final int COPY_IN = 0;
+  private static final int REDUCE = 1;
+  private static final int COPY_OUT = 2;
+
   /**
-   * The piece from the cursor on: copies this member's elements into half h of its slot, or (with
-   * {@code reduce}) computes them from every member's half h. Leaves the cursor after the piece.
+   * One step ({@link #COPY_IN}, {@link #REDUCE}, {@link #COPY_OUT}) of piece k, which starts at
+   * element {@code first} of buffer {@code firstBuffer}. Leaves the cursor after the piece.
    */
-  private void walkPiece(final int h, final boolean reduce) {
+  private void walkPiece(final long k, final int step, final int firstBuffer, final long first) {
     final int pieceBytes = shared.pieceBytes();
-    final long slot = shared.slot(rank, h);
-    int i = cursorBuffer;
-    long next = cursorElement;
+    final int h = part(k);
+    int i = firstBuffer;
+    long next = first;
     long used = 0;
     while (i < bufferCount) {
       if (next >= length[i]) {
@@ -780,10 +820,19 @@ public final class AeronCollective implements Collective, AutoCloseable {
       if (n == 0) {
         break;
       }
-      if (reduce) {
-        reduceSegment(h, i, next, (int) n, used);
-      } else {
-        UnsafeApi.copyMemory(address[i] + next * es, slot + used, n * es);
+      for (int c = 0; c < size; c++) {
+        final long lo = Math.max(next, chunkStart(i, c));
+        final long hi = Math.min(next + n, chunkStart(i, c + 1));
+        if (lo < hi && (c == rank) == (step == REDUCE)) {
+          final long tensor = address[i] + lo * es;
+          final long at = used + (lo - next) * es;
+          final int m = (int) (hi - lo);
+          switch (step) {
+            case COPY_IN -> UnsafeApi.copyMemory(tensor, shared.slot(rank, h) + at, (long) m * es);
+            case REDUCE -> reduceOwnChunk(h, i, tensor, at, m);
+            default -> UnsafeApi.copyMemory(shared.slot(c, h) + at, tensor, (long) m * es);
+          }
+        }
       }
       used = (used + n * es + 7) & ~7L;
       next += n;
@@ -792,39 +841,32 @@ public final class AeronCollective implements Collective, AutoCloseable {
     cursorElement = next;
   }
 
-  /** Elements [first, first + n) of buffer i, at {@code offset} in every slot's half h. */
-  private void reduceSegment(
-      final int h, final int i, final long first, final int n, final long offset) {
-    final int es = elementSize(i);
+  /**
+   * m elements of this member's chunk of buffer i at {@code tensor}, at offset {@code at} of every
+   * slot's part h: the sum in the fixed order into the tensor and this member's slot.
+   */
+  private void reduceOwnChunk(
+      final int h, final int i, final long tensor, final long at, final int m) {
     final boolean dbl = isDouble[i];
-    for (int c = 0; c < size; c++) {
-      final long lo = Math.max(first, chunkStart(i, c));
-      final long hi = Math.min(first + n, chunkStart(i, c + 1));
-      if (lo >= hi) {
-        continue;
-      }
-      final int m = (int) (hi - lo);
-      final long dst = address[i] + lo * es;
-      final long at = offset + (lo - first) * es;
-      int k = 1;
-      if (c != rank) { // dst = b_c + b_(c+1) in one pass, then the rest as for c = rank
-        final long a = shared.slot(c, h) + at;
-        final long b = shared.slot((c + 1) % size, h) + at;
+    final long own = shared.slot(rank, h) + at;
+    // b_r + b_(r+1) (N = 2: the whole sum, written to both places in one pass)
+    final long second = shared.slot((rank + 1) % size, h) + at;
+    final long mirror = size == 2 ? own : 0;
+    if (dbl) {
+      adder.sumDoubles(tensor, second, tensor, mirror, m);
+    } else {
+      adder.sumFloats(tensor, second, tensor, mirror, m);
+    }
+    if (size > 2) {
+      for (int k = 2; k < size; k++) {
+        final long term = shared.slot((rank + k) % size, h) + at;
         if (dbl) {
-          adder.sumDoubles(a, b, dst, m);
+          adder.addDoubles(null, term, tensor, m);
         } else {
-          adder.sumFloats(a, b, dst, m);
-        }
-        k = 2;
-      }
-      for (; k < size; k++) {
-        final long term = shared.slot((c + k) % size, h) + at;
-        if (dbl) {
-          adder.addDoubles(null, term, dst, m);
-        } else {
-          adder.addFloats(null, term, dst, m);
+          adder.addFloats(null, term, tensor, m);
         }
       }
+      UnsafeApi.copyMemory(tensor, own, (long) m * elementSize(i));
     }
   }
 
@@ -884,13 +926,13 @@ public final class AeronCollective implements Collective, AutoCloseable {
       lagging = laggingPeer(target);
       if (lagging < 0) {
         progressed = true;
-        idle.reset();
+        sharedIdle.reset();
         return;
       }
       if (work == 0) {
         checkWaiting(lagging);
       }
-      idle.idle(work);
+      sharedIdle.idle(work);
     }
   }
 

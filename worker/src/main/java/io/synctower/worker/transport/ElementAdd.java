@@ -78,15 +78,19 @@ final class ElementAdd {
   }
 
   /**
-   * {@code dst[k] = a[k] + b[k]} for n floats, all three addresses (dst may be a or b): one pass
-   * where a copy of a into dst and an add of b would take two.
+   * {@code dst[k] = mirror[k] = a[k] + b[k]} for n floats, all addresses ({@code mirror} 0: none;
+   * dst may be a or b): one pass where a copy of a into dst, an add of b and a copy into mirror
+   * would take three.
    */
-  void sumFloats(final long a, final long b, final long dst, final int n) {
+  void sumFloats(final long a, final long b, final long dst, final long mirror, final int n) {
     if (n < MIN_BLOCKED_ELEMENTS) {
       for (int k = 0; k < n; k++) {
         final long o = ((long) k) << 2;
-        UnsafeApi.putFloat(
-            null, dst + o, UnsafeApi.getFloat(null, a + o) + UnsafeApi.getFloat(null, b + o));
+        final float sum = UnsafeApi.getFloat(null, a + o) + UnsafeApi.getFloat(null, b + o);
+        UnsafeApi.putFloat(null, dst + o, sum);
+        if (mirror != 0) {
+          UnsafeApi.putFloat(null, mirror + o, sum);
+        }
       }
       return;
     }
@@ -100,16 +104,22 @@ final class ElementAdd {
       UnsafeApi.copyMemory(null, b + o, acc, FLOAT_BASE, bytes);
       addFloatArrays(term, acc, m);
       UnsafeApi.copyMemory(acc, FLOAT_BASE, null, dst + o, bytes);
+      if (mirror != 0) {
+        UnsafeApi.copyMemory(acc, FLOAT_BASE, null, mirror + o, bytes);
+      }
     }
   }
 
   /** As {@link #sumFloats} for doubles. */
-  void sumDoubles(final long a, final long b, final long dst, final int n) {
+  void sumDoubles(final long a, final long b, final long dst, final long mirror, final int n) {
     if (n < MIN_BLOCKED_ELEMENTS) {
       for (int k = 0; k < n; k++) {
         final long o = ((long) k) << 3;
-        UnsafeApi.putDouble(
-            null, dst + o, UnsafeApi.getDouble(null, a + o) + UnsafeApi.getDouble(null, b + o));
+        final double sum = UnsafeApi.getDouble(null, a + o) + UnsafeApi.getDouble(null, b + o);
+        UnsafeApi.putDouble(null, dst + o, sum);
+        if (mirror != 0) {
+          UnsafeApi.putDouble(null, mirror + o, sum);
+        }
       }
       return;
     }
@@ -123,6 +133,9 @@ final class ElementAdd {
       UnsafeApi.copyMemory(null, b + o, acc, DOUBLE_BASE, bytes);
       addDoubleArrays(term, acc, m);
       UnsafeApi.copyMemory(acc, DOUBLE_BASE, null, dst + o, bytes);
+      if (mirror != 0) {
+        UnsafeApi.copyMemory(acc, DOUBLE_BASE, null, mirror + o, bytes);
+      }
     }
   }
 

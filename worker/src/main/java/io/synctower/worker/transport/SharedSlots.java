@@ -19,23 +19,15 @@ import org.agrona.concurrent.UnsafeBuffer;
  * effect, by every peer (members of one media driver are on one host), holding the member's slot
  * and its counters. Single writer: a member writes only its own file; peers only read it.
  *
- * <p>The caller's loop, for each piece {@code k} (numbered from 0 since the member was created,
- * across rounds; half {@code k & 1} of the slot):
- *
- * <pre>{@code
- * copy own elements into slot(rank, k & 1); publish(k & 1, round, signature, k + 1);
- * while (written(q) < k + 1 for some peer q) idle;  // every peer's piece k is in its slot
- * compute the result from slot(q, k & 1) of every q (same bits on every member);
- * }</pre>
- *
- * (Why the half of piece k-2 is free again is said in {@code AeronCollective}.)
+ * <p>What a member does with it (the steps and why they are safe are in {@code AeronCollective}):
+ * fill part {@code k % 3} of its slot, {@link #publish} how many steps it has done, wait until
+ * every peer's {@link #written} count is as far, read the peers' parts; no lock, no system call.
  *
  * <p>Layout (little endian; the counter on a 128-byte line of its own, away from the data the owner
- * writes): magic, size, rank, piece bytes; WRITTEN (pieces published); per half the round and
- * signature of the piece in it; the initial term id of this member's Aeron publication to each rank
- * (a peer maps this file only if the id matches the image it receives: a stale file of an earlier
- * incarnation of the group, or of an earlier run, is never mapped); then the two halves, page
- * aligned.
+ * writes): magic, size, rank, piece bytes; the written count; per part the round and signature of
+ * the piece in it; the initial term id of this member's Aeron publication to each rank (a peer maps
+ * this file only if the id matches the image it receives: a stale file of an earlier incarnation of
+ * the group, or of an earlier run, is never mapped); then the three parts, page aligned.
  *
  * <p>Files are created under a temporary name and renamed into place complete, so a peer sees a
  * whole file or none. The owner deletes its file on {@link #unlink} (on failure) and {@link
@@ -52,8 +44,11 @@ final class SharedSlots implements AutoCloseable {
   private static final int RANK_OFFSET = 12;
   private static final int PIECE_BYTES_OFFSET = 16;
   private static final int WRITTEN_OFFSET = LINE;
-  private static final int HALF_OFFSET = 2 * LINE; // per half: round, signature
+  private static final int PART_OFFSET = 2 * LINE; // per part: round, signature
   private static final int TERM_IDS_OFFSET = 3 * LINE;
+
+  /** Parts of a slot: a piece each, reused round robin. */
+  static final int PARTS = 3;
 
   private final Path directory;
   private final long runKey;
@@ -65,8 +60,8 @@ final class SharedSlots implements AutoCloseable {
   private final Path ownPath;
   private final MappedByteBuffer[] mapped;
   private final UnsafeBuffer[] files;
-  // Address of half h of rank q's slot: halves[2 * q + h]; 0 until q is mapped.
-  private final long[] halves;
+  // Address of part h of rank q's slot: parts[PARTS * q + h]; 0 until q is mapped.
+  private final long[] parts;
   private Object fileKey; // the inode of our file: unlink never deletes a successor's
   private boolean unlinked;
 
@@ -92,9 +87,9 @@ final class SharedSlots implements AutoCloseable {
     this.dataOffset = BitUtil.align(TERM_IDS_OFFSET + 4 * size, 4096);
     this.mapped = new MappedByteBuffer[size];
     this.files = new UnsafeBuffer[size];
-    this.halves = new long[2 * size];
+    this.parts = new long[PARTS * size];
     this.ownPath = path(rank);
-    final long fileLength = (long) dataOffset + 2L * pieceBytes;
+    final long fileLength = (long) dataOffset + (long) PARTS * pieceBytes;
     Path tmp = null;
     try {
       tmp = Files.createTempFile(directory, ownPath.getFileName() + ".", ".tmp");
@@ -134,8 +129,7 @@ final class SharedSlots implements AutoCloseable {
         }
       }
     }
-    halves[2 * rank] = own().addressOffset() + dataOffset;
-    halves[2 * rank + 1] = halves[2 * rank] + pieceBytes;
+    setParts(rank, own().addressOffset() + dataOffset);
   }
 
   /**
@@ -160,7 +154,7 @@ final class SharedSlots implements AutoCloseable {
       return true;
     }
     final File file = path(q).toFile();
-    final long fileLength = (long) dataOffset + 2L * pieceBytes;
+    final long fileLength = (long) dataOffset + (long) PARTS * pieceBytes;
     if (!file.isFile() || file.length() != fileLength) {
       return false;
     }
@@ -182,36 +176,41 @@ final class SharedSlots implements AutoCloseable {
     }
     mapped[q] = m;
     files[q] = b;
-    halves[2 * q] = b.addressOffset() + dataOffset;
-    halves[2 * q + 1] = halves[2 * q] + pieceBytes;
+    setParts(q, b.addressOffset() + dataOffset);
     return true;
   }
 
-  /** Address of half h of rank q's slot (q mapped). */
-  long slot(final int q, final int h) {
-    return halves[2 * q + h];
+  private void setParts(final int q, final long first) {
+    for (int h = 0; h < PARTS; h++) {
+      parts[PARTS * q + h] = first == 0 ? 0 : first + (long) h * pieceBytes;
+    }
   }
 
-  /** Pieces rank q has published, with acquire semantics. */
+  /** Address of part h of rank q's slot (q mapped). */
+  long slot(final int q, final int h) {
+    return parts[PARTS * q + h];
+  }
+
+  /** The written count rank q has published, with acquire semantics. */
   long written(final int q) {
     return files[q].getLongVolatile(WRITTEN_OFFSET);
   }
 
-  /** The round of the piece in rank q's half h (valid once q's WRITTEN covers it). */
+  /** The round of the piece in rank q's part h (valid once q's written count covers it). */
   long round(final int q, final int h) {
-    return files[q].getLong(HALF_OFFSET + h * 16);
+    return files[q].getLong(PART_OFFSET + h * 16);
   }
 
-  /** The signature of the round of the piece in rank q's half h. */
+  /** The signature of the round of the piece in rank q's part h. */
   long signature(final int q, final int h) {
-    return files[q].getLong(HALF_OFFSET + h * 16 + 8);
+    return files[q].getLong(PART_OFFSET + h * 16 + 8);
   }
 
-  /** Publishes this member's half h (already filled) as piece {@code written - 1} of round. */
+  /** Publishes this member's part h (filled) with its round and signature, and the step count. */
   void publish(final int h, final long round, final long signature, final long written) {
     final UnsafeBuffer own = own();
-    own.putLong(HALF_OFFSET + h * 16, round);
-    own.putLong(HALF_OFFSET + h * 16 + 8, signature);
+    own.putLong(PART_OFFSET + h * 16, round);
+    own.putLong(PART_OFFSET + h * 16 + 8, signature);
     own.putLongRelease(WRITTEN_OFFSET, written);
   }
 
@@ -247,8 +246,7 @@ final class SharedSlots implements AutoCloseable {
         IoUtil.unmap(mapped[q]);
         mapped[q] = null;
         files[q] = null;
-        halves[2 * q] = 0;
-        halves[2 * q + 1] = 0;
+        setParts(q, 0);
       }
     }
   }

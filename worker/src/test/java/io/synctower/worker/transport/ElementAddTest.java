@@ -101,9 +101,15 @@ class ElementAddTest {
       UnsafeApi.putFloat(null, a + 4L * k, fa[k]);
       UnsafeApi.putFloat(null, b + 4L * k, fb[k]);
     }
-    adder.sumFloats(a, b, d, n);
+    final ByteBuffer mirrorBuffer = ByteBuffer.allocateDirect(MAX_BYTES + 64);
+    final long mirror = BufferUtil.address(mirrorBuffer) + 12;
+    adder.sumFloats(a, b, d, mirror, n);
     for (int k = 0; k < n; k++) {
       final float sum = UnsafeApi.getFloat(null, d + 4L * k);
+      assertEquals(
+          Float.floatToRawIntBits(sum),
+          Float.floatToRawIntBits(UnsafeApi.getFloat(null, mirror + 4L * k)),
+          "mirror, element " + k);
       if (Float.isNaN(fa[k]) && Float.isNaN(fb[k])) {
         assertTrue(Float.isNaN(sum), "element " + k + ": NaN + NaN");
       } else {
@@ -121,7 +127,7 @@ class ElementAddTest {
       UnsafeApi.putDouble(null, a + 8L * k, da[k]);
       UnsafeApi.putDouble(null, d + 8L * k, db[k]);
     }
-    adder.sumDoubles(a, d, d, n); // dst may be an operand
+    adder.sumDoubles(a, d, d, 0, n); // dst may be an operand; no mirror
     for (int k = 0; k < n; k++) {
       final double sum = UnsafeApi.getDouble(null, d + 8L * k);
       if (Double.isNaN(da[k]) && Double.isNaN(db[k])) {
@@ -133,6 +139,7 @@ class ElementAddTest {
             "element " + k + " of " + n + ": " + da[k] + " + " + db[k]);
       }
     }
+    BufferUtil.free(mirrorBuffer);
   }
 
   @ParameterizedTest
