@@ -84,13 +84,21 @@ public final class DataChannels {
   public static final int UDP_RECEIVER_WINDOW = 2 << 20;
 
   /**
-   * IPC rounds of more than this many bytes (all buffers together) go through shared memory ({@link
-   * SharedSlots}) instead of the Aeron ring: TODO measured.
+   * IPC all-reduce rounds of more than this many bytes (all buffers together) go through shared
+   * memory (the members' {@code SharedSlots} files) instead of the Aeron ring. Median µs, ring /
+   * shared memory, 2 processes, {@code bench allreduce}, 3 alternated runs (2026-12-06, load ~4):
+   * 64 KiB 11.4 / 12.4, 128 KiB 17.2 / 19.2, 256 KiB 33.0 / 26.8, 512 KiB 61.9 / 31.9, 1 MiB 124 /
+   * 73. Below the crossover a round is mostly the two waits, which the ring overlaps better.
    */
-  public static final long IPC_SHARED_MEMORY_MIN_BYTES = 256 << 10;
+  public static final long IPC_SHARED_MEMORY_MIN_BYTES = 128 << 10;
 
-  /** Bytes of one half of a member's shared slot (it has two): TODO measured. */
-  public static final int SHARED_PIECE_BYTES = 2 << 20;
+  /**
+   * Bytes of one piece (one of the three parts of a member's shared slot): 1 MiB, a core's L2 on
+   * the dev machine. Median µs by piece, 2 processes, 3-5 alternated runs under load 4-7 (noisy):
+   * 512 KiB 1 MiB 163, 4 MiB 637, 64 MiB 10.2 ms; 1 MiB 79-96, 513-576, 8.4-11.5 ms; 2 MiB 84-97,
+   * 493-828, 12.2-13.3 ms; 4 MiB 73-117, 475-573, 16.8-33 ms.
+   */
+  public static final int SHARED_PIECE_BYTES = 1 << 20;
 
   /**
    * Environment variable that switches the IPC shared-memory path: {@code on} (the default) or
@@ -297,7 +305,7 @@ public final class DataChannels {
     return sharedMemoryMinBytes;
   }
 
-  /** Bytes of one half of a member's shared slot. */
+  /** Bytes of one piece: each of the three parts of a member's shared slot. */
   public int sharedPieceBytes() {
     return sharedPieceBytes;
   }

@@ -38,8 +38,8 @@ import org.nd4j.linalg.factory.Nd4j;
  * The IPC shared-memory path of {@link AeronCollective} ({@link SharedSlots}) against {@link
  * InProcessGroup}, bit for bit, with 2, 3 and 4 members as threads: pieces that cut buffers and
  * pack several (float and double) into one, rounds around the threshold, ranges, back-to-back
- * rounds with random delays (a fast member must not overwrite a half a slow one still reads),
- * abort, mismatch, and the files' life cycle.
+ * rounds with random delays (a fast member must not overwrite a part of its slot a slow one still
+ * reads), abort, mismatch, and the files' life cycle.
  */
 class SharedMemoryAllReduceTest {
   /** Every round through shared memory, in 4 KiB pieces: many pieces and piece boundaries. */
@@ -121,7 +121,7 @@ class SharedMemoryAllReduceTest {
 
   /**
    * Back to back with random sleeps before rounds and between them: members run ahead by a round or
-   * fall behind, and the two halves of each slot are reused many times per round.
+   * fall behind, and the three parts of each slot are reused many times per round.
    */
   @ParameterizedTest(name = "{0} members")
   @ValueSource(ints = {2, 3, 4})
