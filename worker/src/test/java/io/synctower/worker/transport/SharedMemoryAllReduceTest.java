@@ -198,6 +198,41 @@ class SharedMemoryAllReduceTest {
     }
   }
 
+  /**
+   * A member that goes away (closes its publications, as a process that exits does) while its peers
+   * wait for it in a shared-memory round: they fail with {@link CollectiveAbortedException} long
+   * before the stall timeout (60 s here), the way the Aeron path does.
+   */
+  @Test
+  void peersShouldFailWhenAMemberGoesAwayInsteadOfWaitingForItsSlot() throws Exception {
+    try (AeronGroup group = group(3, TINY_PIECES)) {
+      group.onMembers(
+          m -> {
+            m.allReduceSum(Nd4j.ones(DataType.FLOAT, 5000));
+            return null;
+          });
+      final List<Future<Object>> waiting = new ArrayList<>();
+      for (int r = 0; r < 2; r++) {
+        waiting.add(
+            group.submit(
+                r,
+                m -> {
+                  m.allReduceSum(Nd4j.ones(DataType.FLOAT, 100_000));
+                  return "returned";
+                }));
+      }
+      sleep(200);
+      final long start = System.nanoTime();
+      group.members.get(2).close(); // member 2 is not in a call: its thread is idle
+      for (final Future<Object> f : waiting) {
+        final ExecutionException e =
+            assertThrows(ExecutionException.class, () -> f.get(30, TimeUnit.SECONDS));
+        assertInstanceOf(CollectiveAbortedException.class, e.getCause());
+      }
+      assertTrue(System.nanoTime() - start < TimeUnit.SECONDS.toNanos(30), "released in time");
+    }
+  }
+
   @Test
   void aMemberThatNeverCallsShouldFailTheOthersAtTheStallTimeoutNamingIt() throws Exception {
     try (AeronGroup group =
