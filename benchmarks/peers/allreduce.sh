@@ -5,6 +5,7 @@
 #   sudo apt-get install -y openmpi-bin python3-mpi4py   # Debian 12's Open MPI 4.1 and mpi4py, once
 #   benchmarks/peers/allreduce.sh                        # 2 processes, 4 KiB to 64 MiB (~2 min)
 #   benchmarks/peers/allreduce.sh --towers 4 --max-bytes 16777216 --transport udp
+#   SYNCTOWER_IPC_SHM=off benchmarks/peers/allreduce.sh  # IPC without the shared-memory path
 #
 # Prints, per size, the median time and bus bandwidth (nccl-tests' busbw) of each, and
 # SyncTower's bus bandwidth over Open MPI's (> 1: SyncTower faster).
@@ -20,7 +21,7 @@ while [ $# -gt 0 ]; do
     --towers) towers="$2"; shift 2 ;;
     --max-bytes) max_bytes="$2"; shift 2 ;;
     --transport) transport="$2"; shift 2 ;;
-    -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h | --help) sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "error: unknown argument '$1'; see --help" >&2; exit 2 ;;
   esac
 done

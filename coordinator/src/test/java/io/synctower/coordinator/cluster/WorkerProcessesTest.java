@@ -52,6 +52,8 @@ import org.junit.jupiter.params.provider.CsvSource;
  * the run within the heartbeat deadline naming the tower, leaving no process behind.
  */
 class WorkerProcessesTest {
+  // 8 filters: ~200 KB of float64 gradients, so IPC rounds take the shared-memory path (above
+  // 128 KiB) between the worker JVMs, and the towers' results must still equal threads'.
   private static final String CONFIG =
       """
       name: processes
@@ -59,7 +61,7 @@ class WorkerProcessesTest {
       model:
         dtype: float64
         layers:
-          - {type: conv2d, filters: 4, kernel: 3, stride: 2, bias: false}
+          - {type: conv2d, filters: 8, kernel: 3, stride: 2, bias: false}
           - {type: batchnorm}
           - {type: relu}
           - {type: flatten}
@@ -81,7 +83,7 @@ class WorkerProcessesTest {
   /** CONFIG with a residual block (projection shortcut) in place of the first three layers. */
   private static final String RESIDUAL_CONFIG =
       CONFIG.replace(
-          "    - {type: conv2d, filters: 4, kernel: 3, stride: 2, bias: false}\n"
+          "    - {type: conv2d, filters: 8, kernel: 3, stride: 2, bias: false}\n"
               + "    - {type: batchnorm}\n"
               + "    - {type: relu}\n",
           "    - type: residual\n"

@@ -83,12 +83,40 @@ public final class DataChannels {
    */
   public static final int UDP_RECEIVER_WINDOW = 2 << 20;
 
+  /**
+   * IPC all-reduce rounds of more than this many bytes (all buffers together) go through shared
+   * memory (the members' {@code SharedSlots} files) instead of the Aeron ring. Median µs, ring /
+   * shared memory, 2 processes, {@code bench allreduce}, 3 alternated runs (2026-12-06, load ~4):
+   * 64 KiB 11.4 / 12.4, 128 KiB 17.2 / 19.2, 256 KiB 33.0 / 26.8, 512 KiB 61.9 / 31.9, 1 MiB 124 /
+   * 73. Below the crossover a round is mostly the two waits, which the ring overlaps better.
+   */
+  public static final long IPC_SHARED_MEMORY_MIN_BYTES = 128 << 10;
+
+  /**
+   * Bytes of one piece (one of the three parts of a member's shared slot): 1 MiB, a core's L2 on
+   * the dev machine. Median µs by piece, 2 processes, 3-5 alternated runs under load 4-7 (noisy):
+   * 512 KiB 1 MiB 163, 4 MiB 637, 64 MiB 10.2 ms; 1 MiB 79-96, 513-576, 8.4-11.5 ms; 2 MiB 84-97,
+   * 493-828, 12.2-13.3 ms; 4 MiB 73-117, 475-573, 16.8-33 ms.
+   */
+  public static final int SHARED_PIECE_BYTES = 1 << 20;
+
+  /**
+   * Environment variable that switches the IPC shared-memory path: {@code on} (the default) or
+   * {@code off} (every IPC round over the Aeron log, e.g. to compare the two).
+   */
+  public static final String SHARED_MEMORY_ENV = "SYNCTOWER_IPC_SHM";
+
+  /** {@link #sharedMemoryMinBytes()} when the shared-memory path is off. */
+  public static final long SHARED_MEMORY_OFF = Long.MAX_VALUE;
+
   private final TransportKind kind;
   private final List<String> endpoints;
   private final int mtu;
   private final int termLength;
   private final int socketBufferLength;
   private final int receiverWindowLength;
+  private final long sharedMemoryMinBytes;
+  private final int sharedPieceBytes;
 
   private DataChannels(
       final TransportKind kind,
@@ -96,7 +124,9 @@ public final class DataChannels {
       final int mtu,
       final int termLength,
       final int socketBufferLength,
-      final int receiverWindowLength) {
+      final int receiverWindowLength,
+      final long sharedMemoryMinBytes,
+      final int sharedPieceBytes) {
     this.kind = Objects.requireNonNull(kind, "kind");
     this.endpoints = List.copyOf(Objects.requireNonNull(endpoints, "endpoints"));
     if (this.endpoints.isEmpty() || this.endpoints.size() > MAX_GROUP_SIZE) {
@@ -139,10 +169,26 @@ public final class DataChannels {
               + receiverWindowLength
               + ": must be >= 0 (0: the driver's default)");
     }
+    if (sharedMemoryMinBytes != SHARED_MEMORY_OFF && kind != TransportKind.IPC) {
+      throw new IllegalArgumentException(
+          "shared memory for "
+              + kind
+              + ": only IPC members share a host (one media driver); use SHARED_MEMORY_OFF");
+    }
+    if (sharedMemoryMinBytes < 0 || sharedPieceBytes < 4096 || sharedPieceBytes % 4096 != 0) {
+      throw new IllegalArgumentException(
+          "sharedMemoryMinBytes "
+              + sharedMemoryMinBytes
+              + ", sharedPieceBytes "
+              + sharedPieceBytes
+              + ": need minBytes >= 0 and a piece that is a positive multiple of 4096 bytes");
+    }
     this.mtu = mtu;
     this.termLength = termLength;
     this.socketBufferLength = socketBufferLength;
     this.receiverWindowLength = receiverWindowLength;
+    this.sharedMemoryMinBytes = sharedMemoryMinBytes;
+    this.sharedPieceBytes = sharedPieceBytes;
   }
 
   /**
@@ -153,7 +199,15 @@ public final class DataChannels {
    */
   public static DataChannels tuned(final TransportKind kind, final List<String> endpoints) {
     if (kind == TransportKind.IPC) {
-      return new DataChannels(kind, endpoints, IPC_MTU, IPC_TERM_LENGTH, 0, 0);
+      return new DataChannels(
+          kind,
+          endpoints,
+          IPC_MTU,
+          IPC_TERM_LENGTH,
+          0,
+          0,
+          sharedMemoryFromEnvironment(System.getenv(SHARED_MEMORY_ENV)),
+          SHARED_PIECE_BYTES);
     }
     final boolean loopback = endpoints.stream().allMatch(DataChannels::isLoopback);
     return new DataChannels(
@@ -162,7 +216,21 @@ public final class DataChannels {
         loopback ? UDP_LOOPBACK_MTU : UDP_MTU,
         UDP_TERM_LENGTH,
         UDP_SOCKET_BUFFER,
-        UDP_RECEIVER_WINDOW);
+        UDP_RECEIVER_WINDOW,
+        SHARED_MEMORY_OFF,
+        SHARED_PIECE_BYTES);
+  }
+
+  /** {@link #SHARED_MEMORY_ENV}'s value (null: unset) as the IPC threshold. */
+  static long sharedMemoryFromEnvironment(final String value) {
+    if (value == null || value.isEmpty() || value.equalsIgnoreCase("on")) {
+      return IPC_SHARED_MEMORY_MIN_BYTES;
+    }
+    if (value.equalsIgnoreCase("off")) {
+      return SHARED_MEMORY_OFF;
+    }
+    throw new IllegalArgumentException(
+        SHARED_MEMORY_ENV + "='" + value + "': must be 'on' (the default) or 'off'");
   }
 
   /** Literal loopback hosts only (127.x.x.x, ::1, localhost): no name is resolved here. */
@@ -180,19 +248,66 @@ public final class DataChannels {
   /** A copy with another term length (a power of two, 64 KiB .. 1 GiB). */
   public DataChannels withTermLength(final int termLength) {
     return new DataChannels(
-        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+        kind,
+        endpoints,
+        mtu,
+        termLength,
+        socketBufferLength,
+        receiverWindowLength,
+        sharedMemoryMinBytes,
+        sharedPieceBytes);
   }
 
   /** A copy with another MTU (a multiple of 32, 128 .. 65504). */
   public DataChannels withMtu(final int mtu) {
     return new DataChannels(
-        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+        kind,
+        endpoints,
+        mtu,
+        termLength,
+        socketBufferLength,
+        receiverWindowLength,
+        sharedMemoryMinBytes,
+        sharedPieceBytes);
   }
 
   /** A copy with other UDP socket buffer and receiver window lengths (0: driver default). */
   public DataChannels withUdpWindow(final int socketBufferLength, final int receiverWindowLength) {
     return new DataChannels(
-        kind, endpoints, mtu, termLength, socketBufferLength, receiverWindowLength);
+        kind,
+        endpoints,
+        mtu,
+        termLength,
+        socketBufferLength,
+        receiverWindowLength,
+        sharedMemoryMinBytes,
+        sharedPieceBytes);
+  }
+
+  /**
+   * A copy whose all-reduce rounds of more than {@code minBytes} go through shared memory in pieces
+   * of {@code pieceBytes} (IPC only; {@link #SHARED_MEMORY_OFF}: never).
+   */
+  public DataChannels withSharedMemory(final long minBytes, final int pieceBytes) {
+    return new DataChannels(
+        kind,
+        endpoints,
+        mtu,
+        termLength,
+        socketBufferLength,
+        receiverWindowLength,
+        minBytes,
+        pieceBytes);
+  }
+
+  /** Rounds above this many bytes use shared memory; {@link #SHARED_MEMORY_OFF} if never. */
+  public long sharedMemoryMinBytes() {
+    return sharedMemoryMinBytes;
+  }
+
+  /** Bytes of one piece: each of the three parts of a member's shared slot. */
+  public int sharedPieceBytes() {
+    return sharedPieceBytes;
   }
 
   public TransportKind kind() {
@@ -287,6 +402,9 @@ public final class DataChannels {
         + (kind == TransportKind.UDP
             ? " so-bufs=" + socketBufferLength + " rcv-wnd=" + receiverWindowLength
             : "")
+        + (sharedMemoryMinBytes == SHARED_MEMORY_OFF
+            ? ""
+            : " shm-above=" + sharedMemoryMinBytes + " shm-piece=" + sharedPieceBytes)
         + " members="
         + size();
   }

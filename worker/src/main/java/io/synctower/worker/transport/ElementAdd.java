@@ -77,6 +77,68 @@ final class ElementAdd {
     }
   }
 
+  /**
+   * {@code dst[k] = mirror[k] = a[k] + b[k]} for n floats, all addresses ({@code mirror} 0: none;
+   * dst may be a or b): one pass where a copy of a into dst, an add of b and a copy into mirror
+   * would take three.
+   */
+  void sumFloats(final long a, final long b, final long dst, final long mirror, final int n) {
+    if (n < MIN_BLOCKED_ELEMENTS) {
+      for (int k = 0; k < n; k++) {
+        final long o = ((long) k) << 2;
+        final float sum = UnsafeApi.getFloat(null, a + o) + UnsafeApi.getFloat(null, b + o);
+        UnsafeApi.putFloat(null, dst + o, sum);
+        if (mirror != 0) {
+          UnsafeApi.putFloat(null, mirror + o, sum);
+        }
+      }
+      return;
+    }
+    final float[] term = floatTerm;
+    final float[] acc = floatAcc;
+    for (int k = 0; k < n; k += term.length) {
+      final int m = Math.min(term.length, n - k);
+      final long o = ((long) k) << 2;
+      final long bytes = ((long) m) << 2;
+      UnsafeApi.copyMemory(null, a + o, term, FLOAT_BASE, bytes);
+      UnsafeApi.copyMemory(null, b + o, acc, FLOAT_BASE, bytes);
+      addFloatArrays(term, acc, m);
+      UnsafeApi.copyMemory(acc, FLOAT_BASE, null, dst + o, bytes);
+      if (mirror != 0) {
+        UnsafeApi.copyMemory(acc, FLOAT_BASE, null, mirror + o, bytes);
+      }
+    }
+  }
+
+  /** As {@link #sumFloats} for doubles. */
+  void sumDoubles(final long a, final long b, final long dst, final long mirror, final int n) {
+    if (n < MIN_BLOCKED_ELEMENTS) {
+      for (int k = 0; k < n; k++) {
+        final long o = ((long) k) << 3;
+        final double sum = UnsafeApi.getDouble(null, a + o) + UnsafeApi.getDouble(null, b + o);
+        UnsafeApi.putDouble(null, dst + o, sum);
+        if (mirror != 0) {
+          UnsafeApi.putDouble(null, mirror + o, sum);
+        }
+      }
+      return;
+    }
+    final double[] term = doubleTerm;
+    final double[] acc = doubleAcc;
+    for (int k = 0; k < n; k += term.length) {
+      final int m = Math.min(term.length, n - k);
+      final long o = ((long) k) << 3;
+      final long bytes = ((long) m) << 3;
+      UnsafeApi.copyMemory(null, a + o, term, DOUBLE_BASE, bytes);
+      UnsafeApi.copyMemory(null, b + o, acc, DOUBLE_BASE, bytes);
+      addDoubleArrays(term, acc, m);
+      UnsafeApi.copyMemory(acc, DOUBLE_BASE, null, dst + o, bytes);
+      if (mirror != 0) {
+        UnsafeApi.copyMemory(acc, DOUBLE_BASE, null, mirror + o, bytes);
+      }
+    }
+  }
+
   // Term first, as in the scalar loops (the operand order of every addition stays the same).
   private static void addFloatArrays(final float[] term, final float[] acc, final int m) {
     for (int j = 0; j < m; j++) {

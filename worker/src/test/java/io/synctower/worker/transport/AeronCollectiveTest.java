@@ -520,7 +520,7 @@ class AeronCollectiveTest {
     final List<Spec> round = List.of(f(400_003), d(150_001));
     try (AeronGroup group =
         AeronGroup.start(
-            kind, n, c -> c.withMtu(1408).withTermLength(64 << 10), Duration.ofSeconds(60))) {
+            kind, n, c -> ring(c).withMtu(1408).withTermLength(64 << 10), Duration.ofSeconds(60))) {
       final List<INDArray[]> actual =
           group.onMembers(
               m -> {
@@ -552,13 +552,18 @@ class AeronCollectiveTest {
         AeronGroup.start(
             TransportKind.IPC,
             n,
-            c -> c.withMtu(4096).withTermLength(64 << 10),
+            c -> ring(c).withMtu(4096).withTermLength(64 << 10),
             Duration.ofSeconds(60))) {
       assertRoundsAsInProcess(group, n, rounds, 60, n + " members, ");
       for (final AeronCollective m : group.members) {
         assertTrue(m.backPressureWaits() > 0, "no back pressure on rank " + m.rank());
       }
     }
+  }
+
+  /** The channels with the IPC shared-memory path off: every round over the Aeron log. */
+  static DataChannels ring(final DataChannels c) {
+    return c.withSharedMemory(DataChannels.SHARED_MEMORY_OFF, c.sharedPieceBytes());
   }
 
   @Test

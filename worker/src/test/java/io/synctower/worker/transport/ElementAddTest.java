@@ -85,6 +85,63 @@ class ElementAddTest {
     }
   }
 
+  /** The three-operand sum (shared-memory rounds): dst = a + b, against a float[] / double[]. */
+  @ParameterizedTest
+  @ValueSource(ints = {0, 1, 63, 64, 65, 1023, 1024, 1025, 3001, 8_000})
+  void shouldSumTwoOperandsIntoAThirdBitForBit(final int n) {
+    final Random random = new Random(13L * n + 5);
+    final long a = BufferUtil.address(src) + 8;
+    final long b = BufferUtil.address(ref) + 4;
+    final long d = BufferUtil.address(dst);
+    final float[] fa = new float[n];
+    final float[] fb = new float[n];
+    for (int k = 0; k < n; k++) {
+      fa[k] = specialOrRandomFloat(random);
+      fb[k] = specialOrRandomFloat(random);
+      UnsafeApi.putFloat(null, a + 4L * k, fa[k]);
+      UnsafeApi.putFloat(null, b + 4L * k, fb[k]);
+    }
+    final ByteBuffer mirrorBuffer = ByteBuffer.allocateDirect(MAX_BYTES + 64);
+    final long mirror = BufferUtil.address(mirrorBuffer) + 12;
+    adder.sumFloats(a, b, d, mirror, n);
+    for (int k = 0; k < n; k++) {
+      final float sum = UnsafeApi.getFloat(null, d + 4L * k);
+      assertEquals(
+          Float.floatToRawIntBits(sum),
+          Float.floatToRawIntBits(UnsafeApi.getFloat(null, mirror + 4L * k)),
+          "mirror, element " + k);
+      if (Float.isNaN(fa[k]) && Float.isNaN(fb[k])) {
+        assertTrue(Float.isNaN(sum), "element " + k + ": NaN + NaN");
+      } else {
+        assertEquals(
+            Float.floatToRawIntBits(fa[k] + fb[k]),
+            Float.floatToRawIntBits(sum),
+            "element " + k + " of " + n + ": " + fa[k] + " + " + fb[k]);
+      }
+    }
+    final double[] da = new double[n];
+    final double[] db = new double[n];
+    for (int k = 0; k < n; k++) {
+      da[k] = specialOrRandomDouble(random);
+      db[k] = specialOrRandomDouble(random);
+      UnsafeApi.putDouble(null, a + 8L * k, da[k]);
+      UnsafeApi.putDouble(null, d + 8L * k, db[k]);
+    }
+    adder.sumDoubles(a, d, d, 0, n); // dst may be an operand; no mirror
+    for (int k = 0; k < n; k++) {
+      final double sum = UnsafeApi.getDouble(null, d + 8L * k);
+      if (Double.isNaN(da[k]) && Double.isNaN(db[k])) {
+        assertTrue(Double.isNaN(sum), "element " + k + ": NaN + NaN");
+      } else {
+        assertEquals(
+            Double.doubleToRawLongBits(da[k] + db[k]),
+            Double.doubleToRawLongBits(sum),
+            "element " + k + " of " + n + ": " + da[k] + " + " + db[k]);
+      }
+    }
+    BufferUtil.free(mirrorBuffer);
+  }
+
   @ParameterizedTest
   @ValueSource(ints = {0, 1, 63, 64, 65, 511, 512, 513, 1500, 8_000})
   void shouldAddDoublesBitForBitLikeTheScalarLoop(final int n) {
