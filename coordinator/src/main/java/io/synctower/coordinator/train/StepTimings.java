@@ -10,15 +10,18 @@ import org.apache.commons.math3.stat.descriptive.DescriptiveStatistics;
  * Where the time of each step goes, from the coordinator's view (send to last report) and the
  * towers' own timings.
  *
- * <p>Per step, the split is that of the tower the step waited for: the one whose accounted time
- * (data wait + forward + backward + BN-statistic all-reduce + gradient all-reduce + optimizer) is
- * the longest. {@link Phase#IDLE} is the rest of the coordinator's wall time, which no tower
- * accounts for (sending the command, collecting the reports, thread wake-ups), so the phases of a
- * step add up to its wall time. Taking one tower's phases, not each phase's maximum over towers,
- * keeps that sum honest: a fast tower's long wait in an all-reduce and a slow tower's long compute
- * are the same seconds. Both all-reduce phases include waiting for the slowest tower of the group
- * to arrive, which is what communication costs a step when it is not hidden behind compute
- * ("exposed").
+ * <p>Per step, the split is that of the tower the step waited for: the one that reached the
+ * gradient all-reduce last (the longest data wait + forward + backward + BN-statistic all-reduce).
+ * Its gradient all-reduce phase is the communication the step could not hide behind compute
+ * ("exposed"); the other towers' longer waits in that all-reduce are spent waiting for it, and are
+ * reported apart as the wait for the slowest tower (load imbalance: on shared cores, mostly one
+ * process being scheduled later than the other). {@link Phase#IDLE} is the rest of the
+ * coordinator's wall time, which no tower accounts for (sending the command, collecting the
+ * reports, thread wake-ups, a tower that started late), so the phases of a step add up to its wall
+ * time. Taking one tower's phases, not each phase's maximum over towers, keeps that sum honest: a
+ * fast tower's long wait in an all-reduce and a slow tower's long compute are the same seconds. The
+ * BN-statistic all-reduce phase includes waiting for the slowest tower of the sync group at each
+ * SyncBN layer.
  *
  * <p>Every step's values are kept (a few doubles per step), so percentiles and {@link #skipFirst}
  * see the whole run.
@@ -53,6 +56,9 @@ public final class StepTimings {
   // Samples of the tower whose split is kept: compute per sample is compute / this.
   private final DescriptiveStatistics samples = new DescriptiveStatistics();
   private final DescriptiveStatistics allReduceShare = new DescriptiveStatistics();
+  // How much longer than the waited-for tower the longest-waiting tower sat in the all-reduce.
+  private final DescriptiveStatistics imbalance = new DescriptiveStatistics();
+  private final DescriptiveStatistics imbalanceShare = new DescriptiveStatistics();
 
   public StepTimings() {
     for (int i = 0; i < phases.length; i++) {
@@ -63,14 +69,16 @@ public final class StepTimings {
   /** Adds one step: its wall time at the coordinator and every tower's report. */
   public void add(final long wallNanos, final List<Report> round) {
     Report.StepDone waitedFor = null;
-    long longest = -1;
+    long latestArrival = -1;
+    long longestAllReduce = 0;
     for (final Report r : round) {
       final Report.StepDone s = (Report.StepDone) r;
-      final long accounted = s.times().accountedNanos();
-      if (accounted > longest) {
-        longest = accounted;
+      final long arrival = arrivalAtAllReduce(s.times());
+      if (arrival > latestArrival) {
+        latestArrival = arrival;
         waitedFor = s;
       }
+      longestAllReduce = Math.max(longestAllReduce, s.times().allReduceNanos());
     }
     if (waitedFor == null) {
       return;
@@ -79,18 +87,30 @@ public final class StepTimings {
     add(
         wallNanos / 1e6,
         waitedFor.sums().samples(),
+        Math.max(0, longestAllReduce - s.allReduceNanos()) / 1e6,
         s.dataWaitNanos() / 1e6,
         s.forwardNanos() / 1e6,
         s.backwardNanos() / 1e6,
         s.bnReduceNanos() / 1e6,
         s.allReduceNanos() / 1e6,
         s.optimizerNanos() / 1e6,
-        Math.max(0, wallNanos - longest) / 1e6);
+        Math.max(0, wallNanos - s.accountedNanos()) / 1e6);
   }
 
-  private void add(final double wallMillis, final double towerSamples, final double... millis) {
+  /** When a tower reached the gradient all-reduce, from the start of its step. */
+  private static long arrivalAtAllReduce(final PhaseTimes t) {
+    return t.dataWaitNanos() + t.forwardNanos() + t.backwardNanos() + t.bnReduceNanos();
+  }
+
+  private void add(
+      final double wallMillis,
+      final double towerSamples,
+      final double imbalanceMillis,
+      final double... millis) {
     wall.addValue(wallMillis);
     samples.addValue(towerSamples);
+    imbalanceShare.addValue(wallMillis > 0 ? imbalanceMillis / wallMillis : 0);
+    imbalance.addValue(imbalanceMillis);
     for (int i = 0; i < millis.length; i++) {
       phases[i].addValue(millis[i]);
     }
@@ -108,7 +128,7 @@ public final class StepTimings {
       for (int p = 0; p < millis.length; p++) {
         millis[p] = phases[p].getElement(i);
       }
-      rest.add(wall.getElement(i), samples.getElement(i), millis);
+      rest.add(wall.getElement(i), samples.getElement(i), imbalance.getElement(i), millis);
     }
     return rest;
   }
@@ -134,9 +154,20 @@ public final class StepTimings {
     return wall.getN();
   }
 
-  /** Median share of the step spent in the gradient all-reduce (0..1). */
+  /**
+   * Median share of the step the waited-for tower spent in the gradient all-reduce (0..1): the
+   * communication not hidden behind compute.
+   */
   public double exposedCommunication() {
     return allReduceShare.getPercentile(50);
+  }
+
+  /**
+   * Median share of the step the longest-waiting tower spent in the gradient all-reduce beyond the
+   * waited-for tower's own time there (0..1): waiting for the slowest tower, not for the network.
+   */
+  public double slowestTowerWait() {
+    return imbalanceShare.getPercentile(50);
   }
 
   /** The median wall time of a step at the coordinator, in milliseconds. */
@@ -188,7 +219,8 @@ public final class StepTimings {
         "step time over %d steps: median %.1f ms (p95 %.1f) = data wait %.1f + forward %.1f +"
             + " backward %.1f + BN-statistic all-reduce %.1f + gradient all-reduce %.1f +"
             + " optimizer %.1f + idle %.1f (medians, the tower each step waited for); exposed"
-            + " communication %.1f%% of the step",
+            + " communication %.1f%% of the step; the other towers waited %.1f%% of it for the"
+            + " slowest",
         wall.getN(),
         wall.getPercentile(50),
         wall.getPercentile(95),
@@ -199,6 +231,7 @@ public final class StepTimings {
         medianMillis(Phase.ALL_REDUCE),
         medianMillis(Phase.OPTIMIZER),
         medianMillis(Phase.IDLE),
-        100 * exposedCommunication());
+        100 * exposedCommunication(),
+        100 * slowestTowerWait());
   }
 }

@@ -201,6 +201,34 @@ class ScalingArithmeticTest {
     assertEquals(5.0 / 4, t.computeMillisPerSample(), 1e-12);
     assertEquals(0, steps(10, 4).skipFirst(4).steps());
     assertEquals(2, steps(10, 4).skipFirst(2).steps());
+    // Tower 0 sat 9 ms in the all-reduce, 4 ms longer than tower 1, which it waited for.
+    assertEquals(4.0 / 25, t.slowestTowerWait(), 1e-12);
+    assertEquals(5.0 / 25, t.exposedCommunication(), 1e-12);
+  }
+
+  private static Report.StepDone tower(final int rank, final PhaseTimes times) {
+    return new Report.StepDone(1, rank, 0, new MetricSums(0, 0, 0, 4), times, 0, false, "");
+  }
+
+  @Test
+  void theStepShouldWaitForTheTowerThatReachedTheAllReduceLastNotForTheOneThatWaitedLongest() {
+    final StepTimings t = new StepTimings();
+    // Tower 0 got the command first: 4 ms of compute, then 10.5 ms in the all-reduce waiting for
+    // tower 1 (13 ms of compute, 1 ms of all-reduce). Tower 0's accounted time is the longer
+    // (15.5 against 15 ms), but the step waited for tower 1.
+    t.add(
+        16_000_000,
+        List.of(
+            tower(0, new PhaseTimes(0, 2_000_000, 2_000_000, 0, 10_500_000, 1_000_000)),
+            tower(1, new PhaseTimes(0, 5_000_000, 8_000_000, 0, 1_000_000, 1_000_000))));
+    assertEquals(5, t.medianMillis(StepTimings.Phase.FORWARD), 1e-9);
+    assertEquals(8, t.medianMillis(StepTimings.Phase.BACKWARD), 1e-9);
+    assertEquals(1, t.medianMillis(StepTimings.Phase.ALL_REDUCE), 1e-9);
+    assertEquals(1, t.medianMillis(StepTimings.Phase.IDLE), 1e-9); // 16 - 15
+    assertEquals(1.0 / 16, t.exposedCommunication(), 1e-12);
+    assertEquals(9.5 / 16, t.slowestTowerWait(), 1e-12);
+    assertTrue(t.summary().contains("exposed communication 6.3% of the step"), t.summary());
+    assertTrue(t.summary().contains("the other towers waited 59.4% of it for the slowest"));
   }
 
   @Test
