@@ -26,47 +26,8 @@ class CachedDatasetTest {
     return CaptchaDataset.builder().seed(3).size(size).height(28).width(72).noise(0.3).build();
   }
 
-  /** Passes every call to {@code inner}; tests override what they observe or change. */
-  private static class ForwardingTestDataset implements Dataset {
-    private final Dataset inner;
-
-    ForwardingTestDataset(final Dataset inner) {
-      this.inner = inner;
-    }
-
-    @Override
-    public int size() {
-      return inner.size();
-    }
-
-    @Override
-    public SampleShape sampleShape() {
-      return inner.sampleShape();
-    }
-
-    @Override
-    public int labelPositions() {
-      return inner.labelPositions();
-    }
-
-    @Override
-    public int numClasses() {
-      return inner.numClasses();
-    }
-
-    @Override
-    public void sample(final int index, final float[] pixels, final int[] labels, final int at) {
-      inner.sample(index, pixels, labels, at);
-    }
-
-    @Override
-    public String describe() {
-      return inner.describe();
-    }
-  }
-
   /** Counts the renders of each index, over the real captcha renderer. */
-  private static final class Counting extends ForwardingTestDataset {
+  private static final class Counting extends ForwardingDataset {
     final AtomicIntegerArray renders;
 
     Counting(final Dataset inner) {
@@ -158,7 +119,7 @@ class CachedDatasetTest {
     assertSame(small, CachedDataset.ifItFits(small, bytes - 1));
     assertInstanceOf(CachedDataset.class, CachedDataset.ifItFits(small, bytes));
     final Dataset float64 =
-        new ForwardingTestDataset(small) {
+        new ForwardingDataset(small) {
           @Override
           public boolean holdsFloat64() {
             return true;

@@ -14,6 +14,7 @@ import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.BatchAssembler;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.EpochPermutation;
+import io.synctower.common.data.ForwardingDataset;
 import io.synctower.common.data.PreciseBnBatches;
 import io.synctower.common.nn.BnTraining;
 import io.synctower.common.nn.Model;

@@ -9,6 +9,7 @@ import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
 import io.synctower.common.data.EpochPermutation;
+import io.synctower.common.data.ForwardingDataset;
 import io.synctower.common.data.Shards;
 import io.synctower.common.protocol.Report;
 import io.synctower.coordinator.towers.TowerFailedException;

@@ -8,6 +8,7 @@ import io.synctower.common.checkpoint.CheckpointStore;
 import io.synctower.common.config.ConfigLoader;
 import io.synctower.common.config.RunConfig;
 import io.synctower.common.data.Dataset;
+import io.synctower.common.data.ForwardingDataset;
 import io.synctower.coordinator.towers.TowerFailedException;
 import io.synctower.worker.assembly.TrainingData;
 import java.io.ByteArrayOutputStream;

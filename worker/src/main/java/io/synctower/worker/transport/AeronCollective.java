@@ -26,6 +26,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 import org.agrona.BufferUtil;
 import org.agrona.CloseHelper;
 import org.agrona.DirectBuffer;
@@ -394,29 +395,20 @@ public final class AeronCollective implements Collective, AutoCloseable {
       if (missing < 0) {
         break;
       }
-      if (Thread.currentThread().isInterrupted()) { // the flag stays set for the caller
-        abort(new InterruptedException(channels.describe(rank) + ": interrupted in connect"));
-      }
-      if (abortCause.get() != null) {
-        throw aborted();
-      }
-      if (System.nanoTime() - deadline > 0) {
-        throw new IllegalStateException(
-            "group "
-                + groupId
-                + ", "
-                + channels.describe(rank)
-                + ": "
-                + (outbound
-                    ? "its publication to " + channels.describe(missing) + " is not connected"
-                    : "no publication from " + channels.describe(missing) + " reached its inbox")
-                + " after "
-                + Duration.ofNanos(connectTimeoutNs)
-                + " (stream "
-                + channels.streamId(groupId, missing)
-                + "); is that member running, with the same group size, group id and transport?");
-      }
-      idle.idle();
+      final int m = missing;
+      final boolean out = outbound;
+      awaitConnectTurn(
+          deadline,
+          () ->
+              (out
+                      ? "its publication to " + channels.describe(m) + " is not connected"
+                      : "no publication from " + channels.describe(m) + " reached its inbox")
+                  + " after "
+                  + Duration.ofNanos(connectTimeoutNs)
+                  + " (stream "
+                  + channels.streamId(groupId, m)
+                  + "); is that member running, with the same group size, group id and"
+                  + " transport?");
     }
     for (int q = 0; q < size; q++) {
       if (q != rank) {
@@ -436,29 +428,42 @@ public final class AeronCollective implements Collective, AutoCloseable {
   private void mapSharedSlots(final long deadline) {
     idle.reset();
     for (int q = 0; q < size; q++) {
+      final int peer = q;
       while (q != rank && !shared.mapPeer(q, peers[q].image.initialTermId())) {
-        if (abortCause.get() != null) {
-          throw aborted();
-        }
-        if (System.nanoTime() - deadline > 0) {
-          throw new IllegalStateException(
-              "group "
-                  + groupId
-                  + ", "
-                  + channels.describe(rank)
-                  + ": no shared-memory file from "
-                  + channels.describe(q)
-                  + " at "
-                  + shared.path(q)
-                  + " after "
-                  + Duration.ofNanos(connectTimeoutNs)
-                  + "; do all members use the same media driver (Aeron directory), and the same "
-                  + DataChannels.SHARED_MEMORY_ENV
-                  + "?");
-        }
-        idle.idle();
+        awaitConnectTurn(
+            deadline,
+            () ->
+                "no shared-memory file from "
+                    + channels.describe(peer)
+                    + " at "
+                    + shared.path(peer)
+                    + " after "
+                    + Duration.ofNanos(connectTimeoutNs)
+                    + "; do all members use the same media driver (Aeron directory), and the"
+                    + " same "
+                    + DataChannels.SHARED_MEMORY_ENV
+                    + "?");
       }
     }
+  }
+
+  /**
+   * One turn of a wait in {@link #connect}: fails on an interrupt (the flag stays set for the
+   * caller), an abort, or past the deadline, naming the group, this member and {@code missing}
+   * (what has not come, and the likely cause); otherwise idles once.
+   */
+  private void awaitConnectTurn(final long deadline, final Supplier<String> missing) {
+    if (Thread.currentThread().isInterrupted()) {
+      abort(new InterruptedException(channels.describe(rank) + ": interrupted in connect"));
+    }
+    if (abortCause.get() != null) {
+      throw aborted();
+    }
+    if (System.nanoTime() - deadline > 0) {
+      throw new IllegalStateException(
+          "group " + groupId + ", " + channels.describe(rank) + ": " + missing.get());
+    }
+    idle.idle();
   }
 
   /** This member's shared-memory file, or null when the shared-memory path is off. */

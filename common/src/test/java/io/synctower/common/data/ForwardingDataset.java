@@ -1,15 +1,13 @@
-package io.synctower.coordinator.train;
-
-import io.synctower.common.data.Dataset;
-import io.synctower.common.data.SampleShape;
+package io.synctower.common.data;
 
 /**
- * A dataset that forwards everything to another; tests override {@link #sample} to inject faults.
+ * A dataset that forwards everything to another; tests override what they observe or change ({@link
+ * #sample} to inject faults or count calls, {@link #holdsFloat64}).
  */
-abstract class ForwardingDataset implements Dataset {
+public abstract class ForwardingDataset implements Dataset {
   protected final Dataset inner;
 
-  ForwardingDataset(final Dataset inner) {
+  protected ForwardingDataset(final Dataset inner) {
     this.inner = inner;
   }
 
