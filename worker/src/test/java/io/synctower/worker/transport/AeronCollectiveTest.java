@@ -240,12 +240,30 @@ class AeronCollectiveTest {
       final int seed,
       final String what)
       throws Exception {
+    assertRoundsAsInProcess(group, n, rounds, seed, null, what);
+  }
+
+  /**
+   * As above, member r first sleeping {@code sleepsMillis[r][k]} ms before round k ({@code null}:
+   * no sleeps), so members run ahead by a round or fall behind.
+   */
+  static void assertRoundsAsInProcess(
+      final AeronGroup group,
+      final int n,
+      final List<List<Spec>> rounds,
+      final int seed,
+      final long[][] sleepsMillis,
+      final String what)
+      throws Exception {
     final List<List<INDArray[]>> byMember =
         group.onMembers(
             m -> {
               final List<INDArray[]> out = new ArrayList<>();
               for (int k = 0; k < rounds.size(); k++) {
                 final INDArray[] in = inputs(m.rank(), rounds.get(k), seed + k);
+                if (sleepsMillis != null) {
+                  sleep(sleepsMillis[m.rank()][k]);
+                }
                 m.allReduceSum(in);
                 out.add(in);
               }
@@ -695,7 +713,8 @@ class AeronCollectiveTest {
     }
   }
 
-  private static void sleep(final long millis) {
+  /** Sleeps on a member's thread, where no checked exception may go. */
+  static void sleep(final long millis) {
     try {
       Thread.sleep(millis);
     } catch (InterruptedException e) {

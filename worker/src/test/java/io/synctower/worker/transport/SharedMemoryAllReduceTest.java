@@ -6,6 +6,7 @@ import static io.synctower.worker.transport.AeronCollectiveTest.f;
 import static io.synctower.worker.transport.AeronCollectiveTest.fView;
 import static io.synctower.worker.transport.AeronCollectiveTest.inProcess;
 import static io.synctower.worker.transport.AeronCollectiveTest.inputs;
+import static io.synctower.worker.transport.AeronCollectiveTest.sleep;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertInstanceOf;
@@ -145,23 +146,8 @@ class SharedMemoryAllReduceTest {
         }
       }
     }
-    final List<List<INDArray[]>> byMember =
-        group.onMembers(
-            m -> {
-              final List<INDArray[]> out = new ArrayList<>();
-              for (int k = 0; k < rounds.size(); k++) {
-                final INDArray[] in = inputs(m.rank(), rounds.get(k), seed + k);
-                sleep(sleepsByMember[m.rank()][k]);
-                m.allReduceSum(in);
-                out.add(in);
-              }
-              return out;
-            });
-    for (int k = 0; k < rounds.size(); k++) {
-      final int round = k;
-      final List<INDArray[]> actual = byMember.stream().map(l -> l.get(round)).toList();
-      assertRoundsEqual(inProcess(n, rounds.get(k), seed + k), actual, n + " members, round " + k);
-    }
+    AeronCollectiveTest.assertRoundsAsInProcess(
+        group, n, rounds, seed, sleepsByMember, n + " members, ");
   }
 
   /**
@@ -327,17 +313,5 @@ class SharedMemoryAllReduceTest {
         DataChannels.IPC_SHARED_MEMORY_MIN_BYTES, DataChannels.sharedMemoryFromEnvironment(null));
     assertThrows(
         IllegalArgumentException.class, () -> DataChannels.sharedMemoryFromEnvironment("yes"));
-  }
-
-  private static void sleep(final long millis) {
-    if (millis <= 0) {
-      return;
-    }
-    try {
-      Thread.sleep(millis);
-    } catch (InterruptedException e) {
-      Thread.currentThread().interrupt();
-      throw new IllegalStateException(e);
-    }
   }
 }
